@@ -1,0 +1,276 @@
+"""Typed configuration: YAML in ``conf/`` (base + environment) validated into one object.
+
+``load_config("conf/local.yaml", overrides=["training.max_labels=500"])`` reads ``base.yaml`` from
+the same folder, deep-merges the environment file over it, applies ``--set`` overrides, and
+validates the result. Any unknown key or bad value raises :class:`ConfigError` with one line that
+names the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from jobtagger.errors import ConfigError
+
+BASE_FILE_NAME = "base.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SparkConfig(_Section):
+    """Session settings; ``master`` is ignored when the job is launched by spark-submit."""
+
+    master: str = "local[2]"
+    app_name: str = "jobtagger"
+    shuffle_partitions: int = Field(8, ge=1)
+    driver_memory: str = "4g"
+    log_level: Literal["ALL", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"] = "WARN"
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
+class StorageConfig(_Section):
+    """Where tables live and which Delta engine writes them."""
+
+    engine: Literal["auto", "delta-spark", "delta-rs"] = "auto"
+    warehouse: Path = Path("warehouse")
+    database: str = Field("jobtagger", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class PathsConfig(_Section):
+    landing: Path = Path("landing")
+    taxonomy: Path = Path("conf/taxonomy")
+
+
+class BadRecordsConfig(_Section):
+    rate: float = Field(0.0, ge=0.0, le=0.5)
+    kinds: list[
+        Literal[
+            "malformed",
+            "missing_id",
+            "empty_text",
+            "wrong_type",
+            "duplicate_id",
+            "huge_text",
+            "invalid_utf8",
+            "bad_date",
+        ]
+    ] = Field(
+        default_factory=lambda: [
+            "malformed",
+            "missing_id",
+            "empty_text",
+            "wrong_type",
+            "duplicate_id",
+            "huge_text",
+            "invalid_utf8",
+            "bad_date",
+        ]
+    )
+
+
+class GenerateConfig(_Section):
+    """Synthetic postings for the demo, tests and benchmarks."""
+
+    rows: int = Field(20_000, ge=1)
+    seed: int = 42
+    start_date: dt.date = dt.date(2026, 11, 1)
+    days: int = Field(1, ge=1)
+    formats: list[Literal["jsonl", "csv", "parquet"]] = Field(
+        default_factory=lambda: ["jsonl", "csv", "parquet"]
+    )
+    compression: Literal["none", "gzip"] = "none"
+    skills: int = Field(200, ge=10, le=5000)
+    labelled_fraction: float = Field(1.0, ge=0.0, le=1.0)
+    files_per_format: int = Field(2, ge=1)
+    bad_records: BadRecordsConfig = Field(default_factory=BadRecordsConfig)
+
+
+class IngestConfig(_Section):
+    max_text_chars: int = Field(100_000, ge=100)
+    allowed_languages: list[str] = Field(default_factory=lambda: ["en", "de", "fr", "es"])
+    min_posted_at: dt.date = dt.date(2000, 1, 1)
+    max_future_days: int = Field(7, ge=0)
+    unknown_labels: Literal["keep", "drop", "quarantine"] = "drop"
+    label_columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="source column -> label kind, e.g. {'job_simp': 'category'}",
+    )
+    id_column: str = "posting_id"
+    text_columns: dict[str, str] = Field(
+        default_factory=dict, description="canonical field -> source column renames"
+    )
+
+
+class FeaturesConfig(_Section):
+    engine: Literal["spark-ml", "spark-nlp"] = "spark-ml"
+    vocabulary: Literal["hashing", "count"] = "count"
+    num_features: int = Field(1 << 16, ge=64)
+    min_doc_freq: int = Field(2, ge=1)
+    ngram_max: int = Field(2, ge=1, le=3)
+    title_weight: int = Field(2, ge=1, le=10)
+    sublinear_tf: bool = True
+    categorical: list[Literal["company", "country", "language"]] = Field(default_factory=list)
+
+
+class SplitConfig(_Section):
+    validation: float = Field(0.15, gt=0.0, lt=0.5)
+    test: float = Field(0.15, gt=0.0, lt=0.5)
+    seed: int = 7
+
+
+class TrainingConfig(_Section):
+    strategy: Literal["one_vs_rest", "multi_output"] = "one_vs_rest"
+    max_labels: int = Field(5000, ge=1)
+    min_support: int = Field(3, ge=1)
+    max_iter: int = Field(50, ge=1)
+    reg_param: float = Field(1e-4, ge=0.0)
+    learning_rate: float = Field(0.05, gt=0.0)
+    batch_size: int = Field(256, ge=1)
+    hidden_units: int = Field(0, ge=0)
+    class_weight: Literal["none", "balanced"] = "balanced"
+    negative_samples: int = Field(0, ge=0)
+    tolerance: float = Field(1e-4, ge=0.0)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+
+
+class CalibrationConfig(_Section):
+    strategy: Literal["f1", "f_beta", "precision_at_least", "fixed"] = "f1"
+    beta: float = Field(1.0, gt=0.0)
+    min_precision: float = Field(0.8, gt=0.0, le=1.0)
+    fixed_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    min_positives: int = Field(3, ge=1)
+    min_f1: float = Field(0.3, ge=0.0, le=1.0)
+    score_calibration: Literal["none", "platt", "isotonic"] = "none"
+    isotonic_min_samples: int = Field(1000, ge=10)
+    at_least_one: bool = True
+    max_labels_per_posting: int = Field(20, ge=1)
+
+
+class PromotionConfig(_Section):
+    tolerance: float = Field(0.01, ge=0.0, le=1.0)
+
+
+class TaggingConfig(_Section):
+    mode: Literal["daily", "backfill"] = "daily"
+    top_candidates: int = Field(5, ge=0)
+    drift_bound: float = Field(0.2, ge=0.0, le=1.0)
+    drift_min_share: float = Field(0.01, ge=0.0, le=1.0)
+
+
+class QualityConfig(_Section):
+    results_dir: str = "_quality"
+    max_title_chars: int = Field(500, ge=1)
+
+
+class JobtaggerConfig(_Section):
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    tagging: TaggingConfig = Field(default_factory=TaggingConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+
+    @field_validator("storage")
+    @classmethod
+    def _warehouse_not_empty(cls, value: StorageConfig) -> StorageConfig:
+        if str(value.warehouse).strip() in ("", "."):
+            raise ValueError("storage.warehouse must name a folder, not the working directory")
+        return value
+
+    def fingerprint(self) -> str:
+        """Stable hash of the settings that shape a model (recorded in the registry)."""
+        relevant = {k: self.model_dump(mode="json")[k] for k in ("features", "training", "calibration")}
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_overrides(self, overrides: list[str]) -> "JobtaggerConfig":
+        raw = self.model_dump(mode="json")
+        for item in overrides:
+            _apply_override(raw, item)
+        return validate_config(raw)
+
+
+def load_config(path: str | Path, *, overrides: list[str] | None = None) -> JobtaggerConfig:
+    """Read ``base.yaml`` beside ``path`` (if any), merge ``path`` over it, apply overrides."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    raw: dict[str, Any] = {}
+    base = path.parent / BASE_FILE_NAME
+    if base.is_file() and base.resolve() != path.resolve():
+        raw = _read_yaml(base)
+    raw = _deep_merge(raw, _read_yaml(path))
+    for item in overrides or []:
+        _apply_override(raw, item)
+    return validate_config(raw)
+
+
+def validate_config(raw: dict[str, Any]) -> JobtaggerConfig:
+    try:
+        return JobtaggerConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "<root>"
+    if first["type"] == "extra_forbidden":
+        return f"config error: unknown key '{key}'"
+    got = first.get("input")
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    more = f"; {len(exc.errors()) - 1} more error(s)" if len(exc.errors()) > 1 else ""
+    return f"config error: {key}: {first['msg']}{shown}{more}"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config error: {path} is not valid YAML: {exc}".replace("\n", " ")) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config error: {path} must hold a mapping at the top level")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _apply_override(raw: dict[str, Any], item: str) -> None:
+    """Apply one ``dotted.key=value`` override; the value is parsed as YAML (so ``3`` is an int)."""
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"config error: override {item!r} must look like section.key=value")
+    parts = key.strip().split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"config error: override {item!r}: '{part}' is not a section")
+        node = child
+    try:
+        node[parts[-1]] = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        node[parts[-1]] = text

@@ -1,0 +1,1 @@
+"""Multi-label pyspark.ml Estimators."""

@@ -1,0 +1,97 @@
+"""One SparkSession builder for every job, plus detection of optional JVM libraries.
+
+Under ``spark-submit`` the launcher already chose master, memory and packages, so only settings
+that are ours to choose are applied. Locally the builder picks values that suit a small machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+
+from jobtagger.config import SparkConfig
+from jobtagger.errors import EnvironmentProblem
+
+DELTA_SPARK_CLASS = "io.delta.tables.DeltaTable"
+SPARK_NLP_CLASS = "com.johnsnowlabs.nlp.DocumentAssembler"
+MIN_JAVA = 17
+
+
+@dataclass(frozen=True)
+class JvmCapabilities:
+    """Which optional JVM libraries the running session can load."""
+
+    delta_spark: bool
+    spark_nlp: bool
+
+
+def launched_by_spark_submit() -> bool:
+    """spark-submit starts the JVM first and hands the gateway port to Python."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def check_java() -> str:
+    """Fail with a clear message unless Java 17+ is available; return its version string."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = os.path.join(java_home, "bin", "java") if java_home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        raise EnvironmentProblem(
+            "Java 17 or newer is required by Spark but no 'java' was found: install OpenJDK 17 "
+            "(e.g. 'apt-get install openjdk-17-jre-headless') or set JAVA_HOME"
+        )
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    text = out.stderr + out.stdout
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', text)
+    if not match:
+        raise EnvironmentProblem(f"could not read the Java version from {java!r}: {text.strip()!r}")
+    major = int(match.group(1))
+    if major == 1 and match.group(2):  # "1.8" style
+        major = int(match.group(2))
+    if major < MIN_JAVA:
+        raise EnvironmentProblem(
+            f"Java {MIN_JAVA} or newer is required by Spark 4, found Java {major} at {java}"
+        )
+    return f"{major}"
+
+
+def build_session(config: SparkConfig, *, app_name: str | None = None) -> SparkSession:
+    """Create (or reuse) the session; local settings apply only outside spark-submit."""
+    builder = SparkSession.builder.appName(app_name or config.app_name)
+    if not launched_by_spark_submit():
+        check_java()
+        builder = (
+            builder.master(config.master)
+            .config("spark.driver.memory", config.driver_memory)
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+        )
+    builder = builder.config("spark.sql.shuffle.partitions", str(config.shuffle_partitions))
+    builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    for key, value in config.conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(config.log_level)
+    return spark
+
+
+def jvm_class_available(spark: SparkSession, class_name: str) -> bool:
+    """True when ``class_name`` loads in the driver JVM (i.e. its jar is on the classpath)."""
+    jvm = spark.sparkContext._jvm  # noqa: SLF001 - py4j is the only way to ask the JVM
+    try:
+        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        jvm.java.lang.Class.forName(class_name, False, loader)
+        return True
+    except Exception:  # py4j raises Py4JJavaError for ClassNotFoundException
+        return False
+
+
+def detect_capabilities(spark: SparkSession) -> JvmCapabilities:
+    return JvmCapabilities(
+        delta_spark=jvm_class_available(spark, DELTA_SPARK_CLASS),
+        spark_nlp=jvm_class_available(spark, SPARK_NLP_CLASS),
+    )

@@ -1,0 +1,124 @@
+"""The one table interface every stage uses; engines (delta-rs, delta-spark) implement it.
+
+Tables are addressed by a short name (``bronze_postings``, ``gold_posting_tags``...) and live in
+``<warehouse>/<name>``. Every write is ONE atomic Delta commit. Writes that carry a
+:class:`Txn` are idempotent: a second write with the same app id and a version not above the
+table's recorded version for that app id commits nothing and returns ``committed=False``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+WriteMode = Literal["error", "append", "overwrite", "replace_where"]
+SchemaMode = Literal["enforce", "merge", "overwrite"]
+
+
+@dataclass(frozen=True)
+class Txn:
+    """Idempotency key of a write: e.g. ``Txn("jobtagger.ingest", 20261101)``."""
+
+    app_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    table: str
+    committed: bool
+    version: int | None
+    rows_written: int | None = None
+    files_added: int = 0
+    files_removed: int = 0
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+
+class TableStore(abc.ABC):
+    """Delta tables under one warehouse folder, registered as views in one SQL database."""
+
+    engine_name: str
+
+    def __init__(self, spark: SparkSession, *, warehouse: str, database: str) -> None:
+        self.spark = spark
+        self.warehouse = warehouse
+        self.database = database
+
+    def path(self, name: str) -> str:
+        return f"{self.warehouse.rstrip('/')}/{name}"
+
+    @abc.abstractmethod
+    def exists(self, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    def version(self, name: str) -> int:
+        """Current table version; raises MissingInputError when the table does not exist."""
+
+    @abc.abstractmethod
+    def schema(self, name: str) -> StructType: ...
+
+    @abc.abstractmethod
+    def read(self, name: str, *, version: int | None = None) -> DataFrame:
+        """The current snapshot (or ``version``) as a DataFrame read in parallel by executors."""
+
+    @abc.abstractmethod
+    def write(
+        self,
+        df: DataFrame,
+        name: str,
+        *,
+        mode: WriteMode = "error",
+        replace_where: str | None = None,
+        partition_by: Sequence[str] = (),
+        txn: Txn | None = None,
+        schema_mode: SchemaMode = "enforce",
+        metadata: Mapping[str, str] | None = None,
+    ) -> CommitResult:
+        """Write ``df`` as one atomic commit.
+
+        ``mode="replace_where"`` atomically replaces the rows matching ``replace_where`` (a SQL
+        predicate over partition columns, e.g. ``run_date = '2026-11-01'``) with ``df``, whose
+        rows must all match it. A schema that differs from the table's raises
+        SchemaMismatchError before any data file is written, unless ``schema_mode`` asks for
+        evolution. ``metadata`` lands in the commit info (visible in :meth:`history`).
+        """
+
+    @abc.abstractmethod
+    def merge(
+        self,
+        df: DataFrame,
+        name: str,
+        *,
+        keys: Sequence[str],
+        txn: Txn | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> CommitResult:
+        """Upsert in one commit: rows of ``df`` replace table rows with the same ``keys``,
+        new keys are inserted. ``df`` must be unique on ``keys``. Creates the table if absent."""
+
+    @abc.abstractmethod
+    def history(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Commits newest first, each with ``version``, ``operation``, ``timestamp`` and the
+        custom metadata passed to the write."""
+
+    @abc.abstractmethod
+    def compact(self, name: str) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    def vacuum(self, name: str, *, retention_hours: int = 168, dry_run: bool = False) -> list[str]: ...
+
+    @abc.abstractmethod
+    def register(self, name: str) -> str:
+        """Make the table queryable as ``<database>.<name>`` in Spark SQL; returns that name."""
+
+    def register_all(self) -> list[str]:
+        """Register every table found in the warehouse folder."""
+        return [self.register(name) for name in self.list_tables()]
+
+    @abc.abstractmethod
+    def list_tables(self) -> list[str]: ...

@@ -1,0 +1,1 @@
+"""Text normalization and the feature pipeline (pure DataFrame logic)."""

@@ -1,0 +1,56 @@
+"""Shared fixtures: one local[2] SparkSession for the whole run, configs on temporary folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jobtagger.config import JobtaggerConfig, load_config
+from jobtagger.session import build_session
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    config = load_config(REPO_ROOT / "conf" / "local.yaml").spark.model_copy(
+        update={
+            "master": "local[2]",
+            "shuffle_partitions": 2,
+            "driver_memory": "2g",
+            "log_level": "ERROR",
+            "conf": {"spark.ui.enabled": "false", "spark.default.parallelism": "2"},
+        }
+    )
+    session = build_session(config, app_name="jobtagger-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path):
+    """Config of the local environment with warehouse and landing under ``tmp_path``."""
+
+    def _make(*overrides: str) -> JobtaggerConfig:
+        return load_config(
+            REPO_ROOT / "conf" / "local.yaml",
+            overrides=[
+                f"storage.warehouse={tmp_path / 'warehouse'}",
+                f"paths.landing={tmp_path / 'landing'}",
+                f"paths.taxonomy={REPO_ROOT / 'conf' / 'taxonomy'}",
+                "spark.shuffle_partitions=2",
+                *overrides,
+            ],
+        )
+
+    return _make
+
+
+def shared_data(relative: str) -> Path:
+    """Path to a corpus in ../shared/data, or skip the test saying why it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared corpora live beside the repository, not in it")
+    return path
