@@ -1,0 +1,63 @@
+"""The gold data-quality suite: what must hold before a tag run publishes anything.
+
+GX validates plain columns best, so the checks are phrased over small derived frames:
+:func:`gold_check_frame` adds one column per per-row rule to the gold rows, and the drift rule
+runs on :func:`jobtagger.tagging.tag_share_drift`'s one-row-per-tag frame. Aggregate
+expectations (min/max/row count) are preferred: they cost one pass and no unexpected-value lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import great_expectations as gx
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+GOLD_SUITE = "gold_posting_tags"
+DRIFT_SUITE = "gold_tag_drift"
+
+
+def gold_check_frame(gold: DataFrame, input_ids: DataFrame, *, labels: Sequence[str]) -> DataFrame:
+    """Gold rows reduced to the columns the gold suite checks.
+
+    ``in_input`` is null when the posting is absent from the bronze rows that were scored;
+    ``unknown_tags`` counts assigned or candidate tags outside the model's label set; a posting
+    with no scores at all has nothing out of range, so its score bounds read 0.
+    """
+    known = F.array(*[F.lit(label) for label in labels]) if labels else F.array().cast("array<string>")
+    scores = F.concat(F.map_values("tag_scores"), F.map_values("candidate_scores"))
+    present = input_ids.select("posting_id").distinct().withColumn("in_input", F.lit(True))
+    return gold.join(present, on="posting_id", how="left").select(
+        "posting_id",
+        "in_input",
+        F.size("tags").alias("tag_count"),
+        F.coalesce(F.array_min(scores), F.lit(0.0)).alias("score_min"),
+        F.coalesce(F.array_max(scores), F.lit(0.0)).alias("score_max"),
+        F.size(
+            F.array_except(
+                F.array_union("tags", F.map_keys("candidate_scores")), known
+            )
+        ).alias("unknown_tags"),
+    )
+
+
+def gold_expectations(*, expected_rows: int, at_least_one: bool) -> list[gx.expectations.Expectation]:
+    """Expectations over :func:`gold_check_frame`."""
+    expectations: list[gx.expectations.Expectation] = [
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="posting_id"),
+        gx.expectations.ExpectColumnValuesToBeUnique(column="posting_id"),
+        gx.expectations.ExpectTableRowCountToEqual(value=expected_rows),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="in_input"),
+        gx.expectations.ExpectColumnMinToBeBetween(column="score_min", min_value=0.0),
+        gx.expectations.ExpectColumnMaxToBeBetween(column="score_max", max_value=1.0),
+        gx.expectations.ExpectColumnMaxToBeBetween(column="unknown_tags", max_value=0),
+    ]
+    if at_least_one:
+        expectations.append(gx.expectations.ExpectColumnMinToBeBetween(column="tag_count", min_value=1))
+    return expectations
+
+
+def drift_expectations(*, drift_bound: float) -> list[gx.expectations.Expectation]:
+    """Expectations over the tag-share drift frame (exempt tags carry a null ``drift``)."""
+    return [gx.expectations.ExpectColumnValuesToBeBetween(column="drift", min_value=0.0, max_value=drift_bound)]

@@ -1,0 +1,125 @@
+"""Pure logic of the tag job: decision output -> gold rows, the exploded view, tag-share drift.
+
+Every function is ``DataFrame -> DataFrame``; nothing here reads or writes a table. The tag stage
+chains them with ``df.transform`` around the scoring model and the data-quality gate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    ArrayType,
+    DateType,
+    FloatType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+from pyspark.sql.window import Window
+
+# gold_posting_tags: one row per tagged posting, partitioned by run_date.
+GOLD_POSTING_TAGS_SCHEMA = StructType(
+    [
+        StructField("posting_id", StringType(), False),
+        StructField("run_date", DateType(), False),
+        StructField("tags", ArrayType(StringType()), False),
+        StructField("tag_scores", MapType(StringType(), FloatType()), False),
+        StructField("candidate_scores", MapType(StringType(), FloatType()), False),
+        StructField("model_version", StringType(), False),
+        StructField("run_id", StringType(), False),
+        StructField("tagged_at", TimestampType(), False),
+    ]
+)
+
+# gold_posting_tag: one row per (posting, assigned tag); what analysts join on.
+GOLD_POSTING_TAG_COLUMNS = ("posting_id", "tag", "score", "run_date", "model_version")
+
+TAG_SHARE_COLUMNS = ("tag", "postings", "share")
+
+
+def latest_posting_rows(bronze: DataFrame) -> DataFrame:
+    """One row per posting_id, the most recently ingested one (backfill tags each posting once)."""
+    newest_first = Window.partitionBy("posting_id").orderBy(
+        F.col("run_date").desc(), F.col("ingested_at").desc(), F.col("run_id").desc()
+    )
+    return (
+        bronze.withColumn("_rank", F.row_number().over(newest_first))
+        .where(F.col("_rank") == 1)
+        .drop("_rank")
+    )
+
+
+def _float_map(column: str) -> Column:
+    return F.coalesce(
+        F.col(column).cast(MapType(StringType(), FloatType())),
+        F.create_map().cast(MapType(StringType(), FloatType())),
+    )
+
+
+def to_gold_rows(
+    decided: DataFrame,
+    *,
+    model_version: str,
+    run_id: str,
+    tagged_at: dt.datetime,
+) -> DataFrame:
+    """Shape the decision output (posting_id, run_date, tags, tag_scores, candidate_scores) as gold.
+
+    ``run_date`` is the posting's bronze partition, so a backfill keeps every posting under the
+    date it was ingested and a daily rerun replaces exactly one partition.
+    """
+    return decided.select(
+        F.col("posting_id"),
+        F.col("run_date").cast(DateType()).alias("run_date"),
+        F.coalesce(F.col("tags"), F.array().cast(ArrayType(StringType()))).alias("tags"),
+        _float_map("tag_scores").alias("tag_scores"),
+        _float_map("candidate_scores").alias("candidate_scores"),
+        F.lit(model_version).alias("model_version"),
+        F.lit(run_id).alias("run_id"),
+        F.lit(tagged_at).cast(TimestampType()).alias("tagged_at"),
+    )
+
+
+def explode_tags(gold: DataFrame) -> DataFrame:
+    """gold_posting_tags -> one row per assigned tag with its score (the analysts' join table)."""
+    return gold.select(
+        "posting_id",
+        F.explode("tag_scores").alias("tag", "score"),
+        "run_date",
+        "model_version",
+    ).select(*GOLD_POSTING_TAG_COLUMNS)
+
+
+def tag_shares(gold: DataFrame) -> DataFrame:
+    """Share of postings carrying each tag: ``tag, postings, share`` (K rows, small)."""
+    total = gold.agg(F.count(F.lit(1)).alias("total"))
+    counts = gold.select(F.explode("tags").alias("tag")).groupBy("tag").agg(
+        F.count(F.lit(1)).alias("postings")
+    )
+    return counts.crossJoin(total).select(
+        "tag", "postings", (F.col("postings") / F.col("total")).alias("share")
+    )
+
+
+def tag_share_drift(current: DataFrame, previous: DataFrame, *, min_share: float) -> DataFrame:
+    """Compare two :func:`tag_shares` frames tag by tag.
+
+    ``drift = |share - previous_share| / max(share, previous_share)``: 0 when unchanged, 1 when a
+    tag appears or vanishes. Tags under ``min_share`` in both runs are exempt (``drift`` is null):
+    small counts swing by chance and would fail the gate on noise.
+    """
+    share = F.coalesce(F.col("cur.share"), F.lit(0.0))
+    previous_share = F.coalesce(F.col("prev.share"), F.lit(0.0))
+    exempt = (share < min_share) & (previous_share < min_share)
+    drift = F.abs(share - previous_share) / F.greatest(share, previous_share)
+    return current.alias("cur").join(previous.alias("prev"), on="tag", how="full_outer").select(
+        "tag",
+        share.alias("share"),
+        previous_share.alias("previous_share"),
+        F.when(exempt, F.lit(None).cast("double")).otherwise(drift).alias("drift"),
+    )
