@@ -361,20 +361,32 @@ def _logit(score: Column) -> Column:
     return F.log(clipped / (F.lit(1.0) - clipped))
 
 
-def _platt(x: np.ndarray, n: np.ndarray, pos: np.ndarray, iterations: int = 50) -> tuple[float, float]:
-    """Weighted logistic fit of the label on logit(score), with Platt's smoothed targets."""
+def _platt(x: np.ndarray, n: np.ndarray, pos: np.ndarray, iterations: int = 100) -> tuple[float, float]:
+    """Weighted logistic fit of the label on logit(score), with Platt's smoothed targets.
+
+    Newton steps with backtracking (plain Newton overshoots from the identity start)."""
     positives, negatives = pos.sum(), n.sum() - pos.sum()
     target_pos, target_neg = (positives + 1) / (positives + 2), 1 / (negatives + 2)
     y = (pos * target_pos + (n - pos) * target_neg) / n
+
+    def loss(a: float, b: float) -> float:
+        z = a * x + b
+        return float(np.sum(n * (np.logaddexp(0, z) - y * z)))
+
     a, b = 1.0, 0.0
+    current = loss(a, b)
     for _ in range(iterations):
-        p = 1 / (1 + np.exp(-(a * x + b)))
+        p = 1 / (1 + np.exp(-np.clip(a * x + b, -500, 500)))
         w = n * p * (1 - p) + 1e-12
         gradient = np.array([np.sum(n * (p - y) * x), np.sum(n * (p - y))])
         hessian = np.array([[np.sum(w * x * x) + 1e-9, np.sum(w * x)], [np.sum(w * x), np.sum(w) + 1e-9]])
         step = np.linalg.solve(hessian, gradient)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-9:
+        scale = 1.0
+        while scale > 1e-8 and loss(a - scale * step[0], b - scale * step[1]) > current:
+            scale /= 2
+        a, b = a - scale * step[0], b - scale * step[1]
+        previous, current = current, loss(a, b)
+        if previous - current < 1e-12 * max(1.0, abs(previous)):
             break
     return float(a), float(b)
 
@@ -416,7 +428,7 @@ def calibrated_scores(scores: Column, calibration: ScoreCalibration) -> Column:
         )
         passed = F.filter(steps, lambda step: step["x"] <= score)
         isotonic = F.coalesce(
-            F.element_at(passed, -1)["y"], F.element_at(F.element_at(values, position), 1)
+            F.try_element_at(passed, F.lit(-1))["y"], F.try_element_at(F.element_at(values, position), F.lit(1))
         )
         return (
             F.when(method == "platt", platt).when(method == "isotonic", isotonic).otherwise(score).cast("double")
