@@ -95,6 +95,9 @@ class GenerateConfig(_Section):
 
 
 class IngestConfig(_Section):
+    """Landing files -> bronze. External corpora are mapped by ``id_column``, ``text_columns``
+    and ``label_columns``; the defaults fit the generated landing files."""
+
     max_text_chars: int = Field(100_000, ge=100)
     allowed_languages: list[str] = Field(default_factory=lambda: ["en", "de", "fr", "es"])
     min_posted_at: dt.date = dt.date(2000, 1, 1)
@@ -102,12 +105,20 @@ class IngestConfig(_Section):
     unknown_labels: Literal["keep", "drop", "quarantine"] = "drop"
     label_columns: dict[str, str] = Field(
         default_factory=dict,
-        description="source column -> label kind, e.g. {'job_simp': 'category'}",
+        description=(
+            "source column -> label kind or label id. A kind ('category') makes a categorical "
+            "column: value 'Data Scientist' gives 'category:data_scientist' (na/empty gives none). "
+            "A label id ('skill:python') makes a flag column: the label is set when the value is "
+            "1/true/yes."
+        ),
     )
     id_column: str = "posting_id"
     text_columns: dict[str, str] = Field(
         default_factory=dict, description="canonical field -> source column renames"
     )
+    labels_column: str = Field("labels", description="source column holding a label array ('|'-joined in CSV)")
+    split_column: str = Field("split", description="source column with a corpus split (train/test), kept in bronze")
+    csv_label_separator: str = Field("|", min_length=1)
 
 
 class FeaturesConfig(_Section):
@@ -118,6 +129,7 @@ class FeaturesConfig(_Section):
     ngram_max: int = Field(2, ge=1, le=3)
     title_weight: int = Field(2, ge=1, le=10)
     sublinear_tf: bool = True
+    min_token_length: int = Field(2, ge=1)
     categorical: list[Literal["company", "country", "language"]] = Field(default_factory=list)
 
 
@@ -167,8 +179,13 @@ class TaggingConfig(_Section):
 
 
 class QualityConfig(_Section):
+    """Great Expectations suites: results (JSON + Data Docs) go to ``{warehouse}/{results_dir}``."""
+
     results_dir: str = "_quality"
     max_title_chars: int = Field(500, ge=1)
+    language_mostly: float = Field(
+        0.99, gt=0.0, le=1.0, description="share of bronze rows whose language must be allowed (critical)"
+    )
 
 
 class JobtaggerConfig(_Section):

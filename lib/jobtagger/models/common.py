@@ -1,0 +1,285 @@
+"""What both multi-label Estimators share: Params, the cached training blocks, class weights,
+scoring, and saving/loading without pickle.
+
+Training data reach Python once: ``features`` (SparseVector) and ``labels`` (array<string>) are
+packed per partition into blocks of up to ``blockRows`` rows (scipy CSR float32 features, CSR
+0/1 targets over the K labels) and cached; every pass of an optimizer then maps over the cached
+blocks and serves all labels it is training at once.
+
+A fitted model is a set of named float32/float64 arrays (e.g. ``weights`` d x K, ``bias`` K,
+``logit_offset`` K) plus Params. It saves as ``metadata/`` (Spark's JSON metadata with the
+Params and the label list) and ``data/<name>.npy`` written with ``allow_pickle=False``; it loads
+with ``allow_pickle=False`` too. Paths are local or mounted folders (the warehouse).
+
+Scores: ``sigmoid(logits + logit_offset)`` where the offset undoes the intercept shift that class
+weights (log w_neg/w_pos) and negative sampling (log q) introduce, so scores stay probabilities.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from pyspark import StorageLevel
+from pyspark.ml import Model
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasFeaturesCol, HasMaxIter, HasRegParam, HasSeed, HasTol
+from pyspark.ml.util import DefaultParamsReader, DefaultParamsWriter, MLReadable, MLReader, MLWritable, MLWriter
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, DoubleType
+
+from jobtagger.errors import JobtaggerError
+
+LOGGER = logging.getLogger("jobtagger.models")
+
+
+class TrainingDataError(JobtaggerError):
+    exit_code = 3
+
+
+class MultiLabelParams(HasFeaturesCol, HasMaxIter, HasRegParam, HasTol, HasSeed):
+    """Params shared by both Estimators and their Models."""
+
+    labelsCol = Param(Params._dummy(), "labelsCol", "array<string> column of labels", TypeConverters.toString)
+    scoresCol = Param(Params._dummy(), "scoresCol", "output array<double> of K probabilities", TypeConverters.toString)
+    labelSpace = Param(
+        Params._dummy(), "labelSpace",
+        "labels to train, in output order (empty: every label in the data, sorted)", TypeConverters.toListString,
+    )
+    classWeight = Param(Params._dummy(), "classWeight", "none | balanced", TypeConverters.toString)
+    blockRows = Param(Params._dummy(), "blockRows", "rows per cached training block", TypeConverters.toInt)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._setDefault(
+            featuresCol="features", labelsCol="labels", scoresCol="scores", labelSpace=[],
+            classWeight="balanced", blockRows=8192, maxIter=50, regParam=1e-4, tol=1e-4, seed=7,
+        )
+
+    def getLabelsCol(self) -> str:
+        return self.getOrDefault(self.labelsCol)
+
+    def getScoresCol(self) -> str:
+        return self.getOrDefault(self.scoresCol)
+
+
+# ---------------------------------------------------------------------------- training blocks
+
+
+class TrainingBlocks:
+    """Cached RDD of ``(X csr float32 n x d, Y csr float32 n x K)`` blocks and label statistics."""
+
+    def __init__(self, dataset: DataFrame, params: MultiLabelParams) -> None:
+        labels = list(params.getOrDefault(params.labelSpace))
+        labels_col = params.getLabelsCol()
+        if not labels:
+            labels = sorted(
+                row[0] for row in dataset.select(F.explode(labels_col)).distinct().collect() if row[0] is not None
+            )
+        if not labels:
+            raise TrainingDataError(f"no labels to train: column {labels_col!r} holds no label")
+        self.labels = labels
+        index = {label: i for i, label in enumerate(labels)}
+        block_rows = params.getOrDefault(params.blockRows)
+        K = len(labels)
+
+        def to_blocks(rows):
+            yield from _pack(rows, index, K, block_rows)
+
+        rdd = dataset.select(params.getFeaturesCol(), labels_col).rdd.mapPartitions(to_blocks)
+        self.rdd = rdd.persist(StorageLevel.MEMORY_AND_DISK)
+        stats = self.rdd.map(lambda b: (b[0].shape[0], b[0].shape[1], np.asarray(b[1].sum(axis=0)).ravel())).collect()
+        if not stats or sum(s[0] for s in stats) == 0:
+            self.rdd.unpersist()
+            raise TrainingDataError("no training rows")
+        if len({s[1] for s in stats}) > 1:
+            self.rdd.unpersist()
+            raise TrainingDataError(f"feature vectors differ in size: {sorted({s[1] for s in stats})}")
+        self.rows = sum(s[0] for s in stats)
+        self.dim = stats[0][1]
+        self.positives = np.sum([s[2] for s in stats], axis=0)
+
+    def unpersist(self) -> None:
+        self.rdd.unpersist()
+
+    def class_weights(self, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per-label (w_pos, w_neg); ``balanced`` gives each class half the total weight."""
+        K = len(self.labels)
+        if mode == "none":
+            return np.ones(K), np.ones(K)
+        if mode != "balanced":
+            raise ValueError(f"classWeight must be none or balanced, got {mode!r}")
+        pos = np.clip(self.positives, 1, None)
+        neg = np.clip(self.rows - self.positives, 1, None)
+        return self.rows / (2.0 * pos), self.rows / (2.0 * neg)
+
+
+def _pack(rows, index, K, block_rows):
+    indptr, indices, values, y_rows, y_cols = [0], [], [], [], []
+    size = 0
+    n = 0
+    for features, labels in rows:
+        size = max(size, features.size)
+        indices.append(np.asarray(features.indices, dtype=np.int32))
+        values.append(np.asarray(features.values, dtype=np.float32))
+        indptr.append(indptr[-1] + len(features.indices))
+        for label in set(labels or ()):
+            if label in index:
+                y_rows.append(n)
+                y_cols.append(index[label])
+        n += 1
+        if n == block_rows:
+            yield _block(indptr, indices, values, y_rows, y_cols, n, size, K)
+            indptr, indices, values, y_rows, y_cols, n = [0], [], [], [], [], 0
+    if n:
+        yield _block(indptr, indices, values, y_rows, y_cols, n, size, K)
+
+
+def _block(indptr, indices, values, y_rows, y_cols, n, size, K):
+    X = sp.csr_matrix(
+        (np.concatenate(values) if values else np.zeros(0, np.float32),
+         np.concatenate(indices) if indices else np.zeros(0, np.int32),
+         np.asarray(indptr, dtype=np.int64)),
+        shape=(n, size),
+    )
+    Y = sp.csr_matrix((np.ones(len(y_rows), np.float32), (y_rows, y_cols)), shape=(n, K))
+    return X, Y
+
+
+class Progress:
+    """Logs one line per pass or epoch: loss, labels done, elapsed seconds."""
+
+    def __init__(self, name: str, total_labels: int) -> None:
+        self.name, self.total, self.started = name, total_labels, time.perf_counter()
+        self.history: list[dict] = []
+
+    def log(self, step: int, *, loss: float, labels_done: int, **extra) -> None:
+        entry = {
+            "event": f"{self.name}.progress", "step": step, "loss": round(float(loss), 6),
+            "labels_done": int(labels_done), "labels": self.total,
+            "elapsed_s": round(time.perf_counter() - self.started, 2), **extra,
+        }
+        self.history.append(entry)
+        LOGGER.info(json.dumps(entry))
+
+
+# ---------------------------------------------------------------------------- fitted model
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def forward_logits(arrays: dict[str, np.ndarray], X) -> np.ndarray:
+    """Logits n x K of a linear (``weights``) or one-hidden-layer (``hidden_weights``) model."""
+    if "hidden_weights" in arrays:
+        hidden = np.maximum(X @ arrays["hidden_weights"] + arrays["hidden_bias"], 0.0)
+        return hidden @ arrays["weights"] + arrays["bias"]
+    return X @ arrays["weights"] + arrays["bias"]
+
+
+def row_logits(arrays: dict[str, np.ndarray], indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Logits of one sparse row (features beyond the trained size are ignored)."""
+    first = arrays["hidden_weights"] if "hidden_weights" in arrays else arrays["weights"]
+    keep = indices < first.shape[0]
+    z = values[keep].astype(np.float32) @ first[indices[keep]]
+    if "hidden_weights" in arrays:
+        return np.maximum(z + arrays["hidden_bias"], 0.0) @ arrays["weights"] + arrays["bias"]
+    return z + arrays["bias"]
+
+
+class MultiLabelModel(Model, MultiLabelParams, MLReadable, MLWritable):
+    """Fitted multi-label model: ``scores`` = K probabilities aligned with :attr:`labels`."""
+
+    def __init__(self, labels: list[str] | None = None, arrays: dict[str, np.ndarray] | None = None) -> None:
+        super().__init__()
+        self.labels = list(labels or [])
+        self.arrays = dict(arrays or {})
+        self.training_summary: dict = {}
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        arrays = {k: v for k, v in self.arrays.items()}
+        broadcast = dataset.sparkSession.sparkContext.broadcast(arrays)
+
+        def score(vector):
+            if vector is None:
+                return None
+            logits = row_logits(broadcast.value, np.asarray(vector.indices), np.asarray(vector.values))
+            return sigmoid(logits + broadcast.value["logit_offset"]).astype(float).tolist()
+
+        score_udf = F.udf(score, ArrayType(DoubleType()))
+        return dataset.withColumn(self.getScoresCol(), score_udf(F.col(self.getFeaturesCol())))
+
+    def predict_matrix(self, X) -> np.ndarray:
+        """Probabilities n x K for a CSR matrix (driver-side, for small sets and tests)."""
+        return sigmoid(forward_logits(self.arrays, X) + self.arrays["logit_offset"])
+
+    def top_features(self, label: str, n: int = 20) -> list[tuple[int, float]]:
+        """The ``n`` input features with the largest positive weight for ``label``.
+
+        For the one-hidden-layer model the weight of a feature is its effective linear weight
+        ``hidden_weights @ weights[:, label]`` (exact for active ReLUs, a ranking aid otherwise).
+        Feature indices map to terms through the feature pipeline's vocabulary.
+        """
+        k = self.labels.index(label)
+        column = self.arrays["weights"][:, k]
+        if "hidden_weights" in self.arrays:
+            column = self.arrays["hidden_weights"] @ column
+        order = np.argsort(-column)[:n]
+        return [(int(i), float(column[i])) for i in order if column[i] > 0]
+
+    def write(self) -> MLWriter:
+        return _ArraysWriter(self)
+
+    @classmethod
+    def read(cls) -> MLReader:
+        return _ArraysReader(cls)
+
+
+class _ArraysWriter(MLWriter):
+    def __init__(self, instance: MultiLabelModel) -> None:
+        super().__init__()
+        self.instance = instance
+
+    def saveImpl(self, path: str) -> None:
+        model = self.instance
+        DefaultParamsWriter.saveMetadata(
+            model, path, self.sc,
+            extraMetadata={"labels": model.labels, "arrays": sorted(model.arrays),
+                           "training_summary": model.training_summary},
+        )
+        data = os.path.join(path, "data")
+        os.makedirs(data, exist_ok=True)
+        for name, array in model.arrays.items():
+            np.save(os.path.join(data, f"{name}.npy"), np.ascontiguousarray(array), allow_pickle=False)
+
+
+class _ArraysReader(MLReader):
+    def __init__(self, cls) -> None:
+        super().__init__()
+        self.cls = cls
+
+    def load(self, path: str):
+        metadata = DefaultParamsReader.loadMetadata(path, self.sc)
+        arrays = {
+            name: np.load(os.path.join(path, "data", f"{name}.npy"), allow_pickle=False)
+            for name in metadata["arrays"]
+        }
+        model = self.cls(labels=metadata["labels"], arrays=arrays)
+        model._resetUid(metadata["uid"])
+        DefaultParamsReader.getAndSetParams(model, metadata)
+        model.training_summary = metadata.get("training_summary", {})
+        return model
+
+
+def finish_model(model: MultiLabelModel, estimator) -> MultiLabelModel:
+    """Copy the estimator's Params onto its model (the Params both share)."""
+    for param in estimator.params:
+        if model.hasParam(param.name) and estimator.isSet(param):
+            model._set(**{param.name: estimator.getOrDefault(param)})
+    return model

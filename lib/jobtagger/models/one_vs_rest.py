@@ -1,0 +1,248 @@
+"""One binary logistic regression per label, all labels trained together (not K Spark ML fits).
+
+How: the training rows are cached once as CSR blocks (see :mod:`jobtagger.models.common`). Each
+label k minimises its own objective
+
+    f_k(w, b) = (1/N) sum_i c_ik * logloss(y_ik, x_i.w + b) + (regParam/2) ||w||^2
+
+(c_ik = the label's positive or negative class weight) with its own L-BFGS state (memory
+``lbfgsMemory``) and its own backtracking line search. One pass over the cached blocks evaluates
+loss and gradient ``X^T (c * (sigmoid(XW + b) - Y))`` at the current trial point of EVERY active
+label at once (a matrix product over the block, summed with ``treeReduce``); each label then
+accepts its step or halves it, independently. A label whose gradient norm fell below ``tol`` times
+its initial norm, or that reached ``maxIter`` iterations, is done and drops out of later passes,
+so the work per pass shrinks as labels converge ("labels_done" in the progress lines).
+
+Memory: the driver holds, per label trained at the same time, (2 * lbfgsMemory + 6) float32
+vectors of length d + 1. Labels are trained in groups sized so that this stays under
+``memoryBudgetMB`` (default 1024 MB: with d = 2^16 about 260 labels per group), so K = 5,000 just
+means more groups. The final model is a dense float32 d x K matrix: with a vocabulary of d = 2^16
+terms and K = 1,000 that is 256 MB, which is why features use a vocabulary, not 2^18 hash buckets.
+
+Fitted model arrays: ``weights`` (d x K float32), ``bias`` (K), ``logit_offset`` (K) =
+log(w_neg / w_pos), which removes the intercept shift of class weighting so scores stay roughly
+calibrated probabilities. ``model.top_features(label, n)`` lists the strongest positive features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyspark import keyword_only
+from pyspark.ml import Estimator
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+
+from jobtagger.models.common import (
+    MultiLabelModel,
+    MultiLabelParams,
+    Progress,
+    TrainingBlocks,
+    finish_model,
+    sigmoid,
+)
+
+ARMIJO = 1e-4
+MIN_STEP = 1e-10
+
+
+class OneVsRestParams(MultiLabelParams):
+    lbfgsMemory = Param(Params._dummy(), "lbfgsMemory", "L-BFGS history per label", TypeConverters.toInt)
+    memoryBudgetMB = Param(
+        Params._dummy(), "memoryBudgetMB", "driver memory for optimizer state", TypeConverters.toInt
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._setDefault(lbfgsMemory=5, memoryBudgetMB=1024)
+
+
+class OneVsRestLogistic(Estimator, OneVsRestParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Estimator: ``OneVsRestLogistic(labelSpace=[...], regParam=..., classWeight="balanced")``."""
+
+    @keyword_only
+    def __init__(
+        self, *, featuresCol: str = "features", labelsCol: str = "labels", scoresCol: str = "scores",
+        labelSpace: list[str] | None = None, maxIter: int = 50, regParam: float = 1e-4, tol: float = 1e-4,
+        classWeight: str = "balanced", blockRows: int = 8192, lbfgsMemory: int = 5,
+        memoryBudgetMB: int = 1024, seed: int = 7,
+    ) -> None:
+        super().__init__()
+        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+
+    def _fit(self, dataset) -> "OneVsRestLogisticModel":
+        blocks = TrainingBlocks(dataset, self)
+        try:
+            arrays, summary = self._train(dataset.sparkSession.sparkContext, blocks)
+        finally:
+            blocks.unpersist()
+        model = finish_model(OneVsRestLogisticModel(labels=blocks.labels, arrays=arrays), self)
+        model.training_summary = summary
+        return model
+
+    def _train(self, sc, blocks: TrainingBlocks):
+        K, d = len(blocks.labels), blocks.dim
+        memory = self.getOrDefault(self.lbfgsMemory)
+        budget = self.getOrDefault(self.memoryBudgetMB) * 2**20
+        group = max(1, min(K, int(budget // ((2 * memory + 6) * (d + 1) * 4))))
+        w_pos, w_neg = blocks.class_weights(self.getOrDefault(self.classWeight))
+        weights = np.zeros((d, K), np.float32)
+        bias = np.zeros(K, np.float32)
+        progress = Progress("one_vs_rest", K)
+        iterations = np.zeros(K, np.int32)
+        done_before = 0
+        for start in range(0, K, group):
+            cols = np.arange(start, min(K, start + group))
+            solver = _PerLabelLbfgs(
+                sc, blocks, cols, w_pos[cols], w_neg[cols], memory=memory,
+                reg=self.getRegParam(), tol=self.getTol(), max_iter=self.getMaxIter(),
+            )
+            solver.run(progress, done_before)
+            weights[:, cols] = solver.W[:-1]
+            bias[cols] = solver.W[-1]
+            iterations[cols] = solver.iterations
+            done_before += len(cols)
+        arrays = {"weights": weights, "bias": bias, "logit_offset": np.log(w_neg / w_pos).astype(np.float32)}
+        summary = {
+            "passes": len(progress.history), "label_groups": int(np.ceil(K / group)),
+            "mean_iterations": float(iterations.mean()), "seconds": progress.history[-1]["elapsed_s"],
+        }
+        return arrays, summary
+
+
+class OneVsRestLogisticModel(MultiLabelModel, OneVsRestParams):
+    """Fitted :class:`OneVsRestLogistic`: ``scores`` aligned with ``labels``."""
+
+
+def _loss_and_gradient(block, W, cols, w_pos, w_neg):
+    """Weighted log-loss per label (K_a) and its gradient ((d + 1) x K_a) on one block."""
+    X, Y = block
+    Z = X @ W[:-1] + W[-1]
+    T = Y[:, cols].toarray()
+    C = np.where(T > 0, w_pos, w_neg).astype(np.float32)
+    loss = (C * (np.logaddexp(0.0, Z) - T * Z)).sum(axis=0, dtype=np.float64)
+    R = C * (sigmoid(Z) - T)
+    G = np.empty_like(W)
+    G[:-1] = X.T @ R
+    G[-1] = R.sum(axis=0)
+    return loss, G
+
+
+def _add(a, b):
+    return a[0] + b[0], a[1] + b[1]
+
+
+class _PerLabelLbfgs:
+    """Vectorised L-BFGS: one optimizer state per label (columns), one data pass per evaluation."""
+
+    def __init__(self, sc, blocks, cols, w_pos, w_neg, *, memory, reg, tol, max_iter) -> None:
+        self.sc, self.blocks, self.cols = sc, blocks, cols
+        self.w_pos, self.w_neg = w_pos.astype(np.float32), w_neg.astype(np.float32)
+        self.reg, self.tol, self.max_iter, self.m = reg, tol, max_iter, memory
+        D, Kg = blocks.dim + 1, len(cols)
+        self.W = np.zeros((D, Kg), np.float32)
+        pos = blocks.positives[cols]
+        prior = (w_pos * pos) / np.clip(w_neg * (blocks.rows - pos), 1e-12, None)
+        self.W[-1] = np.log(np.clip(prior, 1e-12, None))
+        self.S = np.zeros((memory, D, Kg), np.float32)
+        self.Yh = np.zeros((memory, D, Kg), np.float32)
+        self.rho = np.zeros((memory, Kg), np.float64)
+        self.count = np.zeros(Kg, np.int32)
+        self.iterations = np.zeros(Kg, np.int32)
+        self.reg_mask = np.ones((D, 1), np.float32)
+        self.reg_mask[-1] = 0.0
+
+    def evaluate(self, W_active, active):
+        """Objective and gradient for the labels ``active`` at ``W_active`` (one data pass)."""
+        shared = self.sc.broadcast(np.ascontiguousarray(W_active))
+        cols, wp, wn = self.cols[active], self.w_pos[active], self.w_neg[active]
+        try:
+            loss, G = self.blocks.rdd.map(
+                lambda b: _loss_and_gradient(b, shared.value, cols, wp, wn)
+            ).treeReduce(_add)
+        finally:
+            shared.destroy()
+        n = self.blocks.rows
+        penalty = W_active * self.reg_mask
+        f = loss / n + 0.5 * self.reg * np.einsum("dk,dk->k", penalty, penalty, dtype=np.float64)
+        return f, (G / n + self.reg * penalty).astype(np.float32)
+
+    def run(self, progress: Progress, done_before: int) -> None:
+        Kg = len(self.cols)
+        all_labels = np.arange(Kg)
+        f, g = self.evaluate(self.W, all_labels)
+        g_norm0 = np.maximum(np.linalg.norm(g, axis=0), 1e-12)
+        p = -g
+        step = 1.0 / g_norm0
+        gp = np.einsum("dk,dk->k", g, p, dtype=np.float64)
+        active = np.linalg.norm(g, axis=0) > self.tol * g_norm0
+        passes = 1
+        progress.log(passes, loss=f.mean(), labels_done=done_before + int((~active).sum()), group_labels=Kg)
+        while active.any():
+            idx = all_labels[active]
+            trial = self.W[:, idx] + step[idx] * p[:, idx]
+            f_t, g_t = self.evaluate(trial, idx)
+            passes += 1
+            accept = f_t <= f[idx] + ARMIJO * step[idx] * gp[idx]
+            acc = idx[accept]
+            if acc.size:
+                self._accept(acc, trial[:, accept], g[:, acc], g_t[:, accept])
+                f[acc], g[:, acc] = f_t[accept], g_t[:, accept]
+                self.iterations[acc] += 1
+                converged = (np.linalg.norm(g[:, acc], axis=0) <= self.tol * g_norm0[acc]) | (
+                    self.iterations[acc] >= self.max_iter
+                )
+                active[acc[converged]] = False
+                moving = acc[~converged]
+                if moving.size:
+                    p[:, moving] = self._direction(moving, g[:, moving])
+                    step[moving] = 1.0
+                    gp[moving] = np.einsum("dk,dk->k", g[:, moving], p[:, moving], dtype=np.float64)
+                    uphill = moving[gp[moving] >= 0]
+                    if uphill.size:  # lost curvature: restart from steepest descent
+                        self.count[uphill] = 0
+                        p[:, uphill] = -g[:, uphill]
+                        step[uphill] = 1.0 / np.maximum(np.linalg.norm(g[:, uphill], axis=0), 1e-12)
+                        gp[uphill] = -np.einsum("dk,dk->k", g[:, uphill], g[:, uphill], dtype=np.float64)
+            rejected = idx[~accept]
+            step[rejected] *= 0.5
+            active[rejected[step[rejected] < MIN_STEP]] = False
+            progress.log(
+                passes, loss=f.mean(), labels_done=done_before + int((~active).sum()),
+                group_labels=Kg, active=int(active.sum()),
+            )
+
+    def _accept(self, acc, W_new, g_old, g_new) -> None:
+        s = W_new - self.W[:, acc]
+        y = g_new - g_old
+        sy = np.einsum("dk,dk->k", s, y, dtype=np.float64)
+        self.W[:, acc] = W_new
+        good = sy > 1e-10
+        keep = acc[good]
+        if keep.size:
+            self.S[:, :, keep] = np.roll(self.S[:, :, keep], 1, axis=0)
+            self.Yh[:, :, keep] = np.roll(self.Yh[:, :, keep], 1, axis=0)
+            self.rho[:, keep] = np.roll(self.rho[:, keep], 1, axis=0)
+            self.S[0][:, keep] = s[:, good]
+            self.Yh[0][:, keep] = y[:, good]
+            self.rho[0, keep] = 1.0 / sy[good]
+            self.count[keep] = np.minimum(self.count[keep] + 1, self.m)
+
+    def _direction(self, labels, g) -> np.ndarray:
+        """Two-loop recursion, vectorised over labels with per-label history lengths."""
+        q = g.astype(np.float32).copy()
+        count = self.count[labels]
+        alphas = []
+        for j in range(self.m):
+            valid = count > j
+            alpha = self.rho[j, labels] * np.einsum("dk,dk->k", self.S[j][:, labels], q, dtype=np.float64) * valid
+            q -= alpha.astype(np.float32) * self.Yh[j][:, labels]
+            alphas.append(alpha)
+        newest_y = self.Yh[0][:, labels]
+        yy = np.einsum("dk,dk->k", newest_y, newest_y, dtype=np.float64)
+        gamma = np.where(count > 0, 1.0 / np.maximum(self.rho[0, labels] * yy, 1e-30), 1.0)
+        r = q * gamma.astype(np.float32)
+        for j in reversed(range(self.m)):
+            valid = count > j
+            beta = self.rho[j, labels] * np.einsum("dk,dk->k", self.Yh[j][:, labels], r, dtype=np.float64)
+            r += ((alphas[j] - beta) * valid).astype(np.float32) * self.S[j][:, labels]
+        return -r

@@ -1,0 +1,220 @@
+"""The feature pipeline: title + description -> ``features`` (SparseVector), as one pyspark.ml Pipeline.
+
+Stages (engine ``spark-ml``): combine text (title repeated ``title_weight`` times, then the
+description) -> Unicode-aware RegexTokenizer (lowercases) -> stop words of en/de/fr/es removed ->
+2..``ngram_max``-grams appended to the unigrams -> counts, either ``CountVectorizer`` (vocabulary
+of at most ``num_features`` terms seen in at least ``min_doc_freq`` postings; the model card maps
+a feature index back to its term through ``CountVectorizerModel.vocabulary``) or ``HashingTF``
+(``num_features`` buckets) -> optional sublinear tf (1 + log tf) -> IDF -> L2 normalization ->
+optionally one-hot categoricals (company, country, language) appended by a VectorAssembler.
+
+Why vocabulary by default: the classifiers keep a dense float32 weight matrix of d x K, so d must
+be the number of terms actually kept (2^15..2^16), never 2^18 hash buckets.
+
+Everything except :class:`SublinearTf` is a JVM stage; ``SublinearTf`` is a Python Transformer
+with Params and ``DefaultParamsReadable/Writable``, so the fitted PipelineModel saves and loads.
+The ``spark-nlp`` engine swaps the tokenizer part for Spark NLP annotators and fails fast when
+the Spark NLP jar is not on the classpath.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pyspark import keyword_only
+from pyspark.ml import Pipeline, Transformer
+from pyspark.ml.feature import (
+    IDF,
+    CountVectorizer,
+    HashingTF,
+    NGram,
+    Normalizer,
+    OneHotEncoder,
+    RegexTokenizer,
+    SQLTransformer,
+    StopWordsRemover,
+    StringIndexer,
+    VectorAssembler,
+)
+from pyspark.ml.linalg import SparseVector, VectorUDT
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasInputCol, HasOutputCol
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobtagger.config import FeaturesConfig
+from jobtagger.errors import EnvironmentProblem
+from jobtagger.session import JvmCapabilities
+
+SPARK_NLP_PACKAGE = "com.johnsnowlabs.nlp:spark-nlp_2.13:7.0.0"
+STOP_WORD_LANGUAGES = ("english", "german", "french", "spanish")
+# Letters or digits, allowing inner '.'/'-' (node.js, e-mail) and trailing '+'/'#' (c++, c#).
+TOKEN_PATTERN = r"[\p{L}\p{N}]+(?:[.\-][\p{L}\p{N}]+)*[+#]*"
+FEATURES_COL = "features"
+TEXT_COL = "_text"
+TOKENS_COL = "_tokens"
+TERMS_COL = "_terms"
+
+
+class SublinearTf(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadable, DefaultParamsWritable):
+    """Replace each term count tf by 1 + log(tf), so a repeated term does not dominate."""
+
+    @keyword_only
+    def __init__(self, *, inputCol: str | None = None, outputCol: str | None = None) -> None:
+        super().__init__()
+        self._set(**self._input_kwargs)
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        return dataset.withColumn(
+            self.getOutputCol(), _sublinear_udf(F.col(self.getInputCol()))
+        )
+
+
+def _sublinear(vector: SparseVector) -> SparseVector:
+    values = [1.0 + math.log(v) if v > 0 else 0.0 for v in vector.values]
+    return SparseVector(vector.size, vector.indices, values)
+
+
+_sublinear_udf = F.udf(_sublinear, VectorUDT())
+
+
+def default_stop_words() -> list[str]:
+    words: set[str] = set()
+    for language in STOP_WORD_LANGUAGES:
+        words.update(StopWordsRemover.loadDefaultStopWords(language))
+    return sorted(words)
+
+
+def build_feature_pipeline(
+    features_config: FeaturesConfig, *, capabilities: JvmCapabilities
+) -> Pipeline:
+    """Unfitted Pipeline from columns title/description (+ categoricals) to ``features``."""
+    config = features_config
+    stages: list = [_combine_text_stage(config.title_weight)]
+    if config.engine == "spark-nlp":
+        stages += _spark_nlp_token_stages(capabilities)
+    else:
+        stages += [
+            RegexTokenizer(
+                inputCol=TEXT_COL,
+                outputCol=f"{TOKENS_COL}_raw",
+                pattern=TOKEN_PATTERN,
+                gaps=False,
+                toLowercase=True,
+                minTokenLength=config.min_token_length,
+            ),
+            StopWordsRemover(
+                inputCol=f"{TOKENS_COL}_raw", outputCol=TOKENS_COL, stopWords=default_stop_words()
+            ),
+        ]
+    stages += _ngram_stages(config.ngram_max)
+    text_features = "_text_features" if config.categorical else FEATURES_COL
+    counts = "_tf_sublinear" if config.sublinear_tf else "_tf"
+    if config.vocabulary == "count":
+        stages.append(
+            CountVectorizer(
+                inputCol=TERMS_COL,
+                outputCol="_tf",
+                vocabSize=config.num_features,
+                minDF=float(config.min_doc_freq),
+            )
+        )
+    else:
+        stages.append(HashingTF(inputCol=TERMS_COL, outputCol="_tf", numFeatures=config.num_features))
+    if config.sublinear_tf:
+        stages.append(SublinearTf(inputCol="_tf", outputCol=counts))
+    stages += [
+        IDF(inputCol=counts, outputCol="_tfidf", minDocFreq=config.min_doc_freq),
+        Normalizer(inputCol="_tfidf", outputCol=text_features, p=2.0),
+    ]
+    if config.categorical:
+        stages += _categorical_stages(config.categorical, text_features)
+    stages.append(_drop_stage(stages))
+    return Pipeline(stages=stages)
+
+
+def vocabulary_of(pipeline_model) -> list[str] | None:
+    """Terms by feature index from a fitted feature pipeline (None with hashed features)."""
+    for stage in pipeline_model.stages:
+        if hasattr(stage, "vocabulary") and stage.hasParam("vocabSize"):
+            return list(stage.vocabulary)
+    return None
+
+
+def _combine_text_stage(title_weight: int) -> SQLTransformer:
+    title = "coalesce(title, '')"
+    parts = ", ".join([title] * title_weight + ["coalesce(description, '')"])
+    return SQLTransformer(statement=f"SELECT *, concat_ws(' ', {parts}) AS {TEXT_COL} FROM __THIS__")
+
+
+def _ngram_stages(ngram_max: int) -> list:
+    stages: list = []
+    columns = [TOKENS_COL]
+    for n in range(2, ngram_max + 1):
+        stages.append(NGram(n=n, inputCol=TOKENS_COL, outputCol=f"_ngrams{n}"))
+        columns.append(f"_ngrams{n}")
+    stages.append(
+        SQLTransformer(statement=f"SELECT *, concat({', '.join(columns)}) AS {TERMS_COL} FROM __THIS__")
+    )
+    return stages
+
+
+def _categorical_stages(columns: list[str], text_features: str) -> list:
+    indexed = [f"_{name}_index" for name in columns]
+    encoded = [f"_{name}_onehot" for name in columns]
+    return [
+        StringIndexer(inputCols=columns, outputCols=indexed, handleInvalid="keep"),
+        OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"),
+        VectorAssembler(inputCols=[text_features, *encoded], outputCol=FEATURES_COL),
+    ]
+
+
+class DropColumns(Transformer, DefaultParamsReadable, DefaultParamsWritable):
+    """Drop the pipeline's intermediate columns so only the inputs and ``features`` remain."""
+
+    columns = Param(Params._dummy(), "columns", "columns to drop", typeConverter=TypeConverters.toListString)
+
+    @keyword_only
+    def __init__(self, *, columns: list[str] | None = None) -> None:
+        super().__init__()
+        self._set(**self._input_kwargs)
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        return dataset.drop(*self.getOrDefault(self.columns))
+
+
+def _drop_stage(stages: list) -> DropColumns:
+    created = []
+    for stage in stages:
+        for param in ("outputCol", "outputCols"):
+            if stage.hasParam(param) and stage.isDefined(param):
+                value = stage.getOrDefault(param)
+                created += value if isinstance(value, list) else [value]
+    created += [TEXT_COL] if TEXT_COL not in created else []
+    created += [TERMS_COL] if TERMS_COL not in created else []
+    return DropColumns(columns=[name for name in created if name != FEATURES_COL])
+
+
+def _spark_nlp_token_stages(capabilities: JvmCapabilities) -> list:
+    """DocumentAssembler -> Tokenizer -> Normalizer -> StopWordsCleaner -> Finisher (tokens)."""
+    if not capabilities.spark_nlp:
+        raise EnvironmentProblem(
+            "features.engine=spark-nlp needs the Spark NLP jar on the classpath: start Spark with "
+            f"--packages {SPARK_NLP_PACKAGE} (or set features.engine=spark-ml)"
+        )
+    from sparknlp.annotator import Normalizer as NlpNormalizer
+    from sparknlp.annotator import StopWordsCleaner, Tokenizer
+    from sparknlp.base import DocumentAssembler, Finisher
+
+    return [
+        DocumentAssembler().setInputCol(TEXT_COL).setOutputCol("_document"),
+        Tokenizer().setInputCols(["_document"]).setOutputCol("_token"),
+        NlpNormalizer().setInputCols(["_token"]).setOutputCol("_normal").setLowercase(True),
+        StopWordsCleaner()
+        .setInputCols(["_normal"])
+        .setOutputCol("_clean")
+        .setStopWords(default_stop_words())
+        .setCaseSensitive(False),
+        Finisher().setInputCols(["_clean"]).setOutputCols([TOKENS_COL]).setCleanAnnotations(True),
+    ]
