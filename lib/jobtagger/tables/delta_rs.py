@@ -1,0 +1,367 @@
+"""Delta tables written by Spark executors and committed by the driver with delta-rs (deltalake).
+
+A write runs one Spark job through the ``jobtagger_delta`` data source (executors write Parquet
+files into the table folder), then the driver commits all files as ONE Delta transaction. What
+delta-rs leaves to the application is done here: idempotency by app id/version (checked before the
+job and again right before the commit), schema enforcement before any task runs, replace-where
+and merge as remove + add actions in one commit. Reads are native Spark Parquet scans over the
+snapshot's file list, never the bare folder (it also holds removed and uncommitted files).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pyarrow as pa
+from deltalake import DeltaTable
+from deltalake import Schema as DeltaSchema
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.transaction import (
+    AddAction,
+    CommitProperties,
+    RemoveAction,
+    Transaction,
+    create_table_with_add_actions,
+)
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+from pyspark.sql.types import StructType
+from py4j.protocol import Py4JJavaError
+
+from jobtagger.errors import (
+    ConcurrentWriteError,
+    DataQualityError,
+    MissingInputError,
+    SchemaMismatchError,
+    TableExistsError,
+)
+from jobtagger.tables.base import CommitResult, SchemaMode, TableStore, Txn, WriteMode
+from jobtagger.tables.delta_files import (
+    NULL_VIOLATION,
+    PREDICATE_VIOLATION,
+    SOURCE_NAME,
+    DeltaFilesSource,
+    list_table_names,
+    table_source,
+    partition_value_text,
+)
+from jobtagger.tables.schema_check import check_partition_columns, conform, target_schema
+
+CHECK_COLUMN = "__jobtagger_matches_predicate"
+WRITE_ID_KEY = "jobtagger.write_id"
+
+
+def delta_schema(schema: StructType) -> DeltaSchema:
+    return DeltaSchema.from_arrow(to_arrow_schema(schema))
+
+
+def spark_schema(table: DeltaTable) -> StructType:
+    return from_arrow_schema(pa.schema(table.schema().to_arrow()))
+
+
+class DeltaRsTableStore(TableStore):
+    engine_name = "delta-rs"
+
+    def __init__(self, spark, *, warehouse: str, database: str) -> None:
+        super().__init__(spark, warehouse=os.path.abspath(warehouse) if "://" not in warehouse else warehouse,
+                         database=database)
+        spark.dataSource.register(DeltaFilesSource)
+
+    # ---- reading -------------------------------------------------------------------------
+    def _table(self, name: str, version: int | None = None) -> DeltaTable:
+        try:
+            return DeltaTable(self.path(name), version=version)
+        except TableNotFoundError:
+            raise MissingInputError(f"table {name!r} does not exist at {self.path(name)}") from None
+
+    def exists(self, name: str) -> bool:
+        return DeltaTable.is_deltatable(self.path(name))
+
+    def version(self, name: str) -> int:
+        return self._table(name).version()
+
+    def schema(self, name: str) -> StructType:
+        return spark_schema(self._table(name))
+
+    def read(self, name: str, *, version: int | None = None) -> DataFrame:
+        table = self._table(name, version)
+        return self._scan(table, table.file_uris())
+
+    def _scan(self, table: DeltaTable, uris: Sequence[str]) -> DataFrame:
+        """Spark's own Parquet reader over exactly ``uris``; partition values come from the
+        folder names below ``basePath``, typed by the table schema."""
+        schema = spark_schema(table)
+        if not uris:
+            return self.spark.createDataFrame([], schema)
+        frame = self.spark.read.schema(schema).option("basePath", self.path_of(table)).parquet(*uris)
+        return frame.select(*schema.fieldNames())
+
+    @staticmethod
+    def path_of(table: DeltaTable) -> str:
+        uri = table.table_uri
+        return unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+
+    def history(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        return [_history_entry(entry) for entry in self._table(name).history(limit)]
+
+    def list_tables(self) -> list[str]:
+        return list_table_names(self.warehouse)
+
+    def register(self, name: str) -> str:
+        """A catalog table over the ``jobtagger_delta`` reader: Spark SQL sees the current snapshot
+        at query time (a temporary view cannot live in a database)."""
+        qualified = f"{self.database}.{name}"
+        self._table(name)
+        location = os.path.join(self.warehouse, "_catalog", f"{self.database}.db")
+        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {self.database} LOCATION '{_sql_text(location)}'")
+        self.spark.sql(f"DROP TABLE IF EXISTS {qualified}")
+        source_name = f"{SOURCE_NAME}_{self.database}_{name}"
+        self.spark.dataSource.register(table_source(source_name, self.path(name)))
+        self.spark.sql(f"CREATE TABLE {qualified} USING {source_name}")
+        return qualified
+
+    # ---- maintenance ---------------------------------------------------------------------
+    def compact(self, name: str) -> dict[str, Any]:
+        return self._table(name).optimize.compact(
+            commit_properties=CommitProperties(custom_metadata={"jobtagger.operation": "compact"})
+        )
+
+    def vacuum(self, name: str, *, retention_hours: int = 168, dry_run: bool = False) -> list[str]:
+        """Deletes files no snapshot younger than ``retention_hours`` needs, including files of
+        writes that never committed (``full`` vacuum)."""
+        return self._table(name).vacuum(
+            retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=False, full=True
+        )
+
+    # ---- writing -------------------------------------------------------------------------
+    def write(
+        self,
+        df: DataFrame,
+        name: str,
+        *,
+        mode: WriteMode = "error",
+        replace_where: str | None = None,
+        partition_by: Sequence[str] = (),
+        txn: Txn | None = None,
+        schema_mode: SchemaMode = "enforce",
+        metadata: Mapping[str, str] | None = None,
+    ) -> CommitResult:
+        if (mode == "replace_where") != (replace_where is not None):
+            raise ValueError("replace_where is required with mode='replace_where' and only then")
+        table = self._table(name) if self.exists(name) else None
+        if table is not None and mode == "error":
+            raise TableExistsError(f"table {name!r} already exists (mode='error'); choose append, overwrite or replace_where")
+        if _already_applied(table, txn):
+            return CommitResult(name, committed=False, version=table.version())
+        table_schema = spark_schema(table) if table is not None else None
+        schema = target_schema(name, df.schema, table_schema, mode=mode, schema_mode=schema_mode)
+        partitions = check_partition_columns(
+            name, schema, partition_by, None if table is None else table.metadata().partition_columns
+        )
+        removes: list[RemoveAction] = []
+        frame = conform(df, schema)
+        if replace_where is not None:
+            frame = frame.withColumn(CHECK_COLUMN, F.coalesce(F.expr(replace_where), F.lit(False)))
+            if table is not None:
+                removes = self._matching_files(table, replace_where, partitions)
+        files = self._write_files(frame, name, schema, partitions, check=replace_where is not None)
+        commit_mode = "overwrite" if mode == "overwrite" else "append"
+        return self._commit(name, schema, partitions, files, removes, commit_mode, txn, metadata)
+
+    def merge(
+        self,
+        df: DataFrame,
+        name: str,
+        *,
+        keys: Sequence[str],
+        txn: Txn | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> CommitResult:
+        """Copy-on-write upsert: the files holding a matching key are rewritten (their other rows
+        plus the new rows) and swapped in the same commit that adds the new keys."""
+        if not self.exists(name):
+            return self.write(df, name, mode="append", txn=txn, metadata=metadata)
+        table = self._table(name)
+        if _already_applied(table, txn):
+            return CommitResult(name, committed=False, version=table.version())
+        schema = target_schema(name, df.schema, spark_schema(table), mode="append", schema_mode="enforce")
+        missing = [key for key in keys if key not in schema.fieldNames()]
+        if not keys or missing:
+            raise SchemaMismatchError(f"{name}: merge keys {list(keys)} must be columns of the table (missing {missing})")
+        source = conform(df, schema)
+        if source.groupBy(*keys).count().where("count > 1").limit(1).count():
+            raise DataQualityError(f"{name}: the rows to merge are not unique on {list(keys)}")
+        current = self._scan(table, table.file_uris()).select("*", F.col("_metadata.file_path").alias("_file"))
+        touched_uris = [
+            row[0] for row in current.join(source.select(*keys), list(keys), "left_semi").select("_file").distinct().collect()
+        ]
+        touched = {_relative_path(self.path_of(table), uri) for uri in touched_uris}
+        actions = {action["path"]: action for action in pa.table(table.get_add_actions(flatten=False)).to_pylist()}
+        removes = [_remove_action(actions[path]) for path in sorted(touched)]
+        survivors = self._scan(table, [os.path.join(self.path_of(table), path) for path in sorted(touched)])
+        rows = survivors.join(source.select(*keys), list(keys), "left_anti").unionByName(source)
+        partitions = table.metadata().partition_columns
+        files = self._write_files(rows, name, schema, partitions, check=False)
+        return self._commit(name, schema, partitions, files, removes, "append", txn, metadata)
+
+    def _matching_files(self, table: DeltaTable, predicate: str, partitions: list[str]) -> list[RemoveAction]:
+        """The current files whose partition values satisfy ``predicate`` (evaluated by Spark on
+        the file list, which is metadata-sized)."""
+        actions = pa.table(table.get_add_actions(flatten=False)).to_pylist()
+        if not actions:
+            return []
+        schema = spark_schema(table)
+        partition_schema = StructType([schema[column] for column in partitions])
+        rows = [(action["path"], *[(action.get("partition") or {}).get(column) for column in partitions]) for action in actions]
+        listing = self.spark.createDataFrame(
+            [tuple(str(value) if value is not None else None for value in row) for row in rows],
+            ", ".join(["path string"] + [f"`{column}` string" for column in partitions]),
+        ).select("path", *[F.col(field.name).cast(field.dataType).alias(field.name) for field in partition_schema.fields])
+        try:
+            matching = {row.path for row in listing.where(F.expr(predicate)).select("path").collect()}
+        except PySparkException as exc:
+            raise SchemaMismatchError(
+                f"replace_where must be a predicate over the partition columns {partitions}: {str(exc).splitlines()[0]}"
+            ) from None
+        by_path = {action["path"]: action for action in actions}
+        return [_remove_action(by_path[path]) for path in sorted(matching)]
+
+    def _write_files(self, frame: DataFrame, name: str, schema: StructType, partitions: list[str], *, check: bool) -> list[dict[str, Any]]:
+        """Run the Spark job that writes the data files; returns their descriptions."""
+        data_schema = StructType([field for field in schema.fields if field.name not in partitions])
+        file_schema = to_arrow_schema(data_schema)
+        staging = tempfile.mkdtemp(prefix="jobtagger-write-")
+        manifest = os.path.join(staging, "files.json")
+        options = {
+            "table_uri": self.path(name),
+            "partition_by": json.dumps(partitions),
+            "file_schema": file_schema.serialize().to_pybytes().hex(),
+            "manifest": manifest,
+            "write_id": uuid.uuid4().hex[:12],
+            "check_column": CHECK_COLUMN if check else "",
+            "not_null": json.dumps([field.name for field in schema.fields if not field.nullable]),
+        }
+        try:
+            frame.write.format(SOURCE_NAME).mode("append").options(**options).save()
+            with open(manifest, encoding="utf-8") as handle:
+                return json.load(handle)
+        except (Py4JJavaError, PySparkException) as exc:
+            text = str(exc)
+            if PREDICATE_VIOLATION in text:
+                raise DataQualityError(f"{name}: rows to write do not all match the replace_where predicate") from None
+            if NULL_VIOLATION in text:
+                column = text.split(NULL_VIOLATION, 1)[1].split("\n", 1)[0]
+                raise SchemaMismatchError(f"{name}: null values in a NOT NULL column{column}") from None
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _commit(
+        self,
+        name: str,
+        schema: StructType,
+        partitions: list[str],
+        files: list[dict[str, Any]],
+        removes: list[RemoveAction],
+        mode: str,
+        txn: Txn | None,
+        metadata: Mapping[str, str] | None,
+    ) -> CommitResult:
+        write_id = uuid.uuid4().hex
+        properties = CommitProperties(
+            custom_metadata={**(metadata or {}), WRITE_ID_KEY: write_id},
+            app_transactions=[Transaction(txn.app_id, txn.version)] if txn else None,
+        )
+        adds = [
+            AddAction(file["path"], file["size"], file["partition_values"], file["modification_time"], True,
+                      json.dumps({"numRecords": file["rows"]}))
+            for file in files
+        ]
+        try:
+            if self.exists(name):
+                table = self._table(name)
+                if _already_applied(table, txn):  # a concurrent run of the same txn won the race
+                    self._delete_files(name, files)
+                    return CommitResult(name, committed=False, version=table.version())
+                table.create_write_transaction(
+                    [*removes, *adds], mode, delta_schema(schema), partition_by=partitions or None,
+                    commit_properties=properties,
+                )
+            else:
+                create_table_with_add_actions(
+                    self.path(name), delta_schema(schema), adds, mode="error", partition_by=partitions or None,
+                    commit_properties=properties,
+                )
+        except (CommitFailedError, DeltaError) as exc:
+            self._delete_files(name, files)
+            raise ConcurrentWriteError(f"{name}: the commit failed, another writer changed the table; retry ({exc})") from None
+        except BaseException:
+            self._delete_files(name, files)
+            raise
+        version = self._version_of(name, write_id)
+        return CommitResult(
+            name, committed=True, version=version, rows_written=sum(file["rows"] for file in files),
+            files_added=len(adds), files_removed=len(removes),
+        )
+
+    def _version_of(self, name: str, write_id: str) -> int | None:
+        """Our commit's version, found by its write id (others may have committed since)."""
+        for entry in self._table(name).history(20):
+            if entry.get(WRITE_ID_KEY) == write_id:
+                return entry["version"]
+        return None
+
+    def _delete_files(self, name: str, files: list[dict[str, Any]]) -> None:
+        for file in files:
+            target = os.path.join(self.path(name), file["path"])
+            if os.path.exists(target):
+                os.remove(target)
+
+
+def _already_applied(table: DeltaTable | None, txn: Txn | None) -> bool:
+    if table is None or txn is None:
+        return False
+    recorded = table.transaction_version(txn.app_id)
+    return recorded is not None and recorded >= txn.version
+
+
+def _remove_action(action: Mapping[str, Any]) -> RemoveAction:
+    partition = action.get("partition") or {}
+    return RemoveAction(
+        action["path"], True, int(time.time() * 1000), action.get("size_bytes"),
+        {column: None if value is None else partition_value_text(value) for column, value in partition.items()},
+    )
+
+
+def _relative_path(root: str, uri: str) -> str:
+    path = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+    return os.path.relpath(path, root)
+
+
+def _history_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    timestamp = entry.get("timestamp")
+    result = {
+        "version": entry.get("version"),
+        "operation": entry.get("operation"),
+        "timestamp": dt.datetime.fromtimestamp(timestamp / 1000, dt.timezone.utc) if timestamp else None,
+        "operation_parameters": entry.get("operationParameters", {}),
+    }
+    skip = {"version", "operation", "timestamp", "operationParameters", "clientVersion", "engineInfo",
+            "operationMetrics", "readVersion", "isBlindAppend", "isolationLevel", "userMetadata"}
+    result.update({key: value for key, value in entry.items() if key not in skip})
+    return result
+
+
+def _sql_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
