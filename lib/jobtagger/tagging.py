@@ -85,14 +85,20 @@ def to_gold_rows(
     )
 
 
-def explode_tags(gold: DataFrame) -> DataFrame:
-    """gold_posting_tags -> one row per assigned tag with its score (the analysts' join table)."""
-    return gold.select(
-        "posting_id",
-        F.explode("tag_scores").alias("tag", "score"),
-        "run_date",
-        "model_version",
-    ).select(*GOLD_POSTING_TAG_COLUMNS)
+def posting_tag_view_sql(gold_table: str) -> str:
+    """Spark SQL of the exploded view: one row per (posting, assigned tag) with its score."""
+    return (
+        f"SELECT posting_id, tag, score, run_date, model_version FROM {gold_table} "
+        "LATERAL VIEW explode(tag_scores) assigned AS tag, score"
+    )
+
+
+def posting_tag_datafusion_sql(gold_table: str) -> str:
+    """The same rows for deltalake's ``QueryBuilder`` (DataFusion), which has no LATERAL VIEW."""
+    return (
+        "SELECT posting_id, entry['key'] AS tag, entry['value'] AS score, run_date, model_version FROM "
+        f"(SELECT posting_id, run_date, model_version, unnest(map_entries(tag_scores)) AS entry FROM {gold_table})"
+    )
 
 
 def tag_shares(gold: DataFrame) -> DataFrame:

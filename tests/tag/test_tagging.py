@@ -10,7 +10,7 @@ from chispa import assert_approx_df_equality, assert_df_equality
 from jobtagger.tagging import (
     GOLD_POSTING_TAG_COLUMNS,
     GOLD_POSTING_TAGS_SCHEMA,
-    explode_tags,
+    posting_tag_view_sql,
     latest_posting_rows,
     tag_share_drift,
     tag_shares,
@@ -59,7 +59,7 @@ def test_null_decision_columns_become_empty(spark):
     assert (row.tags, row.tag_scores, row.candidate_scores) == ([], {}, {})
 
 
-def test_explode_gives_one_row_per_assigned_tag(spark, decided):
+def test_posting_tag_view_gives_one_row_per_assigned_tag(spark, decided):
     gold = to_gold_rows(decided, model_version="m7", run_id="r1", tagged_at=TAGGED_AT)
     expected = spark.createDataFrame(
         [
@@ -69,7 +69,8 @@ def test_explode_gives_one_row_per_assigned_tag(spark, decided):
         ],
         "posting_id string, tag string, score float, run_date date, model_version string",
     )
-    exploded = explode_tags(gold)
+    gold.createOrReplaceTempView("gold_for_view_test")
+    exploded = spark.sql(posting_tag_view_sql("gold_for_view_test"))
     assert tuple(exploded.columns) == GOLD_POSTING_TAG_COLUMNS
     assert_df_equality(exploded, expected, ignore_row_order=True, ignore_nullable=True)
 

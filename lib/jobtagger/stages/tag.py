@@ -1,0 +1,194 @@
+"""Tag stage: score bronze postings with the current model, gate on data quality, publish gold.
+
+``jobtagger tag --run-date D`` tags the postings ingested on D; ``--backfill`` (or
+``tagging.mode=backfill``) retags every posting in bronze, e.g. after a new model is promoted.
+Gold is written in ONE commit per run: a daily run replaces exactly the ``run_date = D``
+partition, a backfill replaces the whole table (each posting stays under its bronze run_date).
+Nothing is written when the data-quality gate fails; its results stay under
+``<warehouse>/<quality.results_dir>/tag/<run_date>/<run_id>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+from pyspark import StorageLevel
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobtagger.calibration import MultiLabelDecision
+from jobtagger.config import JobtaggerConfig
+from jobtagger.errors import DataQualityError, JobtaggerError, MissingInputError
+from jobtagger.quality.gold import check_gold
+from jobtagger.runlog import RunContext
+from jobtagger.tables import TableStore, Txn, open_table_store
+from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAG_VIEW, GOLD_POSTING_TAGS
+from jobtagger.tagging import latest_posting_rows, posting_tag_view_sql, tag_shares, to_gold_rows
+
+TagMode = Literal["daily", "backfill"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backfill", action="store_true",
+        help="retag every posting in bronze with the current model (same as --set tagging.mode=backfill)",
+    )
+
+
+def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace) -> dict[str, Any]:
+    mode: TagMode = "backfill" if getattr(args, "backfill", False) else config.tagging.mode
+    from jobtagger.registry import load_current_model  # TODO: top-level once registry.py lands
+
+    store = open_table_store(spark, config.storage)
+    current = load_current_model(spark, store, config)
+    return tag_postings(spark, config, run, store=store, model=current.model, model_version=current.version, mode=mode)
+
+
+def tag_postings(
+    spark: SparkSession,
+    config: JobtaggerConfig,
+    run: RunContext,
+    *,
+    store: TableStore,
+    model: PipelineModel,
+    model_version: str,
+    mode: TagMode,
+) -> dict[str, Any]:
+    """Score, gate and publish with a given fitted model (the stage passes the registry's current one)."""
+    decision = _decision_stage(model)
+    decision.set(decision.topCandidates, config.tagging.top_candidates)
+
+    with run.step("read", mode=mode) as info:
+        postings, bronze_version = _postings_to_tag(store, run.run_date, mode=mode)
+        expected_rows = postings.count()
+        info.update(rows=expected_rows, bronze_version=bronze_version)
+        if expected_rows == 0:
+            where = "bronze" if mode == "backfill" else f"bronze for run date {run.run_date}"
+            raise MissingInputError(f"no postings to tag in {where}")
+
+    tagged_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with run.step("score", model_version=model_version) as info:
+        gold = (
+            model.transform(postings)
+            .transform(lambda scored: to_gold_rows(
+                scored, model_version=model_version, run_id=run.run_id, tagged_at=tagged_at
+            ))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        info["rows"] = gold.count()
+
+    try:
+        with run.step("quality") as info:
+            previous = _previous_shares(store, run.run_date, mode=mode)
+            outcome = check_gold(
+                gold,
+                postings.select("posting_id"),
+                labels=decision_labels(decision),
+                expected_rows=expected_rows,
+                at_least_one=decision.getOrDefault(decision.atLeastOne),
+                previous_shares=previous,
+                drift_bound=config.tagging.drift_bound,
+                drift_min_share=config.tagging.drift_min_share,
+                results_path=_results_path(config, run),
+            )
+            info.update(success=outcome.success, drift_checked=outcome.drift_checked, results=str(outcome.results_path))
+        if not outcome.success:
+            raise DataQualityError(f"gold data-quality gate failed, nothing published: {outcome.reason}")
+
+        with run.step("publish") as info:
+            result = _publish(store, gold, run, mode=mode, model_version=model_version,
+                              bronze_version=bronze_version, rows=expected_rows)
+            info.update(committed=result.committed, table_version=result.version)
+    finally:
+        gold.unpersist()
+
+    with run.step("register") as info:
+        info["tables"] = register_gold(spark, store)
+
+    run.counts.update(tagged=expected_rows)
+    return {
+        "mode": mode,
+        "model_version": model_version,
+        "bronze_version": bronze_version,
+        "gold_version": result.version,
+        "committed": result.committed,
+        "quality_results": str(outcome.results_path),
+    }
+
+
+def _decision_stage(model: PipelineModel) -> MultiLabelDecision:
+    decisions = [stage for stage in model.stages if isinstance(stage, MultiLabelDecision)]
+    if len(decisions) != 1:
+        raise JobtaggerError(f"the current model must hold one MultiLabelDecision stage, found {len(decisions)}")
+    return decisions[0]
+
+
+def decision_labels(decision: MultiLabelDecision) -> list[str]:
+    """Every tag the decision can emit: the model's labels and the ancestors it adds."""
+    parents = decision.getOrDefault(decision.parents) or {}
+    return sorted(set(decision.getOrDefault(decision.labels)) | set(parents.values()))
+
+
+def _postings_to_tag(store: TableStore, run_date: dt.date, *, mode: str) -> tuple[DataFrame, int]:
+    """The bronze rows to score, read from one pinned bronze snapshot (and that version)."""
+    if not store.exists(BRONZE_POSTINGS):
+        raise MissingInputError(f"table {BRONZE_POSTINGS!r} does not exist: run ingest first")
+    version = store.version(BRONZE_POSTINGS)
+    bronze = store.read(BRONZE_POSTINGS, version=version)
+    if mode == "backfill":
+        return latest_posting_rows(bronze), version
+    return bronze.where(F.col("run_date") == F.lit(run_date)), version
+
+
+def _previous_shares(store: TableStore, run_date: dt.date, *, mode: str) -> DataFrame | None:
+    """Tag shares of the run to compare with: the latest earlier date (daily) or the whole
+    current gold table (backfill); None when there is none."""
+    if not store.exists(GOLD_POSTING_TAGS):
+        return None
+    gold = store.read(GOLD_POSTING_TAGS)
+    if mode == "daily":
+        latest = gold.where(F.col("run_date") < F.lit(run_date)).agg(F.max("run_date")).first()[0]
+        if latest is None:
+            return None
+        gold = gold.where(F.col("run_date") == F.lit(latest))
+    elif gold.limit(1).count() == 0:
+        return None
+    return tag_shares(gold)
+
+
+def _publish(store: TableStore, gold: DataFrame, run: RunContext, *, mode: str, model_version: str,
+             bronze_version: int, rows: int):
+    """One commit. The Txn version is the run's start time: a retried commit of this run is a no-op
+    and a run that started before the last published one of the same scope cannot overwrite it."""
+    scope = "backfill" if mode == "backfill" else run.run_date.isoformat()
+    metadata = {
+        **run.commit_metadata(),
+        "jobtagger.tag.mode": mode,
+        "jobtagger.model_version": model_version,
+        "jobtagger.bronze_version": str(bronze_version),
+        "jobtagger.rows": str(rows),
+    }
+    txn = Txn(f"jobtagger.tag:{scope}", int(run.started_at.timestamp() * 1000))
+    if mode == "backfill":
+        return store.write(gold, GOLD_POSTING_TAGS, mode="overwrite", partition_by=["run_date"], txn=txn,
+                           metadata=metadata)
+    return store.write(gold, GOLD_POSTING_TAGS, mode="replace_where",
+                       replace_where=f"run_date = '{run.run_date.isoformat()}'", partition_by=["run_date"],
+                       txn=txn, metadata=metadata)
+
+
+def register_gold(spark: SparkSession, store: TableStore) -> list[str]:
+    """``<db>.gold_posting_tags`` and the exploded view ``<db>.gold_posting_tag`` over it."""
+    table = store.register(GOLD_POSTING_TAGS)
+    view = f"{store.database}.{GOLD_POSTING_TAG_VIEW}"
+    spark.sql(f"CREATE OR REPLACE VIEW {view} AS {posting_tag_view_sql(table)}")
+    return [table, view]
+
+
+def _results_path(config: JobtaggerConfig, run: RunContext) -> Path:
+    return (Path(config.storage.warehouse) / config.quality.results_dir / "tag" / run.run_date.isoformat()
+            / f"{run.run_id}.json")

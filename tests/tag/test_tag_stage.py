@@ -1,0 +1,111 @@
+"""The tag stage on real Delta tables: publish, rerun, backfill, and a gate that blocks publishing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobtagger.errors import DataQualityError
+from jobtagger.runlog import RunContext
+from jobtagger.stages.tag import tag_postings
+from jobtagger.tables import open_table_store
+from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAGS
+
+from tiny_world import DAY_1, DAY_2, LABELS, bronze_rows
+
+
+@pytest.fixture
+def config(make_config):
+    return make_config()
+
+
+@pytest.fixture
+def store(spark, config):
+    store = open_table_store(spark, config.storage)
+    bronze = bronze_rows(spark, DAY_1, 12, prefix="a").unionByName(bronze_rows(spark, DAY_2, 9, prefix="b"))
+    store.write(bronze, BRONZE_POSTINGS, mode="append", partition_by=["run_date"])
+    return store
+
+
+def tag(spark, config, store, model, day, *, model_version="m1", mode="daily"):
+    run = RunContext(job="tag", run_date=day)
+    summary = tag_postings(spark, config, run, store=store, model=model, model_version=model_version, mode=mode)
+    return run, summary
+
+
+def by_date(store):
+    rows = store.read(GOLD_POSTING_TAGS).groupBy("run_date", "run_id", "model_version").count().collect()
+    return {(row.run_date, row.run_id, row.model_version): row["count"] for row in rows}
+
+
+def test_daily_run_publishes_one_row_per_posting_and_the_view(spark, config, store, tiny_model):
+    run, summary = tag(spark, config, store, tiny_model, DAY_1)
+
+    gold = store.read(GOLD_POSTING_TAGS)
+    assert gold.count() == 12
+    assert gold.select("posting_id").distinct().count() == 12
+    assert {row.run_date for row in gold.select("run_date").distinct().collect()} == {DAY_1}
+    assert gold.where(F.size("tags") == 0).count() == 0
+    python_rows = gold.where(F.array_contains("tags", "skill:python")).collect()
+    assert python_rows and all("category:data" in row.tags for row in python_rows)
+    java = gold.where("posting_id = 'a001'").first()
+    assert "skill:java" in java.tags and "skill:python" not in java.tags
+    assert set(java.candidate_scores) <= set(LABELS) and len(java.candidate_scores) == config.tagging.top_candidates
+    assert summary["committed"] and summary["model_version"] == "m1"
+
+    exploded = spark.sql("SELECT * FROM jobtagger.gold_posting_tag")
+    assert exploded.count() == gold.select(F.explode("tags")).count()
+    commit = store.history(GOLD_POSTING_TAGS, limit=1)[0]
+    assert json.dumps(commit, default=str).count(run.run_id) >= 1
+    saved = json.loads(open(summary["quality_results"]).read())
+    assert saved["gold_posting_tags"]["success"] is True
+
+
+def test_rerun_replaces_exactly_that_date(spark, config, store, tiny_model):
+    first, _ = tag(spark, config, store, tiny_model, DAY_1)
+    second, _ = tag(spark, config, store, tiny_model, DAY_2)
+    rerun, _ = tag(spark, config, store, tiny_model, DAY_1)
+
+    assert by_date(store) == {(DAY_1, rerun.run_id, "m1"): 12, (DAY_2, second.run_id, "m1"): 9}
+
+
+def test_backfill_retags_everything_with_the_new_model_and_records_it(spark, config, store, tiny_model):
+    tag(spark, config, store, tiny_model, DAY_1)
+    tag(spark, config, store, tiny_model, DAY_2)
+    backfill, summary = tag(spark, config, store, tiny_model, DAY_2, model_version="m2", mode="backfill")
+
+    assert by_date(store) == {(DAY_1, backfill.run_id, "m2"): 12, (DAY_2, backfill.run_id, "m2"): 9}
+    assert summary["mode"] == "backfill" and summary["model_version"] == "m2"
+    commit = json.dumps(store.history(GOLD_POSTING_TAGS, limit=1)[0], default=str)
+    assert '"jobtagger.tag.mode": "backfill"' in commit and '"jobtagger.model_version": "m2"' in commit
+
+
+def test_duplicate_postings_fail_the_gate_and_publish_nothing(spark, config, store, tiny_model):
+    tag(spark, config, store, tiny_model, DAY_1)
+    before = store.version(GOLD_POSTING_TAGS)
+    day_3 = dt.date(2026, 11, 3)
+    store.write(bronze_rows(spark, day_3, 5, prefix="c", duplicate_first=True), BRONZE_POSTINGS, mode="append")
+
+    with pytest.raises(DataQualityError, match="expect_column_values_to_be_unique") as failure:
+        tag(spark, config, store, tiny_model, day_3)
+
+    assert "\n" not in str(failure.value)
+    assert store.version(GOLD_POSTING_TAGS) == before
+    assert store.read(GOLD_POSTING_TAGS).where(F.col("run_date") == day_3).count() == 0
+    kept = list((config.storage.warehouse / config.quality.results_dir / "tag" / day_3.isoformat()).glob("*.json"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text())["gold_posting_tags"]["success"] is False
+
+
+def test_tag_share_drift_fails_the_gate(spark, make_config, store, tiny_model):
+    strict = make_config("tagging.drift_bound=0.0", "tagging.drift_min_share=0.0")
+    tag(spark, strict, store, tiny_model, DAY_1)
+    day_3 = dt.date(2026, 11, 3)
+    only_java = bronze_rows(spark, day_3, 6, prefix="c").where("title LIKE 'java%'")
+    store.write(only_java, BRONZE_POSTINGS, mode="append")
+
+    with pytest.raises(DataQualityError, match="tag share drift above 0.0"):
+        tag(spark, strict, store, tiny_model, day_3)
+    assert store.read(GOLD_POSTING_TAGS).where(F.col("run_date") == day_3).count() == 0
