@@ -143,7 +143,8 @@ class TrainingConfig(_Section):
     strategy: Literal["one_vs_rest", "multi_output"] = "one_vs_rest"
     max_labels: int = Field(5000, ge=1)
     min_support: int = Field(3, ge=1)
-    max_iter: int = Field(50, ge=1)
+    max_iter: int = Field(50, ge=1, description="one_vs_rest: L-BFGS iterations per label")
+    epochs: int = Field(10, ge=1, description="multi_output: passes of mini-batch Adam")
     reg_param: float = Field(1e-4, ge=0.0)
     learning_rate: float = Field(0.05, gt=0.0)
     batch_size: int = Field(256, ge=1)

@@ -16,13 +16,13 @@ from jobtagger.models.one_vs_rest import OneVsRestLogistic, OneVsRestLogisticMod
 def estimator_for(training: TrainingConfig, *, label_space: list[str] | None = None):
     """The Estimator selected by ``training.strategy`` with the config's settings."""
     common = dict(
-        labelSpace=list(label_space or []), maxIter=training.max_iter, regParam=training.reg_param,
+        labelSpace=list(label_space or []), regParam=training.reg_param,
         tol=training.tolerance, classWeight=training.class_weight, seed=training.split.seed,
     )
     if training.strategy == "one_vs_rest":
-        return OneVsRestLogistic(**common)
+        return OneVsRestLogistic(**common, maxIter=training.max_iter)
     return MultiOutputSigmoid(
-        **common, hiddenUnits=training.hidden_units, learningRate=training.learning_rate,
+        **common, maxIter=training.epochs, hiddenUnits=training.hidden_units, learningRate=training.learning_rate,
         batchSize=training.batch_size, negativeSamples=training.negative_samples,
     )
 

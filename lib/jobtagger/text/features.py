@@ -71,7 +71,7 @@ class SublinearTf(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadable,
         )
 
 
-def _sublinear(vector: SparseVector) -> SparseVector:
+def _sublinear(vector):
     values = [1.0 + math.log(v) if v > 0 else 0.0 for v in vector.values]
     return SparseVector(vector.size, vector.indices, values)
 

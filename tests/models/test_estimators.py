@@ -1,0 +1,85 @@
+"""Both strategies: learn a separable toy problem, probabilities aligned with labels, save/load,
+Pipeline use, and the logit corrections for class weights and negative sampling."""
+
+import numpy as np
+import pytest
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.linalg import SparseVector
+
+from jobtagger.models import MultiOutputSigmoid, OneVsRestLogistic, OneVsRestLogisticModel, estimator_for
+from model_toys import LABELS, micro_f1
+
+ESTIMATORS = {
+    "one_vs_rest": lambda **kw: OneVsRestLogistic(regParam=1e-3, maxIter=30, **kw),
+    "multi_output": lambda **kw: MultiOutputSigmoid(maxIter=15, learningRate=0.1, batchSize=64, regParam=1e-5, **kw),
+    "multi_output_hidden_sampled": lambda **kw: MultiOutputSigmoid(
+        maxIter=15, learningRate=0.05, batchSize=64, hiddenUnits=8, negativeSamples=1, regParam=1e-5, **kw
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(ESTIMATORS))
+def fitted(request, toy_df):
+    return request.param, ESTIMATORS[request.param](labelSpace=["c", "a", "b"]).fit(toy_df)
+
+
+def test_learns_a_separable_problem_with_probabilities_aligned_with_labels(fitted, toy_df):
+    _, model = fitted
+    assert model.labels == ["c", "a", "b"]
+    rows = model.transform(toy_df).select("labels", "scores").collect()
+    assert all(len(r["scores"]) == 3 and all(0.0 < s < 1.0 for s in r["scores"]) for r in rows)
+    assert micro_f1(rows, model.labels) > 0.95
+    top = model.top_features("c", 3)
+    assert top[0][0] == LABELS.index("c")  # the evidence feature of label c
+
+
+def test_save_and_load_give_identical_scores_without_pickle(fitted, toy_df, tmp_path):
+    name, model = fitted
+    model.write().save(str(tmp_path / name))
+    saved = sorted(p.name for p in (tmp_path / name / "data").iterdir())
+    assert saved and all(p.endswith(".npy") for p in saved)
+    for p in (tmp_path / name / "data").iterdir():
+        np.load(p, allow_pickle=False)  # raises if any array needed pickle
+    loaded = type(model).load(str(tmp_path / name))
+    assert loaded.labels == model.labels
+    before = [r["scores"] for r in model.transform(toy_df).orderBy("posting_id").collect()]
+    after = [r["scores"] for r in loaded.transform(toy_df).orderBy("posting_id").collect()]
+    assert before == after
+
+
+def test_one_vs_rest_fits_inside_a_pipeline_that_saves_and_loads(spark, toy_df, tmp_path, make_config):
+    config = make_config("training.strategy=one_vs_rest", "training.max_iter=20", "training.reg_param=0.001")
+    estimator = estimator_for(config.training, label_space=LABELS)
+    model = Pipeline(stages=[estimator]).fit(toy_df)
+    model.write().save(str(tmp_path / "pipeline"))
+    loaded = PipelineModel.load(str(tmp_path / "pipeline"))
+    assert isinstance(loaded.stages[0], OneVsRestLogisticModel)
+    rows = loaded.transform(toy_df).collect()
+    assert micro_f1(rows, LABELS) > 0.95
+
+
+def _noisy_rows(n, seed=1):
+    """Label 'x' has probability 0.6 with feature 0 and 0.05 without; labels 'y', 'z' are filler."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        has = rng.random() < 0.3
+        labels = ["x"] if rng.random() < (0.6 if has else 0.05) else []
+        labels += ["y"] if rng.random() < 0.5 else []
+        labels += ["z"] if rng.random() < 0.5 else []
+        indices = [0, 1] if has else [1]
+        rows.append((f"n{i}", SparseVector(2, indices, [1.0] * len(indices)), labels, bool(has)))
+    return rows
+
+
+@pytest.mark.parametrize("name", ["one_vs_rest", "multi_output_hidden_sampled"])
+def test_class_weight_and_negative_sampling_corrections_keep_probabilities_calibrated(spark, name):
+    df = spark.createDataFrame(_noisy_rows(3000), ["posting_id", "features", "labels", "has"]).cache()
+    model = ESTIMATORS[name](labelSpace=["x", "y", "z"], classWeight="balanced").fit(df)
+    k = model.labels.index("x")
+    rows = model.transform(df).select("has", "scores").collect()
+    with_feature = np.mean([r["scores"][k] for r in rows if r["has"]])
+    without = np.mean([r["scores"][k] for r in rows if not r["has"]])
+    assert abs(with_feature - 0.6) < 0.08 and abs(without - 0.05) < 0.04
+    raw = 1.0 / (1.0 + np.exp(-(np.log(without / (1 - without)) - model.arrays["logit_offset"][k])))
+    assert raw > 0.2  # uncorrected, balanced weights (and sampling) would inflate the probability
