@@ -451,6 +451,15 @@ class DecisionRules:
     parents: Mapping[str, str] = field(default_factory=dict)  # child label -> parent label
 
 
+def parents_for_rule(parents: Mapping[str, str], rule: Literal["none", "same_kind", "all"]) -> dict[str, str]:
+    """The child -> parent pairs the consistency rule applies (kind = the id's part before ':')."""
+    if rule == "none":
+        return {}
+    if rule == "all":
+        return dict(parents)
+    return {child: parent for child, parent in parents.items() if child.split(":")[0] == parent.split(":")[0]}
+
+
 def ancestors(parents: Mapping[str, str]) -> dict[str, list[str]]:
     """Every label's chain of parents (nearest first); a cycle raises."""
     chains: dict[str, list[str]] = {}
@@ -661,6 +670,6 @@ def fit_decision(
         at_least_one=config.at_least_one,
         max_labels=config.max_labels_per_posting,
         top_candidates=top_candidates,
-        parents=dict(parents or {}),
+        parents=parents_for_rule(parents or {}, config.parent_consistency),
     )
     return MultiLabelDecision.from_fit(thresholds, calibration, rules, scores_col=scores_col), thresholds

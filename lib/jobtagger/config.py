@@ -166,6 +166,9 @@ class CalibrationConfig(_Section):
     isotonic_min_samples: int = Field(1000, ge=10)
     at_least_one: bool = True
     max_labels_per_posting: int = Field(20, ge=1)
+    # A tag implies its taxonomy parent: "same_kind" only within a kind (skill -> broader skill);
+    # "all" also across kinds (the shipped taxonomy gives skills a home category: usually too broad).
+    parent_consistency: Literal["none", "same_kind", "all"] = "same_kind"
 
 
 class PromotionConfig(_Section):

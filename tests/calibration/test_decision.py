@@ -133,8 +133,17 @@ def test_fit_decision_records_calibration_and_rules(spark):
     rows = [(str(i), ["a"] if i % 2 else ["b"], [0.8 if i % 2 else 0.3, 0.2 if i % 2 else 0.7]) for i in range(20)]
     df = spark.createDataFrame(rows, "posting_id string, labels array<string>, scores array<double>")
     config = CalibrationConfig(score_calibration="platt", max_labels_per_posting=1)
-    decision, thresholds = fit_decision(df, ["a", "b"], config, top_candidates=1, parents={"a": "b"})
+    decision, thresholds = fit_decision(df, ["a", "b"], config.model_copy(update={"parent_consistency": "all"}), top_candidates=1, parents={"a": "b"})
     assert [e.calibration for e in thresholds.entries] == ["platt", "platt"]
     assert decision.getOrDefault("maxLabels") == 1 and decision.getOrDefault("parents") == {"a": "b"}
     tagged = {r["posting_id"]: r["tags"] for r in decision.transform(df).collect()}
     assert tagged["1"] == ["a", "b"] and tagged["2"] == ["b"]
+
+
+def test_parent_rule_modes():
+    from jobtagger.calibration import parents_for_rule
+
+    parents = {"skill:pytorch": "skill:python", "skill:python": "category:data_science"}
+    assert parents_for_rule(parents, "same_kind") == {"skill:pytorch": "skill:python"}
+    assert parents_for_rule(parents, "all") == parents
+    assert parents_for_rule(parents, "none") == {}

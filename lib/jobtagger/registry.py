@@ -1,0 +1,236 @@
+"""Model registry over the table layer: versions, thresholds, metrics, the current model and why.
+
+``ml_models`` holds one row per model version (status ``current``, ``rejected`` or ``archived``
+with a reason); ``ml_thresholds`` and ``ml_metrics`` hold that version's thresholds and metrics.
+The fitted ``PipelineModel`` [feature stages, classifier, MultiLabelDecision] lives in
+``{warehouse}/_models/{version}/model`` with its card beside it.
+
+Promotion: a challenger becomes current only if its micro-F1 and macro-F1 on the comparison test
+set are each no more than ``tolerance`` below the champion's on the same rows; otherwise it is
+recorded as rejected with the reason. ``force`` promotes anyway and says so in the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    ArrayType,
+    DateType,
+    DoubleType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from jobtagger.config import JobtaggerConfig
+from jobtagger.errors import MissingInputError
+from jobtagger.tables.base import TableStore
+from jobtagger.tables.schemas import ML_METRICS, ML_MODELS, ML_THRESHOLDS
+
+Status = Literal["current", "rejected", "archived"]
+MODELS_FOLDER = "_models"
+
+ML_MODELS_SCHEMA = StructType(
+    [
+        StructField("model_version", StringType(), False),
+        StructField("created_at", TimestampType(), False),
+        StructField("run_id", StringType(), False),
+        StructField("run_date", DateType(), False),
+        StructField("training_table", StringType(), True),
+        StructField("training_table_version", LongType(), True),
+        StructField("config_fingerprint", StringType(), False),
+        StructField("strategy", StringType(), False),
+        StructField("threshold_strategy", StringType(), False),
+        StructField("labels", ArrayType(StringType(), False), False),
+        StructField("label_count", LongType(), False),
+        StructField("training_seconds", DoubleType(), True),
+        StructField("micro_f1", DoubleType(), True),
+        StructField("macro_f1", DoubleType(), True),
+        StructField("metrics", MapType(StringType(), DoubleType(), True), True),
+        StructField("status", StringType(), False),
+        StructField("status_reason", StringType(), False),
+        StructField("champion_version", StringType(), True),
+        StructField("path", StringType(), False),
+        StructField("updated_at", TimestampType(), False),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One row of ``ml_models``."""
+
+    model_version: str
+    run_id: str
+    run_date: dt.date
+    config_fingerprint: str
+    strategy: str
+    threshold_strategy: str
+    labels: list[str]
+    path: str
+    micro_f1: float | None
+    macro_f1: float | None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    training_table: str | None = None
+    training_table_version: int | None = None
+    training_seconds: float | None = None
+    status: Status = "rejected"
+    status_reason: str = ""
+    champion_version: str | None = None
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+    def row(self, *, updated_at: dt.datetime) -> tuple:
+        return (
+            self.model_version, self.created_at, self.run_id, self.run_date, self.training_table,
+            self.training_table_version, self.config_fingerprint, self.strategy, self.threshold_strategy,
+            list(self.labels), len(self.labels), self.training_seconds, self.micro_f1, self.macro_f1,
+            {k: float(v) for k, v in self.metrics.items() if v is not None}, self.status,
+            self.status_reason, self.champion_version, self.path, updated_at,
+        )
+
+    @classmethod
+    def from_row(cls, row) -> "ModelRecord":
+        values = row.asDict()
+        for derived in ("label_count", "updated_at"):
+            values.pop(derived)
+        values["labels"] = list(values["labels"])
+        values["metrics"] = dict(values["metrics"] or {})
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    status: Status
+    reason: str
+
+
+def decide_promotion(
+    *,
+    challenger: tuple[float, float],
+    champion: tuple[float, float] | None,
+    champion_version: str | None,
+    tolerance: float,
+    force: bool = False,
+) -> PromotionDecision:
+    """``challenger``/``champion``: (micro-F1, macro-F1) on the same test rows."""
+    if champion is None:
+        return PromotionDecision("current", "first model: no champion to compare with")
+    names = ("micro-F1", "macro-F1")
+    worse = [
+        f"{name} {new:.4f} < champion {old:.4f} - tolerance {tolerance}"
+        for name, new, old in zip(names, challenger, champion)
+        if new < old - tolerance
+    ]
+    compared = ", ".join(f"{n} {new:.4f} vs {old:.4f}" for n, new, old in zip(names, challenger, champion))
+    if not worse:
+        return PromotionDecision("current", f"not worse than champion {champion_version} ({compared}; tolerance {tolerance})")
+    if force:
+        return PromotionDecision("current", f"forced over champion {champion_version} although {'; '.join(worse)}")
+    return PromotionDecision("rejected", f"worse than champion {champion_version}: {'; '.join(worse)}")
+
+
+class ModelRegistry:
+    """Reads and writes ``ml_models``, ``ml_thresholds``, ``ml_metrics`` and the model folders."""
+
+    def __init__(self, store: TableStore) -> None:
+        self.store = store
+
+    def model_dir(self, version: str) -> str:
+        return f"{self.store.warehouse.rstrip('/')}/{MODELS_FOLDER}/{version}"
+
+    def model_path(self, version: str) -> str:
+        return f"{self.model_dir(version)}/model"
+
+    def card_path(self, version: str) -> str:
+        return f"{self.model_dir(version)}/model_card.html"
+
+    def models(self) -> list[ModelRecord]:
+        if not self.store.exists(ML_MODELS):
+            return []
+        rows = self.store.read(ML_MODELS).orderBy("created_at").collect()
+        return [ModelRecord.from_row(row) for row in rows]
+
+    def current(self) -> ModelRecord | None:
+        """The current model (the latest one marked current), or None before the first promotion."""
+        current = [record for record in self.models() if record.status == "current"]
+        return current[-1] if current else None
+
+    def get(self, version: str) -> ModelRecord:
+        for record in self.models():
+            if record.model_version == version:
+                return record
+        raise MissingInputError(f"model version {version!r} is not in the registry")
+
+    def register(
+        self,
+        record: ModelRecord,
+        decision: PromotionDecision,
+        *,
+        thresholds: DataFrame,
+        metrics: DataFrame,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ModelRecord:
+        """Write thresholds and metrics, then the model row (and archive the old champion) in one merge."""
+        champion = self.current()
+        now = dt.datetime.now(dt.timezone.utc)
+        record = replace(
+            record,
+            status=decision.status,
+            status_reason=decision.reason,
+            champion_version=champion.model_version if champion else None,
+        )
+        self.store.write(thresholds, ML_THRESHOLDS, mode="append", metadata=metadata)
+        self.store.write(metrics, ML_METRICS, mode="append", metadata=metadata)
+        rows = [record.row(updated_at=now)]
+        if champion is not None and decision.status == "current":
+            archived = replace(champion, status="archived", status_reason=f"superseded by {record.model_version}")
+            rows.append(archived.row(updated_at=now))
+        spark = self.store.spark
+        self.store.merge(
+            spark.createDataFrame(rows, ML_MODELS_SCHEMA), ML_MODELS, keys=["model_version"], metadata=metadata
+        )
+        return record
+
+    def why_current(self) -> str:
+        current = self.current()
+        if current is None:
+            return "no current model: train one with 'jobtagger train'"
+        return f"{current.model_version} is current: {current.status_reason}"
+
+    def thresholds(self, version: str) -> DataFrame:
+        return self.store.read(ML_THRESHOLDS).where(F.col("model_version") == version)
+
+    def metrics(self, version: str) -> DataFrame:
+        return self.store.read(ML_METRICS).where(F.col("model_version") == version)
+
+
+@dataclass(frozen=True)
+class CurrentModel:
+    model: PipelineModel
+    record: ModelRecord
+
+    @property
+    def version(self) -> str:
+        return self.record.model_version
+
+
+def load_current_model(spark: SparkSession, store: TableStore, config: JobtaggerConfig | None = None) -> CurrentModel:
+    """The current ``PipelineModel`` (loaded into ``spark``) and its registry row, for the tag stage.
+
+    ``config`` is accepted so callers pass what they have; the registry alone decides the model.
+    """
+    del config
+    record = ModelRegistry(store).current()
+    if record is None:
+        raise MissingInputError("no current model in the registry: run 'jobtagger train' first")
+    return CurrentModel(model=PipelineModel.read().session(spark).load(record.path), record=record)

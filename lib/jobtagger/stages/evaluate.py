@@ -1,0 +1,118 @@
+"""``jobtagger evaluate``: train and evaluate on any labelled corpus given as files, print the metrics.
+
+``--train FILES --test FILES``, or ``--train FILES`` alone when the files carry a ``split`` column
+(train/test; validation is carved from train). Files are JSONL, CSV or Parquet (``.gz`` for the
+text formats) with an id, text fields and labels (a JSON/Parquet array, or ``|``-joined in CSV).
+Nothing is written to the warehouse tables: this is how a user compares jobtagger with the tool
+they use now, on their own data. ``--card FOLDER`` also writes the model card there.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, StringType
+
+from jobtagger.config import JobtaggerConfig
+from jobtagger.errors import MissingInputError
+from jobtagger.metrics import format_table
+from jobtagger.model_card import write_model_card
+from jobtagger.runlog import RunContext
+from jobtagger.stages.train import fit_and_evaluate
+
+ID_COLUMNS = ("posting_id", "id")
+DESCRIPTION_COLUMNS = ("description", "text", "body")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", nargs="+", required=True, metavar="FILE",
+                        help="labelled files (.jsonl/.csv/.parquet, .gz allowed); with a 'split' column when --test is omitted")
+    parser.add_argument("--test", nargs="+", metavar="FILE", help="labelled test files")
+    parser.add_argument("--id-column", default=None, help="id column (default: posting_id or id)")
+    parser.add_argument("--text-column", default=None, help="body text column (default: description, text or body)")
+    parser.add_argument("--card", metavar="FOLDER", help="also write the model card into this folder")
+    parser.add_argument("--show-labels", type=int, default=50, help="labels listed in the printed table")
+
+
+def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace) -> dict[str, Any]:
+    with run.step("read") as info:
+        train = read_labelled_files(spark, args.train, id_column=args.id_column, text_column=args.text_column)
+        if args.test:
+            test = read_labelled_files(spark, args.test, id_column=args.id_column, text_column=args.text_column)
+            corpus = train.withColumn("split", F.lit("train")).unionByName(test.withColumn("split", F.lit("test")))
+        elif "split" in train.columns:
+            corpus = train
+        else:
+            raise MissingInputError("evaluate needs --test files or a 'split' column (train/test) in the --train files")
+        info.update(files=len(args.train) + len(args.test or []))
+    version = f"evaluate-{run.run_id}"
+    outcome = fit_and_evaluate(spark, config, corpus, run, model_version=version)
+    try:
+        print(format_table(outcome.evaluation, max_labels=args.show_labels))
+        base = outcome.baseline.headline
+        print(f"\nbaseline with one 0.5 threshold: micro_f1 {base.micro_f1:.4f}  macro_f1 {base.macro_f1:.4f}")
+        card = str(write_model_card(Path(args.card), outcome.card)) if args.card else None
+        run.counts.update(labels=len(outcome.labels), **{f"{k}_postings": v for k, v in outcome.split_counts.items()})
+        return {
+            "metrics": outcome.evaluation.headline.as_dict(),
+            "baseline_metrics": base.as_dict(),
+            "threshold_fallbacks": outcome.thresholds.fallback_counts(),
+            "labels_below_support": outcome.label_space.below_support,
+            "model_card": card,
+        }
+    finally:
+        outcome.release()
+
+
+def read_labelled_files(
+    spark: SparkSession, paths: list[str], *, id_column: str | None = None, text_column: str | None = None
+) -> DataFrame:
+    """Files of one format -> posting_id, title, description, labels (array<string>) [, split]."""
+    formats = {_format_of(path) for path in paths}
+    missing = [path for path in paths if not Path(path).exists()]
+    if missing:
+        raise MissingInputError(f"input file not found: {missing[0]}")
+    if len(formats) != 1:
+        raise MissingInputError(f"give files of one format per option, got {sorted(formats)}")
+    fmt = formats.pop()
+    if fmt == "json":
+        raw = spark.read.json(paths)
+    elif fmt == "csv":
+        raw = spark.read.options(header=True, multiLine=True, escape='"').csv(paths)
+    else:
+        raw = spark.read.parquet(*paths)
+    ids = _first_present(raw, (id_column,) if id_column else ID_COLUMNS, "id")
+    text = _first_present(raw, (text_column,) if text_column else DESCRIPTION_COLUMNS, "text")
+    if "labels" not in raw.columns:
+        raise MissingInputError(f"no 'labels' column in {paths[0]}")
+    labels = F.col("labels")
+    if not isinstance(raw.schema["labels"].dataType, ArrayType):
+        labels = F.filter(F.split(F.coalesce(labels.cast("string"), F.lit("")), r"\|"), lambda x: x != "")
+    columns = [
+        F.col(ids).cast("string").alias("posting_id"),
+        (F.col("title").cast("string") if "title" in raw.columns else F.lit(None).cast(StringType())).alias("title"),
+        F.col(text).cast("string").alias("description"),
+        labels.cast("array<string>").alias("labels"),
+    ]
+    if "split" in raw.columns:
+        columns.append(F.col("split").cast("string").alias("split"))
+    return raw.select(*columns).where(F.col("posting_id").isNotNull() & F.col("labels").isNotNull())
+
+
+def _format_of(path: str) -> str:
+    name = path.lower().removesuffix(".gz")
+    for suffix, fmt in ((".jsonl", "json"), (".json", "json"), (".csv", "csv"), (".parquet", "parquet")):
+        if name.endswith(suffix):
+            return fmt
+    raise MissingInputError(f"cannot tell the format of {path}: use .jsonl, .csv or .parquet")
+
+
+def _first_present(df: DataFrame, candidates: tuple[str, ...], what: str) -> str:
+    for name in candidates:
+        if name in df.columns:
+            return name
+    raise MissingInputError(f"no {what} column: looked for {', '.join(candidates)} in {', '.join(df.columns)}")

@@ -1,0 +1,276 @@
+"""``jobtagger train``: labelled bronze postings -> features + classifier -> per-label thresholds ->
+test metrics -> model card -> registry with champion/challenger promotion.
+
+:func:`fit_and_evaluate` is the table-free core shared with ``jobtagger evaluate``: it takes any
+labelled DataFrame (with or without its own ``split`` column) and returns the fitted
+``PipelineModel`` [feature stages..., classifier, MultiLabelDecision] with its thresholds, metrics
+and model card data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobtagger.calibration import MultiLabelDecision, Thresholds, fit_decision
+from jobtagger.config import JobtaggerConfig
+from jobtagger.errors import MissingInputError
+from jobtagger.labels import LabelSpaceReport, assign_split, build_label_space
+from jobtagger.metrics import EvaluationResult, evaluate
+from jobtagger.model_card import CardData, card_curves, curve_labels, top_terms, write_model_card
+from jobtagger.models import estimator_for
+from jobtagger.registry import ModelRecord, ModelRegistry, decide_promotion
+from jobtagger.runlog import RunContext
+from jobtagger.session import detect_capabilities
+from jobtagger.tables import open_table_store
+from jobtagger.tables.schemas import BRONZE_POSTINGS
+from jobtagger.taxonomy import load_taxonomy
+from jobtagger.text.features import build_feature_pipeline, vocabulary_of
+
+BASELINE_THRESHOLD = 0.5
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force", action="store_true", help="make the new model current even if it is worse than the champion"
+    )
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    model: PipelineModel
+    labels: list[str]
+    label_space: LabelSpaceReport
+    thresholds: Thresholds
+    evaluation: EvaluationResult
+    baseline: EvaluationResult  # the same scores with one 0.5 threshold, no rules: what thresholds buy
+    test_predictions: DataFrame  # cached: posting_id, labels, scores, tags
+    test_rows: DataFrame  # cached: the raw test postings (to score a champion on the same rows)
+    card: CardData
+    training_seconds: float
+    split_counts: dict[str, int]
+
+    def release(self) -> None:
+        self.test_predictions.unpersist()
+        self.test_rows.unpersist()
+        self.evaluation.per_label.unpersist()
+        self.baseline.per_label.unpersist()
+
+
+def fit_and_evaluate(
+    spark: SparkSession,
+    config: JobtaggerConfig,
+    labelled: DataFrame,
+    run: RunContext,
+    *,
+    model_version: str,
+    parents: Mapping[str, str] | None = None,
+    taxonomy_labels: list[str] | None = None,
+) -> TrainingOutcome:
+    """Split, fit features and classifier on train, thresholds on validation, evaluate on test."""
+    with run.step("label_space") as info:
+        report = build_label_space(
+            labelled, min_support=config.training.min_support, max_labels=config.training.max_labels,
+            taxonomy_labels=taxonomy_labels,
+        )
+        info.update(labels=len(report.labels), below_support=len(report.below_support))
+        if not report.labels:
+            raise MissingInputError(
+                f"no label has {config.training.min_support} or more labelled postings: nothing to train"
+            )
+    with run.step("split") as info:
+        split = assign_split(labelled, report, config.training.split).persist(StorageLevel.MEMORY_AND_DISK)
+        split_counts = {r["split"]: int(r["count"]) for r in split.groupBy("split").count().collect()}
+        info.update(**split_counts)
+        for name in ("train", "validation", "test"):
+            if not split_counts.get(name):
+                raise MissingInputError(f"the {name} split is empty: too few labelled postings ({split_counts})")
+    train, validation, test = (split.where(F.col("split") == name) for name in ("train", "validation", "test"))
+
+    started = time.perf_counter()
+    with run.step("fit_features") as info:
+        features = build_feature_pipeline(config.features, capabilities=detect_capabilities(spark)).fit(train)
+        train_features = features.transform(train).persist(StorageLevel.MEMORY_AND_DISK)
+        vocabulary = vocabulary_of(features)
+        info.update(vocabulary=len(vocabulary) if vocabulary is not None else None)
+    with run.step("fit_classifier", strategy=config.training.strategy, labels=len(report.labels)):
+        classifier = estimator_for(config.training, label_space=report.labels).fit(train_features)
+        train_features.unpersist()
+    training_seconds = time.perf_counter() - started
+    labels = list(classifier.labels)
+    scorer = PipelineModel(stages=[*features.stages, classifier])
+
+    with run.step("fit_thresholds", strategy=config.calibration.strategy) as info:
+        scored_validation = scorer.transform(validation).select("posting_id", "labels", "scores").persist()
+        decision, thresholds = fit_decision(
+            scored_validation, labels, config.calibration,
+            top_candidates=config.tagging.top_candidates, parents=parents,
+        )
+        scored_validation.unpersist()
+        info.update(fallbacks=thresholds.fallback_counts(), global_threshold=thresholds.global_threshold)
+    model = PipelineModel(stages=[*features.stages, classifier, decision])
+
+    with run.step("evaluate") as info:
+        test_rows = test.persist(StorageLevel.MEMORY_AND_DISK)
+        predictions = model.transform(test_rows).select("posting_id", "labels", "scores", "tags").persist()
+        evaluation = evaluate(predictions, labels, thresholds=dict(zip(thresholds.labels, thresholds.values)))
+        baseline = evaluate(_single_threshold(predictions, labels), labels)
+        info.update(
+            micro_f1=round(evaluation.headline.micro_f1, 4), macro_f1=round(evaluation.headline.macro_f1, 4),
+            baseline_micro_f1=round(baseline.headline.micro_f1, 4), baseline_macro_f1=round(baseline.headline.macro_f1, 4),
+        )
+    split.unpersist()
+
+    with run.step("model_card_data"):
+        per_label = evaluation.per_label_rows()
+        curves, reliability = card_curves(predictions, decision, labels_for_curves=curve_labels(per_label))
+        card = CardData(
+            model_version=model_version, headline=evaluation.headline, per_label=per_label, thresholds=thresholds,
+            curves=curves, reliability=reliability, top_terms=top_terms(classifier, vocabulary, labels),
+            facts={
+                "strategy": config.training.strategy,
+                "threshold strategy": config.calibration.strategy,
+                "score calibration": config.calibration.score_calibration,
+                "labels": str(len(labels)),
+                "labels below min support (not modelled)": str(len(report.below_support)),
+                "postings train / validation / test": " / ".join(
+                    str(split_counts.get(n, 0)) for n in ("train", "validation", "test")
+                ),
+                "training seconds": f"{training_seconds:.1f}",
+                "config fingerprint": config.fingerprint(),
+                f"baseline (one {BASELINE_THRESHOLD} threshold) micro-F1 / macro-F1":
+                    f"{baseline.headline.micro_f1:.3f} / {baseline.headline.macro_f1:.3f}",
+            },
+        )
+    return TrainingOutcome(
+        model=model, labels=labels, label_space=report, thresholds=thresholds, evaluation=evaluation,
+        baseline=baseline, test_predictions=predictions, test_rows=test_rows, card=card,
+        training_seconds=training_seconds, split_counts=split_counts,
+    )
+
+
+def _single_threshold(predictions: DataFrame, labels: list[str]) -> DataFrame:
+    """Tags from one global 0.5 threshold on the raw scores, no rules (the comparison baseline)."""
+    baseline = MultiLabelDecision(
+        labels=labels, thresholds=[BASELINE_THRESHOLD] * len(labels), atLeastOne=False,
+        maxLabels=len(labels), topCandidates=0,
+    )
+    return baseline.transform(predictions.drop("tags", "tag_scores", "candidate_scores"))
+
+
+def new_model_version(run: RunContext) -> str:
+    return f"m{run.run_date:%Y%m%d}-{run.run_id}"
+
+
+def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace | None) -> dict[str, Any]:
+    store = open_table_store(spark, config.storage)
+    registry = ModelRegistry(store)
+    force = bool(getattr(args, "force", False))
+    with run.step("read") as info:
+        if not store.exists(BRONZE_POSTINGS):
+            raise MissingInputError(f"table {BRONZE_POSTINGS} does not exist: run 'jobtagger ingest' first")
+        bronze_version = store.version(BRONZE_POSTINGS)
+        labelled = (
+            store.read(BRONZE_POSTINGS, version=bronze_version)
+            .where(F.col("labels").isNotNull() & (F.size("labels") > 0) & ~F.col("is_content_duplicate"))
+            .dropDuplicates(["posting_id"])
+        )
+        info.update(bronze_version=bronze_version)
+    parents = _taxonomy_parents(config)
+    version = new_model_version(run)
+    outcome = fit_and_evaluate(spark, config, labelled, run, model_version=version, parents=parents)
+    try:
+        return _register(spark, config, run, registry, outcome, version=version, force=force,
+                         bronze_version=bronze_version)
+    finally:
+        outcome.release()
+
+
+def _register(
+    spark: SparkSession,
+    config: JobtaggerConfig,
+    run: RunContext,
+    registry: ModelRegistry,
+    outcome: TrainingOutcome,
+    *,
+    version: str,
+    force: bool,
+    bronze_version: int,
+) -> dict[str, Any]:
+    headline = outcome.evaluation.headline
+    champion = registry.current()
+    with run.step("compare_champion", champion=champion.model_version if champion else None) as info:
+        champion_scores = None
+        if champion is not None:
+            champion_model = PipelineModel.read().session(spark).load(champion.path)
+            champion_eval = evaluate(
+                champion_model.transform(outcome.test_rows).select("posting_id", "labels", "scores", "tags"),
+                list(champion_model.stages[-2].labels),
+                scores_col=None,
+            )
+            champion_scores = (champion_eval.headline.micro_f1, champion_eval.headline.macro_f1)
+            champion_eval.per_label.unpersist()
+            info.update(champion_micro_f1=round(champion_scores[0], 4), champion_macro_f1=round(champion_scores[1], 4))
+        decision = decide_promotion(
+            challenger=(headline.micro_f1, headline.macro_f1), champion=champion_scores,
+            champion_version=champion.model_version if champion else None,
+            tolerance=config.promotion.tolerance, force=force,
+        )
+        info.update(status=decision.status, reason=decision.reason)
+    with run.step("save_model", path=registry.model_path(version)):
+        outcome.model.write().save(registry.model_path(version))
+        card_path = write_model_card(Path(registry.model_dir(version)), _with_status(outcome.card, decision.reason))
+    with run.step("register", version=version):
+        record = ModelRecord(
+            model_version=version, run_id=run.run_id, run_date=run.run_date,
+            config_fingerprint=config.fingerprint(), strategy=config.training.strategy,
+            threshold_strategy=config.calibration.strategy, labels=outcome.labels,
+            path=registry.model_path(version), micro_f1=headline.micro_f1, macro_f1=headline.macro_f1,
+            metrics={k: float(v) for k, v in headline.as_dict().items() if v is not None},
+            training_table=BRONZE_POSTINGS, training_table_version=bronze_version,
+            training_seconds=round(outcome.training_seconds, 3),
+        )
+        record = registry.register(
+            record, decision,
+            thresholds=outcome.thresholds.to_frame(spark, model_version=version),
+            metrics=outcome.evaluation.to_frame(spark, model_version=version, split="test"),
+            metadata=run.commit_metadata(),
+        )
+    run.counts.update(
+        labels=len(outcome.labels), **{f"{k}_postings": v for k, v in outcome.split_counts.items()},
+        micro_f1=round(headline.micro_f1, 4), macro_f1=round(headline.macro_f1, 4),
+    )
+    return {
+        "model_version": version,
+        "status": record.status,
+        "status_reason": record.status_reason,
+        "model_path": record.path,
+        "model_card": str(card_path),
+        "metrics": headline.as_dict(),
+        "baseline_metrics": outcome.baseline.headline.as_dict(),
+        "threshold_fallbacks": outcome.thresholds.fallback_counts(),
+        "labels_below_support": outcome.label_space.below_support,
+    }
+
+
+def _with_status(card: CardData, reason: str) -> CardData:
+    facts = {**card.facts, "promotion": reason, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    return CardData(**{**card.__dict__, "facts": facts})
+
+
+def _taxonomy_parents(config: JobtaggerConfig) -> dict[str, str]:
+    """child -> parent from the taxonomy; no taxonomy folder means no parent rule."""
+    if not Path(config.paths.taxonomy).exists():
+        return {}
+    taxonomy = load_taxonomy(config.paths.taxonomy)
+    return {label: parent for label, parent in taxonomy.parents.items() if parent}

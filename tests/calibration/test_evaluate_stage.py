@@ -1,0 +1,64 @@
+"""jobtagger evaluate on labelled files (no warehouse tables), through the CLI parser."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from jobtagger.cli import build_parser, run_stage
+from jobtagger.errors import MissingInputError
+from jobtagger.stages.evaluate import read_labelled_files
+
+WORDS = {
+    "earn": ["profit", "dividend", "quarter", "net", "shares"],
+    "grain": ["wheat", "corn", "harvest", "tonnes", "crop"],
+    "crude": ["oil", "barrel", "opec", "refinery", "pipeline"],
+}
+FILLER = ["the", "company", "said", "market", "today", "report", "year", "price"]
+
+
+def corpus(count, seed):
+    rng = random.Random(seed)
+    docs = []
+    for i in range(count):
+        labels = rng.sample(sorted(WORDS), k=1 if rng.random() < 0.8 else 2)
+        words = [w for label in labels for w in rng.sample(WORDS[label], 3)] + rng.sample(FILLER, 5)
+        rng.shuffle(words)
+        docs.append({"id": f"{seed}-{i}", "title": " ".join(words[:3]), "text": " ".join(words), "labels": labels})
+    return docs
+
+
+def write_jsonl(path, docs):
+    path.write_text("\n".join(json.dumps(d) for d in docs), encoding="utf-8")
+    return str(path)
+
+
+def test_evaluate_prints_the_metrics_table(spark, make_config, tmp_path, capsys):
+    train = write_jsonl(tmp_path / "train.jsonl", corpus(150, 1))
+    test = write_jsonl(tmp_path / "test.jsonl", corpus(40, 2))
+    config = make_config("training.max_iter=30", "features.min_doc_freq=1")
+    argv = ["evaluate", "--run-date", "2026-11-01", "--train", train, "--test", test, "--card", str(tmp_path / "card")]
+    args = build_parser(argv).parse_args(argv)
+    assert run_stage("evaluate", config, args, spark=spark) == 0
+    out = capsys.readouterr().out
+    assert "micro_f1" in out and "baseline with one 0.5 threshold" in out
+    for label in WORDS:
+        assert f"\n{label} " in out
+    micro = float(next(line.split()[1] for line in out.splitlines() if line.startswith("micro_f1")))
+    assert micro > 0.8  # the keywords make the labels easy
+    assert (tmp_path / "card" / "model_card.html").is_file()
+    assert not (tmp_path / "warehouse" / "ml_models").exists()
+
+
+def test_csv_labels_are_split_and_bad_inputs_fail_clearly(spark, tmp_path):
+    csv = tmp_path / "docs.csv"
+    csv.write_text('id,title,text,labels,split\n1,"a, b","multi\nline",earn|grain,train\n2,c,d,,test\n', encoding="utf-8")
+    rows = {r["posting_id"]: r for r in read_labelled_files(spark, [str(csv)]).collect()}
+    assert rows["1"]["labels"] == ["earn", "grain"] and rows["1"]["description"] == "multi\nline"
+    assert rows["2"]["labels"] == [] and rows["2"]["split"] == "test"
+    with pytest.raises(MissingInputError, match="format"):
+        read_labelled_files(spark, [str(tmp_path / "x.txt")])
+    with pytest.raises(MissingInputError, match="not found"):
+        read_labelled_files(spark, [str(tmp_path / "missing.jsonl")])
