@@ -1,0 +1,343 @@
+"""Pure logic of the ingest job: raw landing records -> validated canonical postings.
+
+The landing readers (:mod:`jobtagger.landing`) turn every file format into the same *raw record*
+shape (:data:`RAW_RECORD_COLUMNS`): the source fields as text, the raw payload, the source file
+and a read error (``malformed`` or ``wrong_type``) when the record could not be read as a posting.
+This module validates and normalizes those records (one ``reason`` per rejected record, see
+:data:`REASONS`), maps labels onto the taxonomy, hashes content, deduplicates and plans the upsert
+into bronze. It reads and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from jobtagger.config import IngestConfig
+from jobtagger.errors import ReconciliationError
+from jobtagger.tables.schemas import BRONZE_POSTINGS_SCHEMA
+from jobtagger.taxonomy import Taxonomy, normalize_key, normalize_key_column, snake_case
+from jobtagger.text.normalize import normalize_text_columns
+
+# Reason codes of quarantined records, in order of precedence (a record gets the first that applies).
+REASONS: dict[str, str] = {
+    "malformed": "the record could not be parsed (broken JSON line, bad CSV row, not an object)",
+    "invalid_utf8": "the raw bytes are not valid UTF-8 (or hold U+FFFD replacement characters)",
+    "wrong_type": "a field has the wrong type (e.g. a number or list where text is expected)",
+    "missing_id": "the posting id is absent or empty",
+    "huge_text": "title or description longer than ingest.max_text_chars",
+    "empty_text": "neither a title nor a description after normalization",
+    "bad_date": "posted_at is present but not an ISO-8601 date or timestamp",
+    "unknown_label": "a label outside the taxonomy, under ingest.unknown_labels=quarantine",
+}
+
+# Canonical text fields of a posting besides the id (see tables.schemas.POSTING_FIELDS).
+TEXT_FIELDS = ("title", "description", "company", "location", "country", "language", "source", "url")
+HTML_FIELDS = ("title", "description")
+PLAIN_FIELDS = ("company", "location", "country", "language", "source", "url")
+CONTENT_FIELDS = ("title", "description", "company", "location")
+
+# The optional corpus split column kept in bronze next to the canonical posting.
+SPLIT_FIELD = StructField("split", StringType(), True)
+
+RAW_RECORD_COLUMNS = (
+    "source_file",  # file name inside the landing folder
+    "raw_payload",  # the record as read (JSON line, CSV row, or a Parquet row as JSON)
+    "read_error",  # malformed | wrong_type | null
+    "posting_id",
+    *TEXT_FIELDS,
+    "posted_at",  # text, parsed here
+    "labels",  # array<string> from the labels column, null when absent
+    "label_values",  # map<string,string>: label column -> value, for ingest.label_columns
+    "split",
+)
+
+NULL_LABEL_VALUES = ("", "na", "n/a", "none", "null", "nan", "-", "0", "false", "no")
+TRUE_FLAG_VALUES = ("1", "1.0", "true", "yes", "y", "t")
+REPLACEMENT_CHARACTER = "\ufffd"
+
+def bronze_schema() -> StructType:
+    """Bronze table schema written by ingest: the contract schema plus the corpus ``split``."""
+    if SPLIT_FIELD.name in BRONZE_POSTINGS_SCHEMA.fieldNames():
+        return BRONZE_POSTINGS_SCHEMA
+    return StructType(BRONZE_POSTINGS_SCHEMA.fields + [SPLIT_FIELD])
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels
+
+
+def label_lookup(taxonomy: Taxonomy | None) -> dict[str, str]:
+    """Lookup key -> canonical label id, for :func:`map_labels`.
+
+    Keys are ``kind:form`` where form is the id's value, the display name or a synonym, each in
+    :func:`~jobtagger.taxonomy.normalize_key` and snake-case spelling, so ``skill:python``,
+    ``Skill:Python3`` and ``seniority:jr`` all resolve. A bare word (``earn``, ``python``) never
+    matches: label ids carry their kind, and a corpus's own topic codes must not collide with a
+    synonym by accident. The first label claiming a key wins (taxonomy file order).
+    """
+    lookup: dict[str, str] = {}
+    if taxonomy is None:
+        return lookup
+    for label in taxonomy.labels:
+        kind, value = label.split(":", 1)
+        for form in (value, *taxonomy.surface_forms(label)):
+            for spelling in (normalize_key(form), snake_case(form)):
+                lookup.setdefault(f"{kind}:{spelling}", label)
+    return lookup
+
+
+def label_key_column(label: Column) -> Column:
+    """Spark form of a raw label for the lookup: normalized, no spaces around the kind colon."""
+    return F.regexp_replace(normalize_key_column(label), r"^([^:]*?) ?: ?", "$1:")
+
+
+def labels_from_columns(label_columns: Mapping[str, str]) -> Column:
+    """Labels derived from ``ingest.label_columns`` (see IngestConfig) out of ``label_values``."""
+    parts = []
+    for source, target in label_columns.items():
+        value = F.lower(F.trim(F.try_element_at("label_values", F.lit(source))))
+        if ":" in target:  # a flag column: 1/true/yes sets the label
+            parts.append(F.when(value.isin(*TRUE_FLAG_VALUES), F.lit(target)))
+        else:  # a categorical column: its value names the label of that kind
+            parts.append(
+                F.when(
+                    value.isNotNull() & ~value.isin(*NULL_LABEL_VALUES),
+                    F.concat(F.lit(f"{target}:"), F.regexp_replace(F.regexp_replace(value, "[^a-z0-9]+", "_"), "^_+|_+$", "")),
+                )
+            )
+    if not parts:
+        return F.lit(None).cast("array<string>")
+    return F.filter(F.array(*parts), lambda label: label.isNotNull())
+
+
+def map_labels(df: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str]) -> DataFrame:
+    """Resolve ``labels`` (+ label columns) against the taxonomy.
+
+    ``lookup`` comes from :func:`label_lookup`. Adds ``labels`` (sorted, distinct; null when the
+    record brought no labels at all) and ``unknown_labels`` (labels that matched nothing, as given;
+    kept in ``labels`` too under the ``keep`` policy).
+    """
+    from_array = F.filter(
+        F.transform("labels", lambda label: F.trim(label)), lambda label: label.isNotNull() & (label != "")
+    )
+    none = F.array().cast("array<string>")
+    given = F.concat(F.coalesce(from_array, none), F.coalesce(labels_from_columns(config.label_columns), none))
+    # A JSON literal parsed once by constant folding: map literals this large are not supported.
+    known_ids = F.from_json(F.lit(json.dumps(dict(lookup), sort_keys=True)), "map<string,string>")
+    resolved = F.transform(
+        given,
+        lambda label: F.struct(
+            label.alias("given"), F.try_element_at(known_ids, label_key_column(label)).alias("known")
+        ),
+    )
+    df = df.withColumn("_labels_resolved", resolved)
+    known = F.transform(F.filter("_labels_resolved", lambda x: x["known"].isNotNull()), lambda x: x["known"])
+    unknown = F.transform(F.filter("_labels_resolved", lambda x: x["known"].isNull()), lambda x: x["given"])
+    kept = F.concat(known, unknown) if config.unknown_labels == "keep" else known
+    had_labels = F.size("_labels_resolved") > 0
+    return (
+        df.withColumn("labels", F.when(had_labels, F.array_sort(F.array_distinct(kept))))
+        .withColumn("unknown_labels", F.array_sort(F.array_distinct(unknown)))
+        .drop("_labels_resolved")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation and normalization
+
+
+def has_invalid_utf8(column: Column) -> Column:
+    return ~F.is_valid_utf8(column) | (F.instr(column, REPLACEMENT_CHARACTER) > 0)
+
+
+def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str]) -> DataFrame:
+    """Raw records -> normalized canonical fields plus ``reason`` (null for a good record).
+
+    Size is checked on the raw text (before any Python work); emptiness after HTML stripping.
+    """
+    posting_id = F.trim("posting_id")
+    too_long = (F.length("title") > config.max_text_chars) | (F.length("description") > config.max_text_chars)
+    df = raw.withColumns(
+        {
+            "posting_id": F.when(posting_id != "", posting_id),
+            "_invalid_utf8": has_invalid_utf8(F.col("raw_payload")),
+            "_too_long": F.coalesce(too_long, F.lit(False)),
+            "_posted_at_text": F.trim("posted_at"),
+            "split": F.lower(F.trim("split")),
+        }
+    )
+    df = normalize_text_columns(df, html_columns=HTML_FIELDS, plain_columns=PLAIN_FIELDS)
+    df = df.withColumns(
+        {
+            "language": F.lower("language"),
+            "posted_at": F.expr("try_cast(_posted_at_text AS TIMESTAMP)"),
+        }
+    )
+    df = map_labels(df, config=config, lookup=lookup)
+    unknown_label = (
+        F.size("unknown_labels") > 0 if config.unknown_labels == "quarantine" else F.lit(False)
+    )
+    reason = (
+        F.when(F.col("read_error") == "malformed", "malformed")
+        .when(F.col("_invalid_utf8"), "invalid_utf8")
+        .when(F.col("read_error").isNotNull(), F.col("read_error"))
+        .when(F.col("posting_id").isNull(), "missing_id")
+        .when(F.col("_too_long"), "huge_text")
+        .when(F.col("title").isNull() & F.col("description").isNull(), "empty_text")
+        .when(
+            F.col("posted_at").isNull() & F.col("_posted_at_text").isNotNull() & (F.col("_posted_at_text") != ""),
+            "bad_date",
+        )
+        .when(unknown_label, "unknown_label")
+    )
+    return df.withColumn("reason", reason).drop("_invalid_utf8", "_too_long", "_posted_at_text", "label_values")
+
+
+# ---------------------------------------------------------------------------------------------
+# Hashing and deduplication
+
+
+def with_content_hash(df: DataFrame) -> DataFrame:
+    """SHA-256 of the normalized title, description, company and location (exact reposts)."""
+    parts = [F.coalesce(F.col(name), F.lit("")) for name in CONTENT_FIELDS]
+    return df.withColumn("content_hash", F.sha2(F.concat_ws("\u001f", *parts), 256))
+
+
+def rank_versions(df: DataFrame) -> DataFrame:
+    """``version_rank`` per posting_id: 1 is the version kept (latest posted_at, then the later
+    file, then the larger hash: deterministic), the others are duplicates to drop."""
+    order = Window.partitionBy("posting_id").orderBy(
+        F.col("posted_at").desc_nulls_last(), F.col("source_file").desc(), F.col("content_hash").desc()
+    )
+    return df.withColumn("version_rank", F.row_number().over(order))
+
+
+def record_fingerprint(df: DataFrame) -> Column:
+    """Hash of every canonical field: equal fingerprints mean an unchanged posting."""
+    fields = [name for name in bronze_schema().fieldNames() if name in _FINGERPRINT_FIELDS]
+    return F.sha2(F.to_json(F.struct(*[df[name] for name in fields])), 256)
+
+
+_FINGERPRINT_FIELDS = frozenset(
+    ["posting_id", *TEXT_FIELDS, "posted_at", "labels", "content_hash", "split"]
+)
+
+
+def plan_upsert(batch: DataFrame, existing: DataFrame | None) -> DataFrame:
+    """Classify each batch posting against bronze as ``action``: insert (new id), update (this
+    version is at least as recent: later posted_at, or same posted_at from a later or the same run
+    date), unchanged (identical to bronze), or stale (bronze holds a newer version)."""
+    if existing is None:
+        return batch.withColumn("action", F.lit("insert"))
+    current = existing.select(
+        F.col("posting_id").alias("_id"),
+        F.col("posted_at").alias("_old_posted_at"),
+        F.col("run_date").alias("_old_run_date"),
+        record_fingerprint(existing).alias("_old_fingerprint"),
+    )
+    joined = batch.join(current, batch["posting_id"] == current["_id"], "left")
+    old_time = F.coalesce("_old_posted_at", F.lit(dt.datetime(1, 1, 1)))
+    new_time = F.coalesce("posted_at", F.lit(dt.datetime(1, 1, 1)))
+    newer = (new_time > old_time) | ((new_time == old_time) & (F.col("run_date") >= F.col("_old_run_date")))
+    action = (
+        F.when(F.col("_id").isNull(), "insert")
+        .when(record_fingerprint(joined) == F.col("_old_fingerprint"), "unchanged")
+        .when(newer, "update")
+        .otherwise("stale")
+    )
+    return joined.withColumn("action", action).drop("_id", "_old_posted_at", "_old_run_date", "_old_fingerprint")
+
+
+def flag_content_duplicates(batch: DataFrame, existing: DataFrame | None) -> DataFrame:
+    """``is_content_duplicate``: the same content hash was already seen under another posting id,
+    in bronze or under a smaller id in this batch (so exactly one of a group is not flagged)."""
+    seen = batch.select("posting_id", "content_hash", F.lit(1).alias("_batch"))
+    if existing is not None:
+        others = existing.join(batch.select("posting_id"), "posting_id", "left_anti")
+        seen = seen.unionByName(others.select("posting_id", "content_hash", F.lit(0).alias("_batch")))
+    order = Window.partitionBy("content_hash").orderBy(F.col("_batch"), F.col("posting_id"))
+    flags = (
+        seen.withColumn("is_content_duplicate", F.row_number().over(order) > 1)
+        .where("_batch = 1")
+        .select("posting_id", "is_content_duplicate")
+    )
+    return batch.join(flags, "posting_id", "left")
+
+
+def to_bronze_rows(df: DataFrame) -> DataFrame:
+    """Exactly the bronze columns, in order, with the bronze types."""
+    types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+    return df.select(
+        [
+            F.col(f.name) if types[f.name] == f.dataType.simpleString() else F.col(f.name).cast(f.dataType).alias(f.name)
+            for f in bronze_schema().fields
+        ]
+    )
+
+
+def to_quarantine_rows(df: DataFrame, *, quarantined_at: dt.datetime) -> DataFrame:
+    """Rejected records: ``run_date, run_id, source_file, reason, raw_payload, quarantined_at``."""
+    return df.select(
+        F.col("run_date").cast("date"),
+        F.col("run_id").cast("string"),
+        F.col("source_file").cast("string"),
+        F.col("reason").cast("string"),
+        F.make_valid_utf8("raw_payload").alias("raw_payload"),
+        F.lit(quarantined_at).cast("timestamp").alias("quarantined_at"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reconciliation
+
+
+@dataclass(frozen=True)
+class IngestCounts:
+    """Where every record read went. ``bronze`` = valid postings after in-batch dedup."""
+
+    read: int
+    quarantined: Mapping[str, int]
+    duplicates_dropped: int
+    bronze: int
+    actions: Mapping[str, int]
+    unknown_labels: int
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    def check(self) -> None:
+        """Raise ReconciliationError unless read = bronze + quarantined + duplicates dropped and
+        the bronze rows are all accounted for by the upsert plan."""
+        accounted = self.bronze + self.quarantined_total + self.duplicates_dropped
+        if accounted != self.read:
+            raise ReconciliationError(
+                f"ingest counts do not reconcile: read {self.read} != bronze {self.bronze} + quarantined "
+                f"{self.quarantined_total} + duplicates {self.duplicates_dropped} = {accounted}"
+            )
+        planned = sum(self.actions.values())
+        if planned != self.bronze:
+            raise ReconciliationError(
+                f"ingest counts do not reconcile: bronze {self.bronze} != planned upsert rows {planned}"
+            )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "read": self.read,
+            "bronze": self.bronze,
+            "quarantined": self.quarantined_total,
+            "quarantined_by_reason": dict(sorted(self.quarantined.items())),
+            "duplicates_dropped": self.duplicates_dropped,
+            "inserted": self.actions.get("insert", 0),
+            "updated": self.actions.get("update", 0),
+            "unchanged": self.actions.get("unchanged", 0),
+            "stale": self.actions.get("stale", 0),
+            "unknown_labels": self.unknown_labels,
+        }

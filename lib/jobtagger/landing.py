@@ -1,0 +1,244 @@
+"""Read a landing folder into raw records (see :data:`jobtagger.ingestion.RAW_RECORD_COLUMNS`).
+
+Every format keeps what is needed to quarantine a bad record without losing it:
+- JSONL is read as text lines and parsed with ``try_parse_json`` into a VARIANT, so a broken line
+  keeps its raw text, and the type of each field can be checked (a number where text belongs is a
+  ``wrong_type``, not silently turned into text as ``from_json`` would do).
+- CSV is read with RFC 4180 quoting (multi-line fields), PERMISSIVE mode and a corrupt-record
+  column; every column is text.
+- Parquet files are read one by one (their schemas may differ); columns of an unexpected type
+  mark their non-null values as ``wrong_type``.
+``.gz`` files are decompressed by Spark. Files whose name starts with ``_`` or ``.`` are not data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from pathlib import Path
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, DataType, DateType, IntegralType, StringType, TimestampNTZType, TimestampType
+
+from jobtagger.config import IngestConfig
+from jobtagger.errors import MissingInputError
+from jobtagger.ingestion import RAW_RECORD_COLUMNS, TEXT_FIELDS
+
+FORMATS = {".jsonl": "jsonl", ".jsonl.gz": "jsonl", ".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet"}
+CORRUPT = "_corrupt_record"
+# Variant types accepted per field (schema_of_variant names); anything else is wrong_type.
+_TEXT_TYPES = ("STRING",)
+_ID_TYPES = ("STRING", "TINYINT", "SMALLINT", "INT", "BIGINT")
+_LABEL_ARRAY_TYPES = ("ARRAY<STRING>", "ARRAY<VOID>")
+
+
+@dataclass(frozen=True)
+class SourceColumns:
+    """Which source column feeds each part of a raw record (from ``ingest`` settings)."""
+
+    posting_id: str
+    text: dict[str, str]  # canonical text field (incl. posted_at) -> source column
+    labels: str
+    split: str
+    label_columns: tuple[str, ...]
+
+    @classmethod
+    def from_config(cls, config: IngestConfig) -> "SourceColumns":
+        fields = (*TEXT_FIELDS, "posted_at")
+        return cls(
+            posting_id=config.id_column,
+            text={name: config.text_columns.get(name, name) for name in fields},
+            labels=config.labels_column,
+            split=config.split_column,
+            label_columns=tuple(config.label_columns),
+        )
+
+
+def landing_files(folder: Path) -> dict[str, list[Path]]:
+    """Data files of a landing folder by format; raises MissingInputError when there are none."""
+    if not folder.is_dir():
+        raise MissingInputError(f"landing folder not found: {folder}")
+    found: dict[str, list[Path]] = {"jsonl": [], "csv": [], "parquet": []}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(("_", ".")) or not path.is_file():
+            continue
+        kind = next((fmt for suffix, fmt in FORMATS.items() if path.name.endswith(suffix)), None)
+        if kind:
+            found[kind].append(path)
+    if not any(found.values()):
+        raise MissingInputError(f"no .jsonl/.csv/.parquet files (optionally .gz) in {folder}")
+    return found
+
+
+def read_landing(spark: SparkSession, folder: Path, *, config: IngestConfig) -> DataFrame:
+    """All data files of ``folder`` as one DataFrame of raw records."""
+    files = landing_files(folder)
+    columns = SourceColumns.from_config(config)
+    parts: list[DataFrame] = []
+    if files["jsonl"]:
+        parts.append(read_jsonl(spark, files["jsonl"], columns=columns))
+    parts += [read_csv(spark, path, columns=columns, separator=config.csv_label_separator) for path in files["csv"]]
+    parts += [read_parquet(spark, path, columns=columns, separator=config.csv_label_separator) for path in files["parquet"]]
+    return reduce(DataFrame.unionByName, parts)
+
+
+def _raw_record(
+    *,
+    source_file: Column,
+    raw_payload: Column,
+    read_error: Column,
+    fields: dict[str, Column],
+    labels: Column,
+    label_values: Column,
+    split: Column,
+) -> list[Column]:
+    values = {
+        "source_file": source_file,
+        "raw_payload": raw_payload,
+        "read_error": read_error,
+        **fields,
+        "labels": labels.cast("array<string>"),
+        "label_values": label_values.cast("map<string,string>"),
+        "split": split.cast("string"),
+    }
+    return [values[name].alias(name) for name in RAW_RECORD_COLUMNS]
+
+
+def _label_values(columns: SourceColumns, value_of) -> Column:
+    if not columns.label_columns:
+        return F.create_map()
+    return F.create_map(*[item for name in columns.label_columns for item in (F.lit(name), value_of(name))])
+
+
+# ---------------------------------------------------------------------------------------------
+# JSONL
+
+
+def _json_path(name: str) -> str:
+    return "$['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
+
+
+def read_jsonl(spark: SparkSession, paths: Sequence[Path], *, columns: SourceColumns) -> DataFrame:
+    lines = (
+        spark.read.text([str(p) for p in paths])
+        .select(F.col("value"), F.col("_metadata.file_name").alias("source_file"))
+        .where(F.trim("value") != "")
+        .withColumn("_v", F.try_parse_json("value"))
+    )
+
+    def type_of(name: str) -> Column:
+        return F.schema_of_variant(F.variant_get("_v", _json_path(name), "variant"))
+
+    def text_of(name: str) -> Column:
+        return F.try_variant_get("_v", _json_path(name), "string")
+
+    def typed(name: str, allowed: Sequence[str]) -> Column:
+        kind = type_of(name)
+        return kind.isNull() | kind.isin("VOID", *allowed)
+
+    checks = [typed(columns.posting_id, _ID_TYPES), typed(columns.labels, _LABEL_ARRAY_TYPES)]
+    checks += [typed(source, _TEXT_TYPES) for source in columns.text.values()]
+    if columns.split:
+        checks.append(typed(columns.split, _TEXT_TYPES))
+    is_object = F.coalesce(F.schema_of_variant("_v").startswith("OBJECT"), F.lit(False))
+    read_error = F.when(~is_object, "malformed").when(~reduce(lambda a, b: a & b, checks), "wrong_type")
+    return lines.select(
+        _raw_record(
+            source_file=F.col("source_file"),
+            raw_payload=F.col("value"),
+            read_error=read_error,
+            fields={"posting_id": text_of(columns.posting_id), **{k: text_of(v) for k, v in columns.text.items()}},
+            labels=F.try_variant_get("_v", _json_path(columns.labels), "array<string>"),
+            label_values=_label_values(columns, text_of),
+            split=text_of(columns.split) if columns.split else F.lit(None),
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def _split_labels(column: Column, separator: str) -> Column:
+    parts = F.filter(F.split(column, "\\Q" + separator + "\\E"), lambda label: F.trim(label) != "")
+    return F.when(F.size(parts) > 0, parts)
+
+
+def read_csv(spark: SparkSession, path: Path, *, columns: SourceColumns, separator: str) -> DataFrame:
+    options = {"header": "true", "multiLine": "true", "escape": '"', "encoding": "UTF-8"}
+    header = spark.read.options(**options).csv(str(path)).columns
+    schema = ", ".join(f"`{name.replace('`', '``')}` STRING" for name in header) + f", {CORRUPT} STRING"
+    df = (
+        spark.read.options(**options, mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT)
+        .schema(schema)
+        .csv(str(path))
+    )
+    present = set(header)
+
+    def text_of(name: str) -> Column:
+        return F.col(f"`{name}`") if name in present else F.lit(None).cast("string")
+
+    payload = F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*[F.col(f"`{n}`") for n in header])))
+    return df.select(
+        _raw_record(
+            source_file=F.lit(path.name),
+            raw_payload=payload,
+            read_error=F.when(F.col(CORRUPT).isNotNull(), "malformed"),
+            fields={"posting_id": text_of(columns.posting_id), **{k: text_of(v) for k, v in columns.text.items()}},
+            labels=_split_labels(text_of(columns.labels), separator),
+            label_values=_label_values(columns, text_of),
+            split=text_of(columns.split) if columns.split else F.lit(None),
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Parquet
+
+
+def read_parquet(spark: SparkSession, path: Path, *, columns: SourceColumns, separator: str) -> DataFrame:
+    df = spark.read.parquet(str(path))
+    types: dict[str, DataType] = {f.name: f.dataType for f in df.schema.fields}
+    wrong: list[Column] = []
+
+    def as_text(name: str, *, accept_integral: bool = False, accept_time: bool = False) -> Column:
+        if name not in types:
+            return F.lit(None).cast("string")
+        kind, column = types[name], F.col(f"`{name}`")
+        if isinstance(kind, StringType):
+            return column
+        if (accept_integral and isinstance(kind, IntegralType)) or (
+            accept_time and isinstance(kind, (TimestampType, TimestampNTZType, DateType))
+        ):
+            return column.cast("string")
+        wrong.append(column.isNotNull())
+        return F.lit(None).cast("string")
+
+    def any_text(name: str) -> Column:
+        return F.col(f"`{name}`").cast("string") if name in types else F.lit(None).cast("string")
+
+    fields = {"posting_id": as_text(columns.posting_id, accept_integral=True)}
+    fields |= {k: as_text(v, accept_time=k == "posted_at") for k, v in columns.text.items()}
+    labels: Column = F.lit(None)
+    label_type = types.get(columns.labels)
+    if isinstance(label_type, ArrayType) and isinstance(label_type.elementType, StringType):
+        labels = F.col(f"`{columns.labels}`")
+    elif isinstance(label_type, StringType):
+        labels = _split_labels(F.col(f"`{columns.labels}`"), separator)
+    elif label_type is not None:
+        wrong.append(F.col(f"`{columns.labels}`").isNotNull())
+    split = as_text(columns.split) if columns.split else F.lit(None)
+    read_error = F.when(reduce(lambda a, b: a | b, wrong), "wrong_type") if wrong else F.lit(None)
+    return df.select(
+        _raw_record(
+            source_file=F.lit(path.name),
+            raw_payload=F.to_json(F.struct(*[F.col(f"`{n}`") for n in df.columns])),
+            read_error=read_error,
+            fields=fields,
+            labels=labels,
+            label_values=_label_values(columns, any_text),
+            split=split,
+        )
+    )

@@ -1,0 +1,170 @@
+"""Great Expectations 1.x runner shared by the stages' data-quality gates.
+
+A suite is a list of GX expectations defined in code (see :mod:`jobtagger.quality.bronze`); each
+expectation's own ``severity`` says what a failure means: ``critical`` (GX's default) blocks the
+stage, ``warning``/``info`` are reported only. Usage from a stage::
+
+    report = run_suite(df, suite_name="bronze_postings", expectations=[...],
+                       results_dir=quality_folder(config, "ingest", run.run_date), run_id=run.run_id)
+    run.details["quality"] = report.as_dict()
+    report.raise_for_critical()          # DataQualityError, before anything is written
+
+Each run keeps ``<results_dir>/<suite>.<run_id>.json`` (the full GX validation result) and a Data
+Docs site under ``<results_dir>/data_docs/`` (``index.html``). The GX context is ephemeral (no
+project folder), progress bars are off. Keep the DataFrame small in columns: derive the columns
+a rule needs (lengths, flags) and validate those.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame
+
+from jobtagger.config import JobtaggerConfig
+from jobtagger.errors import DataQualityError
+
+BLOCKING = "critical"
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's result in plain values."""
+
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    observed: Any = None
+    unexpected_count: int | None = None
+
+    def describe(self) -> str:
+        where = f"({self.column})" if self.column else ""
+        detail = f"observed {self.observed!r}" if self.observed is not None else ""
+        if self.unexpected_count:
+            detail = f"{self.unexpected_count} unexpected" + (f", {detail}" if detail else "")
+        return f"{self.expectation}{where}" + (f": {detail}" if detail else "")
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """Outcome of one suite run; ``passed`` ignores non-critical failures."""
+
+    suite: str
+    outcomes: tuple[ExpectationOutcome, ...]
+    results_path: Path
+    docs_path: Path | None
+    statistics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def critical_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == BLOCKING]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity != BLOCKING]
+
+    @property
+    def passed(self) -> bool:
+        return not self.critical_failures
+
+    def raise_for_critical(self) -> None:
+        if self.critical_failures:
+            failed = "; ".join(o.describe() for o in self.critical_failures)
+            raise DataQualityError(f"{self.suite}: critical expectation(s) failed: {failed} (see {self.results_path})")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "passed": self.passed,
+            "evaluated": len(self.outcomes),
+            "critical_failures": [o.describe() for o in self.critical_failures],
+            "warnings": [o.describe() for o in self.warnings],
+            "results": str(self.results_path),
+            "data_docs": str(self.docs_path) if self.docs_path else None,
+        }
+
+
+def quality_folder(config: JobtaggerConfig, job: str, run_date: dt.date) -> Path:
+    """``{warehouse}/{quality.results_dir}/{job}/{run_date}``: where a run's results go."""
+    return Path(config.storage.warehouse) / config.quality.results_dir / job / run_date.isoformat()
+
+
+def run_suite(
+    df: DataFrame,
+    *,
+    suite_name: str,
+    expectations: Sequence[Any],
+    results_dir: Path,
+    run_id: str,
+    data_docs: bool = True,
+) -> QualityReport:
+    """Validate ``df`` against ``expectations`` (GX Expectation objects) in an ephemeral context;
+    save the JSON result (and Data Docs unless ``data_docs=False``) under ``results_dir``."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    results_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (
+        context.data_sources.add_spark(f"{suite_name}_source")
+        .add_dataframe_asset(f"{suite_name}_frame")
+        .add_batch_definition_whole_dataframe(f"{suite_name}_batch")
+    )
+    suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
+    for expectation in expectations:
+        suite.add_expectation(expectation)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{suite_name}_{run_id}", data=batch, suite=suite)
+    )
+    docs_path = None
+    actions = []
+    if data_docs:
+        site = "jobtagger"
+        context.add_data_docs_site(
+            site_name=site,
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str((results_dir / "data_docs").resolve()),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+        actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[site]))
+        docs_path = results_dir / "data_docs" / "index.html"
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(name=f"{suite_name}_checkpoint", validation_definitions=[definition], actions=actions)
+    )
+    outcome = checkpoint.run(batch_parameters={"dataframe": df})
+    result = next(iter(outcome.run_results.values()))
+    results_path = results_dir / f"{suite_name}.{run_id}.json"
+    results_path.write_text(json.dumps(result.to_json_dict(), indent=2, default=str), encoding="utf-8")
+    return QualityReport(
+        suite=suite_name,
+        outcomes=tuple(_outcome(item) for item in result.results),
+        results_path=results_path,
+        docs_path=docs_path,
+        statistics=dict(result.statistics),
+    )
+
+
+def _outcome(item: Any) -> ExpectationOutcome:
+    config = item.expectation_config
+    details = item.result or {}
+    severity = getattr(config, "severity", None) or BLOCKING
+    return ExpectationOutcome(
+        expectation=config.type,
+        column=config.kwargs.get("column"),
+        severity=str(getattr(severity, "value", severity)),
+        success=bool(item.success),
+        observed=details.get("observed_value"),
+        unexpected_count=details.get("unexpected_count"),
+    )

@@ -1,0 +1,152 @@
+"""Landing readers + record validation on hand-written files: every bad-record kind gets its reason."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from jobtagger.config import IngestConfig
+from jobtagger.errors import MissingInputError
+from jobtagger.ingestion import label_lookup, validate_records
+from jobtagger.landing import landing_files, read_landing
+from jobtagger.taxonomy import load_taxonomy
+from ingest_support import REPO_ROOT, good_posting, jsonl_line
+
+TAXONOMY = load_taxonomy(REPO_ROOT / "conf" / "taxonomy")
+
+
+def validated(spark, folder: Path, **settings):
+    config = IngestConfig(**settings)
+    raw = read_landing(spark, folder, config=config)
+    return validate_records(raw, config=config, lookup=label_lookup(TAXONOMY))
+
+
+def reasons_by_id(df) -> dict[str, str | None]:
+    return {row.posting_id or row.raw_payload[:40]: row.reason for row in df.collect()}
+
+
+def test_jsonl_bad_records_each_get_their_reason(spark, tmp_path):
+    lines = [
+        jsonl_line(good_posting("ok-1")),
+        b'{"posting_id": "broken-1", "title": "unterminated',
+        b'["not", "an", "object"]',
+        jsonl_line({**good_posting("x"), "posting_id": "  "}),
+        jsonl_line({k: v for k, v in good_posting("x").items() if k != "posting_id"}),
+        jsonl_line({**good_posting("wrong-1"), "title": 42}),
+        jsonl_line({**good_posting("wrong-2"), "labels": "skill:python"}),
+        jsonl_line(good_posting("utf8-1")).replace(b"Engineer", b"Engin\xff\xfeer"),
+        jsonl_line({**good_posting("fffd-1"), "title": "Caf\ufffd manager"}),
+        jsonl_line({**good_posting("huge-1"), "description": "word " * 30_000}),
+        jsonl_line({**good_posting("empty-1"), "title": " ", "description": "<p> &nbsp; </p>"}),
+        jsonl_line({**good_posting("date-1"), "posted_at": "2026-13-45"}),
+        jsonl_line({**good_posting("nodate-1"), "posted_at": None}),
+        jsonl_line({**good_posting("int-id"), "posting_id": 12345}),
+        b"   ",
+    ]
+    (tmp_path / "part-0.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    df = validated(spark, tmp_path)
+    rows = df.collect()
+    assert len(rows) == 14  # the blank line is not a record
+    by_payload = {row.raw_payload: row.reason for row in rows}
+    reasons = reasons_by_id(df)
+    assert reasons["ok-1"] is None
+    assert by_payload['{"posting_id": "broken-1", "title": "unterminated'] == "malformed"
+    assert by_payload['["not", "an", "object"]'] == "malformed"
+    assert sorted(r.reason for r in rows if r.posting_id is None and r.reason == "missing_id") == ["missing_id"] * 2
+    assert reasons["wrong-1"] == reasons["wrong-2"] == "wrong_type"
+    assert reasons["utf8-1"] == reasons["fffd-1"] == "invalid_utf8"
+    assert reasons["huge-1"] == "huge_text"
+    assert reasons["empty-1"] == "empty_text"
+    assert reasons["date-1"] == "bad_date"
+    assert reasons["nodate-1"] is None and reasons["12345"] is None
+    assert {r.source_file for r in rows} == {"part-0.jsonl"}
+
+
+def test_csv_quoted_multiline_gzip_and_a_broken_row(spark, tmp_path):
+    text = (
+        "posting_id,title,description,language,posted_at,labels\n"
+        'c-1,"Data Engineer","Line one\nLine ""two"", quoted",EN,2026-11-01T08:00:00Z,skill:python|Skill:Apache Spark\n'
+        "c-2,Short row\n"
+        "c-3,Analyst,plain,en,2026-11-01,\n"
+    )
+    (tmp_path / "part-0.csv.gz").write_bytes(gzip.compress(text.encode()))
+    rows = {r.posting_id: r for r in validated(spark, tmp_path, unknown_labels="quarantine").collect()}
+    assert rows["c-1"].reason is None
+    assert rows["c-1"].description == 'Line one\nLine "two", quoted'
+    assert rows["c-1"].language == "en"
+    assert rows["c-1"].labels == ["skill:python", "skill:spark"]
+    assert rows["c-2"].reason == "malformed"
+    assert rows["c-3"].reason is None and rows["c-3"].labels is None
+    assert rows["c-3"].posted_at.isoformat() == "2026-11-01T00:00:00"
+
+
+def test_parquet_typed_columns_and_a_wrong_type_file(spark, tmp_path):
+    import datetime as dt
+
+    good = pa.table(
+        {
+            "posting_id": ["p-1"],
+            "title": ["Nurse"],
+            "description": ["Care"],
+            "posted_at": pa.array([dt.datetime(2026, 11, 1, 9, 30)], pa.timestamp("us")),
+            "labels": [["category:healthcare", "made:up"]],
+        }
+    )
+    bad = pa.table({"posting_id": ["p-2", "p-3"], "title": [7, None], "description": ["x", "y"]})
+    pq.write_table(good, tmp_path / "a.parquet")
+    pq.write_table(bad, tmp_path / "b.parquet")
+    rows = {r.posting_id: r for r in validated(spark, tmp_path, unknown_labels="quarantine").collect()}
+    assert rows["p-1"].reason == "unknown_label"
+    assert rows["p-1"].unknown_labels == ["made:up"]
+    assert rows["p-1"].posted_at == dt.datetime(2026, 11, 1, 9, 30)
+    assert rows["p-2"].reason == "wrong_type"
+    assert rows["p-3"].reason is None and rows["p-3"].title is None
+
+
+@pytest.mark.parametrize(
+    ("policy", "labels", "unknown"),
+    [
+        ("keep", ["category:healthcare", "earn", "seniority:junior"], ["earn"]),
+        ("drop", ["category:healthcare", "seniority:junior"], ["earn"]),
+    ],
+)
+def test_unknown_label_policies(spark, tmp_path, policy, labels, unknown):
+    record = {**good_posting("l-1"), "labels": ["Category: Healthcare", "earn", "seniority:jr", "earn"]}
+    (tmp_path / "x.jsonl").write_bytes(jsonl_line(record) + b"\n")
+    row = validated(spark, tmp_path, unknown_labels=policy).collect()[0]
+    assert (row.reason, row.labels, row.unknown_labels) == (None, labels, unknown)
+
+
+def test_label_columns_flags_and_categories(spark, tmp_path):
+    text = (
+        "id,Job Title,Job Description,job_simp,seniority,python_yn,spark\n"
+        "1,Data Scientist,Models,data scientist,senior,1,0\n"
+        "2,Analyst,Reports,na,na,0,0\n"
+    )
+    (tmp_path / "g.csv").write_text(text)
+    rows = {
+        r.posting_id: r
+        for r in validated(
+            spark,
+            tmp_path,
+            id_column="id",
+            text_columns={"title": "Job Title", "description": "Job Description"},
+            label_columns={"job_simp": "category", "seniority": "seniority", "python_yn": "skill:python", "spark": "skill:spark"},
+        ).collect()
+    }
+    assert rows["1"].labels == ["category:data_science", "seniority:senior", "skill:python"]
+    assert rows["1"].title == "Data Scientist"
+    assert rows["2"].labels is None
+
+
+def test_landing_folder_without_data_files_is_missing_input(tmp_path):
+    with pytest.raises(MissingInputError, match="landing folder not found"):
+        landing_files(tmp_path / "absent")
+    (tmp_path / "_injected.jsonl").write_text("{}\n")
+    with pytest.raises(MissingInputError, match="no .jsonl"):
+        landing_files(tmp_path)
