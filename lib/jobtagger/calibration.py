@@ -225,9 +225,11 @@ def fit_thresholds(
 def _label_summaries(exploded: DataFrame, config: CalibrationConfig) -> DataFrame:
     """One row per label: positives, max score, best F1 and the candidate the strategy picks."""
     counts = cumulative_counts(exploded)
-    threshold = F.when(
-        F.col("next_score").isNull(), F.col("score")
-    ).otherwise((F.col("score") + F.col("next_score")) / 2.0)
+    midpoint = (F.col("score") + F.col("next_score")) / 2.0
+    # Adjacent doubles can round the midpoint onto the lower score: keep the score itself then.
+    threshold = F.when(F.col("next_score").isNotNull() & (midpoint > F.col("next_score")), midpoint).otherwise(
+        F.col("score")
+    )
     f1 = f_beta(F.col("tp"), F.col("fp"), F.col("positives"), 1.0)
     candidate = F.struct(
         threshold.alias("threshold"), f1.alias("f1"), F.col("tp").alias("tp"), F.col("fp").alias("fp")

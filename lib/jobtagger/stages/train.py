@@ -38,6 +38,9 @@ from jobtagger.taxonomy import load_taxonomy
 from jobtagger.text.features import build_feature_pipeline, vocabulary_of
 
 BASELINE_THRESHOLD = 0.5
+# What the feature pipeline and the labels need. Selecting them also avoids a split that came
+# out empty when the whole bronze row was carried through assign_split (seen with delta-rs reads).
+MODEL_INPUT_COLUMNS = ("posting_id", "title", "description", "company", "country", "language", "labels")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,8 +82,10 @@ def fit_and_evaluate(
 ) -> TrainingOutcome:
     """Split, fit features and classifier on train, thresholds on validation, evaluate on test."""
     with run.step("label_space") as info:
+        # A corpus with its own test split must not learn its label space from the test rows.
+        source = labelled.where(F.col("split") != "test") if "split" in labelled.columns else labelled
         report = build_label_space(
-            labelled, min_support=config.training.min_support, max_labels=config.training.max_labels,
+            source, min_support=config.training.min_support, max_labels=config.training.max_labels,
             taxonomy_labels=taxonomy_labels,
         )
         info.update(labels=len(report.labels), below_support=len(report.below_support))
@@ -183,6 +188,7 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
         labelled = (
             store.read(BRONZE_POSTINGS, version=bronze_version)
             .where(F.col("labels").isNotNull() & (F.size("labels") > 0) & ~F.col("is_content_duplicate"))
+            .select(*MODEL_INPUT_COLUMNS)
             .dropDuplicates(["posting_id"])
         )
         info.update(bronze_version=bronze_version)
