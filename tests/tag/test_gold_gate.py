@@ -42,17 +42,19 @@ def gate(spark, tmp_path, rows, *, input_ids=None, expected_rows=None, previous=
         previous_shares=previous,
         drift_bound=drift_bound,
         drift_min_share=0.01,
-        results_path=tmp_path / "results.json",
+        results_dir=tmp_path / "quality",
+        run_id="r1",
     )
 
 
 def test_clean_rows_pass_and_results_are_kept(spark, tmp_path):
     outcome = gate(spark, tmp_path, GOOD_ROWS, previous=tag_shares(gold_of(spark, GOOD_ROWS)))
-    assert outcome.success, outcome.reason
+    assert outcome.passed, outcome.reason
     assert outcome.drift_checked
-    saved = json.loads(outcome.results_path.read_text())
-    assert set(saved) == {"gold_posting_tags", "gold_tag_drift"}
-    assert saved["gold_posting_tags"]["success"] is True
+    assert sorted(path.name for path in (tmp_path / "quality").glob("*.json")) == [
+        "gold_posting_tags.r1.json", "gold_tag_drift.r1.json"
+    ]
+    assert all(json.loads(report.results_path.read_text())["success"] for report in outcome.reports)
 
 
 @pytest.mark.parametrize(
@@ -88,10 +90,10 @@ def test_each_failure_kind_is_named(spark, tmp_path, case, expected_phrase):
 
     outcome = gate(spark, tmp_path, rows, input_ids=input_ids, expected_rows=expected_rows)
 
-    assert not outcome.success
+    assert not outcome.passed
     assert expected_phrase in outcome.reason
     assert "\n" not in outcome.reason
-    assert json.loads(outcome.results_path.read_text())["gold_posting_tags"]["success"] is False
+    assert json.loads(outcome.reports[0].results_path.read_text())["success"] is False
 
 
 def test_drift_beyond_the_bound_fails_and_names_the_tag(spark, tmp_path):
@@ -101,7 +103,7 @@ def test_drift_beyond_the_bound_fails_and_names_the_tag(spark, tmp_path):
     )
     # now: java 2/4 = 0.5 vs 0.25 -> drift 0.5; python 2/4 unchanged; category unchanged
     outcome = gate(spark, tmp_path, GOOD_ROWS, previous=previous, drift_bound=0.2)
-    assert not outcome.success
+    assert not outcome.passed
     assert outcome.reason.startswith("tag share drift above 0.2: skill:java 0.250->0.500")
 
 
@@ -111,6 +113,6 @@ def test_rare_tags_are_exempt_from_drift(spark, tmp_path):
         gold_of(spark, GOOD_ROWS[:3]),
         spark.createDataFrame([("p1",), ("p2",), ("p3",)], "posting_id string"),
         labels=LABELS, expected_rows=3, at_least_one=True, previous_shares=previous,
-        drift_bound=0.0, drift_min_share=0.9, results_path=tmp_path / "r.json",
+        drift_bound=0.0, drift_min_share=0.9, results_dir=tmp_path / "quality", run_id="r2",
     )
-    assert outcome.success, outcome.reason
+    assert outcome.passed and outcome.drift_checked, outcome.reason

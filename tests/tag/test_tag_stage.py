@@ -60,8 +60,9 @@ def test_daily_run_publishes_one_row_per_posting_and_the_view(spark, config, sto
     assert exploded.count() == gold.select(F.explode("tags")).count()
     commit = store.history(GOLD_POSTING_TAGS, limit=1)[0]
     assert json.dumps(commit, default=str).count(run.run_id) >= 1
-    saved = json.loads(open(summary["quality_results"]).read())
-    assert saved["gold_posting_tags"]["success"] is True
+    assert [report["suite"] for report in summary["quality"]] == ["gold_posting_tags"]  # no earlier run
+    saved = json.loads(open(summary["quality"][0]["results"]).read())
+    assert saved["success"] is True
 
 
 def test_rerun_replaces_exactly_that_date(spark, config, store, tiny_model):
@@ -95,8 +96,8 @@ def test_duplicate_postings_fail_the_gate_and_publish_nothing(spark, config, sto
     assert "\n" not in str(failure.value)
     assert store.version(GOLD_POSTING_TAGS) == before
     assert store.read(GOLD_POSTING_TAGS).where(F.col("run_date") == day_3).count() == 0
-    kept = list((config.storage.warehouse / config.quality.results_dir / "tag" / day_3.isoformat()).glob("*.json"))
-    assert len(kept) == 1 and json.loads(kept[0].read_text())["gold_posting_tags"]["success"] is False
+    kept = list((config.storage.warehouse / config.quality.results_dir / "tag" / day_3.isoformat()).glob("gold_posting_tags.*.json"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text())["success"] is False
 
 
 def test_tag_share_drift_fails_the_gate(spark, make_config, store, tiny_model):

@@ -8,17 +8,15 @@ expectations (min/max/row count) are preferred: they cost one pass and no unexpe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import great_expectations as gx
-from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobtagger.quality import QualityReport, run_suite
 from jobtagger.tagging import tag_share_drift, tag_shares
 
 GOLD_SUITE = "gold_posting_tags"
@@ -72,13 +70,18 @@ def drift_expectations(*, drift_bound: float) -> list[gx.expectations.Expectatio
 
 @dataclass(frozen=True)
 class GateOutcome:
-    """What the gate checked; ``results_path`` keeps the GX validation results of the run."""
+    """The gate's reports (gold rows, and drift when there was a previous run to compare with)."""
 
-    success: bool
+    reports: tuple[QualityReport, ...]
     reason: str | None
-    results_path: Path
-    checked_rows: int
-    drift_checked: bool
+
+    @property
+    def passed(self) -> bool:
+        return self.reason is None
+
+    @property
+    def drift_checked(self) -> bool:
+        return any(report.suite == DRIFT_SUITE for report in self.reports)
 
 
 def check_gold(
@@ -91,75 +94,35 @@ def check_gold(
     previous_shares: DataFrame | None,
     drift_bound: float,
     drift_min_share: float,
-    results_path: Path,
+    results_dir: Path,
+    run_id: str,
 ) -> GateOutcome:
-    """Validate gold rows (and tag-share drift against the previous run when there is one).
+    """Validate gold rows, and tag-share drift against ``previous_shares`` when given.
 
-    Validation results are always written to ``results_path`` (JSON); the caller decides what a
-    failure means (the tag stage raises DataQualityError and publishes nothing).
+    GX results (JSON and Data Docs) are always kept under ``results_dir``; ``reason`` is one line
+    naming every failed rule, None when all passed.
     """
     checks = gold_check_frame(gold, input_ids, labels=labels).persist()
-    expectations = gold_expectations(expected_rows=expected_rows, at_least_one=at_least_one)
-    results = {GOLD_SUITE: _validate(checks, GOLD_SUITE, expectations)}
-    checks.unpersist()
-    failures = _failures(results[GOLD_SUITE])
-    drift = None
+    try:
+        reports = [run_suite(checks, suite_name=GOLD_SUITE, results_dir=results_dir, run_id=run_id,
+                             expectations=gold_expectations(expected_rows=expected_rows, at_least_one=at_least_one))]
+    finally:
+        checks.unpersist()
+    failures = [outcome.describe() for outcome in reports[0].critical_failures]
     if previous_shares is not None:
         drift = tag_share_drift(tag_shares(gold), previous_shares, min_share=drift_min_share).persist()
-        results[DRIFT_SUITE] = _validate(drift, DRIFT_SUITE, drift_expectations(drift_bound=drift_bound))
-        if not results[DRIFT_SUITE].success:
-            failures.append(_drift_reason(drift, drift_bound))
-    results_path.parent.mkdir(parents=True, exist_ok=True)
-    results_path.write_text(
-        json.dumps({name: result.to_json_dict() for name, result in results.items()}, indent=2, default=str),
-        encoding="utf-8",
-    )
-    if drift is not None:
-        drift.unpersist()
-    reason = "; ".join(failures) if failures else None
-    return GateOutcome(
-        success=not failures,
-        reason=reason,
-        results_path=results_path,
-        checked_rows=expected_rows,
-        drift_checked=previous_shares is not None,
-    )
-
-
-def _validate(df: DataFrame, suite_name: str, expectations: Sequence[gx.expectations.Expectation]) -> Any:
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (
-        context.data_sources.add_spark(f"{suite_name}_source")
-        .add_dataframe_asset(f"{suite_name}_rows")
-        .add_batch_definition_whole_dataframe(f"{suite_name}_batch")
-    )
-    suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch, suite=suite)
-    )
-    return definition.run(batch_parameters={"dataframe": df})
-
-
-def _failures(result: Any) -> list[str]:
-    """One short phrase per failed expectation: its type, column and observed value."""
-    phrases = []
-    for item in result.results:
-        if item.success:
-            continue
-        config = item.expectation_config
-        column = config.kwargs.get("column")
-        observed = item.result.get("observed_value", item.result.get("unexpected_count"))
-        if item.exception_info and item.exception_info.get("raised_exception"):
-            observed = "error: " + str(item.exception_info.get("exception_message")).splitlines()[0]
-        where = f"({column})" if column else ""
-        phrases.append(f"{config.type}{where} observed {observed}")
-    return phrases
+        try:
+            reports.append(run_suite(drift, suite_name=DRIFT_SUITE, results_dir=results_dir, run_id=run_id,
+                                     expectations=drift_expectations(drift_bound=drift_bound)))
+            if not reports[-1].passed:
+                failures.append(_drift_reason(drift, drift_bound))
+        finally:
+            drift.unpersist()
+    return GateOutcome(reports=tuple(reports), reason="; ".join(failures) if failures else None)
 
 
 def _drift_reason(drift: DataFrame, drift_bound: float, *, shown: int = 5) -> str:
+    """The tags that drifted most (at most ``shown``; the drift frame has one row per tag)."""
     worst = drift.where(F.col("drift") > drift_bound).orderBy(F.desc("drift")).limit(shown).collect()
     listed = ", ".join(f"{row.tag} {row.previous_share:.3f}->{row.share:.3f}" for row in worst)
     return f"tag share drift above {drift_bound}: {listed}"

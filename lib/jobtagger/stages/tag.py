@@ -4,15 +4,14 @@
 ``tagging.mode=backfill``) retags every posting in bronze, e.g. after a new model is promoted.
 Gold is written in ONE commit per run: a daily run replaces exactly the ``run_date = D``
 partition, a backfill replaces the whole table (each posting stays under its bronze run_date).
-Nothing is written when the data-quality gate fails; its results stay under
-``<warehouse>/<quality.results_dir>/tag/<run_date>/<run_id>.json``.
+Nothing is written when the data-quality gate fails; the GX results (JSON + Data Docs) stay under
+``<warehouse>/<quality.results_dir>/tag/<run_date>/``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-from pathlib import Path
 from typing import Any, Literal
 
 from pyspark import StorageLevel
@@ -23,7 +22,9 @@ from pyspark.sql import functions as F
 from jobtagger.calibration import MultiLabelDecision
 from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import DataQualityError, JobtaggerError, MissingInputError
+from jobtagger.quality import quality_folder
 from jobtagger.quality.gold import check_gold
+from jobtagger.registry import load_current_model
 from jobtagger.runlog import RunContext
 from jobtagger.tables import TableStore, Txn, open_table_store
 from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAG_VIEW, GOLD_POSTING_TAGS
@@ -41,8 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace) -> dict[str, Any]:
     mode: TagMode = "backfill" if getattr(args, "backfill", False) else config.tagging.mode
-    from jobtagger.registry import load_current_model  # TODO: top-level once registry.py lands
-
     store = open_table_store(spark, config.storage)
     current = load_current_model(spark, store, config)
     return tag_postings(spark, config, run, store=store, model=current.model, model_version=current.version, mode=mode)
@@ -93,11 +92,16 @@ def tag_postings(
                 previous_shares=previous,
                 drift_bound=config.tagging.drift_bound,
                 drift_min_share=config.tagging.drift_min_share,
-                results_path=_results_path(config, run),
+                results_dir=quality_folder(config, "tag", run.run_date),
+                run_id=run.run_id,
             )
-            info.update(success=outcome.success, drift_checked=outcome.drift_checked, results=str(outcome.results_path))
-        if not outcome.success:
-            raise DataQualityError(f"gold data-quality gate failed, nothing published: {outcome.reason}")
+            run.details["quality"] = [report.as_dict() for report in outcome.reports]
+            info.update(passed=outcome.passed, drift_checked=outcome.drift_checked)
+        if not outcome.passed:
+            raise DataQualityError(
+                f"gold data-quality gate failed, nothing published: {outcome.reason} "
+                f"(see {quality_folder(config, 'tag', run.run_date)})"
+            )
 
         with run.step("publish") as info:
             result = _publish(store, gold, run, mode=mode, model_version=model_version,
@@ -116,7 +120,7 @@ def tag_postings(
         "bronze_version": bronze_version,
         "gold_version": result.version,
         "committed": result.committed,
-        "quality_results": str(outcome.results_path),
+        "quality": [report.as_dict() for report in outcome.reports],
     }
 
 
@@ -188,7 +192,3 @@ def register_gold(spark: SparkSession, store: TableStore) -> list[str]:
     spark.sql(f"CREATE OR REPLACE VIEW {view} AS {posting_tag_view_sql(table)}")
     return [table, view]
 
-
-def _results_path(config: JobtaggerConfig, run: RunContext) -> Path:
-    return (Path(config.storage.warehouse) / config.quality.results_dir / "tag" / run.run_date.isoformat()
-            / f"{run.run_id}.json")
