@@ -27,6 +27,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobtagger.config import GenerateConfig
+from jobtagger.errors import ConfigError
 from jobtagger.taxonomy import Taxonomy
 
 LANGUAGE_WEIGHTS = {"en": 0.55, "de": 0.2, "fr": 0.15, "es": 0.1}
@@ -49,6 +50,7 @@ NOISE = {
     "other_team": 0.2,
     "seniority_text_missing": 0.25,
     "html": 0.3,
+    "skills_as_prose": 0.4,
     "international_location": 0.12,
 }
 BAD_KIND_FORMATS = {
@@ -291,7 +293,7 @@ def generate_postings(
     """
     vocab = _Vocabulary.of(taxonomy, config.skills)
     if len(vocab.skills) < config.skills:
-        raise ValueError(f"taxonomy has {len(vocab.skills)} skills, generate.skills asks for {config.skills}")
+        raise ConfigError(f"generate.skills={config.skills} but the taxonomy has only {len(vocab.skills)} skills")
     seed = config.seed
 
     def u(purpose: str, *extra: Column) -> Column:
@@ -379,9 +381,10 @@ def generate_postings(
     skill_synonyms = ["|".join(taxonomy.synonyms[s]) for s in vocab.skills]
 
     def mention(i: Column) -> Column:
-        synonyms = F.split(F.element_at(_constant_array(skill_synonyms), i + 1), r"\|")
+        joined_synonyms = F.element_at(_constant_array(skill_synonyms), i + 1)
+        synonyms = F.split(joined_synonyms, r"\|")
         name = F.element_at(_constant_array(skill_names), i + 1)
-        use_synonym = (u("skill_synonym", i) < NOISE["skill_synonym"]) & (F.element_at(_constant_array(skill_synonyms), i + 1) != "")
+        use_synonym = (u("skill_synonym", i) < NOISE["skill_synonym"]) & (joined_synonyms != "")
         synonym = F.element_at(synonyms, (F.floor(u("synonym_pick", i) * F.size(synonyms)) + 1).cast("int"))
         return (
             F.when(u("skill_missing", i) < NOISE["skill_missing"], F.lit(None))
@@ -422,11 +425,11 @@ def generate_postings(
         F.element_at(_constant_array(experience), (F.col("_sen") * n_lang + F.col("_lang") + 1).cast("int")),
     )
     intro = F.concat_ws(" ", F.printf(template("intro", "intro_t"), F.col("company"), F.col("location")), other_team)
-    mentions_html = F.concat(F.lit("<ul>"), F.concat_ws("", F.transform("_mentions", lambda m: F.concat(F.lit("<li>"), m, F.lit("</li>")))), F.lit("</ul>"))
-    prose = u("prose") < 0.4
-    mentions_plain = F.when(prose, F.printf(template("skills_prose", "prose_t"), F.concat_ws(", ", "_mentions"))).otherwise(
-        F.concat_ws("\n", F.transform("_mentions", lambda m: F.concat(F.lit("- "), m)))
-    )
+    list_items = F.transform("_mentions", lambda m: F.concat(F.lit("<li>"), m, F.lit("</li>")))
+    mentions_html = F.concat(F.lit("<ul>"), F.concat_ws("", list_items), F.lit("</ul>"))
+    mentions_plain = F.when(
+        u("prose") < NOISE["skills_as_prose"], F.printf(template("skills_prose", "prose_t"), F.concat_ws(", ", "_mentions"))
+    ).otherwise(F.concat_ws("\n", F.transform("_mentions", lambda m: F.concat(F.lit("- "), m))))
     has_mentions = F.size("_mentions") > 0
     skills_head = template("skills_head", "head_t")
     offer = F.printf(template("offer", "offer_t"), F.when(html, F.lit("&amp;")).otherwise(F.lit("&")))
@@ -506,7 +509,7 @@ class InjectedRecord:
 
 
 _INVALID_UTF8 = b"\xff\xfe\xc3\x28"
-_INVALID_PLACEHOLDER = "\u0000INVALID\u0000"
+_INVALID_PLACEHOLDER = "@@invalid-utf8-bytes@@"  # survives JSON/CSV quoting, then swapped for bytes
 
 
 def injected_records(
