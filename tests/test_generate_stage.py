@@ -139,3 +139,15 @@ def test_gzip_compression_writes_readable_gz_files(spark, make_config, tmp_path)
 def test_run_date_before_start_is_a_clean_error(spark, make_config):
     with pytest.raises(ConfigError, match="before generate.start_date"):
         _run(spark, make_config(), run_date=dt.date(2020, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("generate.formats=[csv, csv]", "each format may be listed once"),
+     ("generate.formats=[]", "at least 1 item"),
+     ("generate.bad_records.kinds=[]", "at least 1 item"),
+     ("generate.skills=6000", "less than or equal to 5000")],
+)
+def test_generate_settings_are_validated(make_config, override, message):
+    with pytest.raises(ConfigError, match=message):
+        make_config(override)

@@ -51,6 +51,8 @@ class PathsConfig(_Section):
 
 
 class BadRecordsConfig(_Section):
+    """Injected bad records: ``rate`` of the rows, kinds assigned round robin."""
+
     rate: float = Field(0.0, ge=0.0, le=0.5)
     kinds: list[
         Literal[
@@ -64,6 +66,7 @@ class BadRecordsConfig(_Section):
             "bad_date",
         ]
     ] = Field(
+        min_length=1,
         default_factory=lambda: [
             "malformed",
             "missing_id",
@@ -85,13 +88,20 @@ class GenerateConfig(_Section):
     start_date: dt.date = dt.date(2026, 11, 1)
     days: int = Field(1, ge=1)
     formats: list[Literal["jsonl", "csv", "parquet"]] = Field(
-        default_factory=lambda: ["jsonl", "csv", "parquet"]
+        min_length=1, default_factory=lambda: ["jsonl", "csv", "parquet"]
     )
     compression: Literal["none", "gzip"] = "none"
     skills: int = Field(200, ge=10, le=5000)
     labelled_fraction: float = Field(1.0, ge=0.0, le=1.0)
     files_per_format: int = Field(2, ge=1)
     bad_records: BadRecordsConfig = Field(default_factory=BadRecordsConfig)
+
+    @field_validator("formats")
+    @classmethod
+    def _formats_unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each format may be listed once")
+        return value
 
 
 class IngestConfig(_Section):
