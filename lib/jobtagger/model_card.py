@@ -183,6 +183,8 @@ def _plot_pr_curves(curves: list[PrCurve]):
         if curve.chosen:
             axis.plot(*curve.chosen, "o", color="#d62728", markersize=8, label="chosen threshold")
             axis.legend(loc="lower left", fontsize=8)
+        else:
+            axis.text(0.5, 0.5, "threshold above every test score", ha="center", fontsize=9, color="#d62728")
         axis.set_title(f"{curve.label} (support {curve.support})", fontsize=10)
         axis.set_xlim(0, 1.02)
         axis.set_ylim(0, 1.05)
