@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from jobtagger.cli import build_parser, run_stage
 from jobtagger.errors import DataQualityError
 from jobtagger.tables import open_table_store
@@ -18,6 +20,7 @@ def stage(spark, config, name, day, *extra):
     return run_stage(name, config, args, spark=spark)
 
 
+@pytest.mark.slow  # trains a real model: minutes on a shared 2-core machine
 def test_train_then_tag_then_a_failing_gate(spark, make_config, capsys):
     config = make_config("training.min_support=2", "features.min_doc_freq=1", "tagging.drift_min_share=0.0")
     store = open_table_store(spark, config.storage)
