@@ -10,7 +10,8 @@ label k minimises its own objective
 loss and gradient ``X^T (c * (sigmoid(XW + b) - Y))`` at the current trial point of EVERY active
 label at once (a matrix product over the block, summed with ``treeReduce``); each label then
 accepts its step or halves it, independently. A label whose gradient norm fell below ``tol`` times
-its initial norm, or that reached ``maxIter`` iterations, is done and drops out of later passes,
+its initial norm, that reached ``maxIter`` iterations, or whose line search failed
+``MAX_BACKTRACKS`` times in a row (no progress left at float32 precision), is done and drops out of later passes,
 so the work per pass shrinks as labels converge ("labels_done" in the progress lines).
 
 Memory: the driver holds, per label trained at the same time, (2 * lbfgsMemory + 6) float32
@@ -42,7 +43,7 @@ from jobtagger.models.common import (
 )
 
 ARMIJO = 1e-4
-MIN_STEP = 1e-10
+MAX_BACKTRACKS = 12  # more halvings in a row: no progress left at float32 precision
 
 
 class OneVsRestParams(MultiLabelParams):
@@ -176,6 +177,7 @@ class _PerLabelLbfgs:
         gp = np.einsum("dk,dk->k", g, p, dtype=np.float64)
         active = np.linalg.norm(g, axis=0) > self.tol * g_norm0
         passes = 1
+        backtracks = np.zeros(Kg, np.int32)
         progress.log(passes, loss=f.mean(), labels_done=done_before + int((~active).sum()), group_labels=Kg)
         while active.any():
             idx = all_labels[active]
@@ -205,7 +207,9 @@ class _PerLabelLbfgs:
                         gp[uphill] = -np.einsum("dk,dk->k", g[:, uphill], g[:, uphill], dtype=np.float64)
             rejected = idx[~accept]
             step[rejected] *= 0.5
-            active[rejected[step[rejected] < MIN_STEP]] = False
+            backtracks[acc] = 0
+            backtracks[rejected] += 1
+            active[rejected[backtracks[rejected] > MAX_BACKTRACKS]] = False
             progress.log(
                 passes, loss=f.mean(), labels_done=done_before + int((~active).sum()),
                 group_labels=Kg, active=int(active.sum()),
