@@ -197,7 +197,11 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
         )
         .when(unknown_label, "unknown_label")
     )
-    return df.withColumn("reason", reason).drop("_invalid_utf8", "_too_long", "_posted_at_text", "label_values")
+    return (
+        df.withColumn("reason", reason)
+        .withColumn("raw_payload", F.when(F.col("reason").isNotNull(), F.col("raw_payload")))  # kept for quarantine only
+        .drop("_invalid_utf8", "_too_long", "_posted_at_text", "label_values")
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,15 +260,14 @@ def plan_upsert(batch: DataFrame, existing: DataFrame | None) -> DataFrame:
 
 
 def flag_content_duplicates(batch: DataFrame, existing: DataFrame | None) -> DataFrame:
-    """``is_content_duplicate``: the same content hash was already seen under another posting id,
-    in bronze or under a smaller id in this batch (so exactly one of a group is not flagged)."""
+    """``is_content_duplicate``: the same content hash was seen first under another posting id
+    (bronze before this batch, then the batch by ascending id; one of a group stays unflagged)."""
     seen = batch.select("posting_id", "content_hash", F.lit(1).alias("_batch"))
     if existing is not None:
-        others = existing.join(batch.select("posting_id"), "posting_id", "left_anti")
-        seen = seen.unionByName(others.select("posting_id", "content_hash", F.lit(0).alias("_batch")))
+        seen = seen.unionByName(existing.select("posting_id", "content_hash", F.lit(0).alias("_batch")))
     order = Window.partitionBy("content_hash").orderBy(F.col("_batch"), F.col("posting_id"))
     flags = (
-        seen.withColumn("is_content_duplicate", F.row_number().over(order) > 1)
+        seen.withColumn("is_content_duplicate", F.first("posting_id").over(order) != F.col("posting_id"))
         .where("_batch = 1")
         .select("posting_id", "is_content_duplicate")
     )

@@ -93,7 +93,7 @@ def test_first_run_writes_bronze_quarantine_counts_and_quality_results(spark, co
     assert rows["j-0"].title == "Senior Software Engineer"  # the later version of the duplicate won
     assert rows["j-0"].description == "Build services for j-0.\n\nPython & Spark"
     assert rows["c-1"].description == 'Night shifts\nand "care"'
-    assert rows["c-1"].labels == ["category:healthcare", "seniority:junior"]
+    assert rows["c-1"].labels == ["category:healthcare_nursing", "seniority:junior"]
     assert rows["p-1"].source_file == "d.parquet" and rows["p-1"].run_id == run.run_id
     assert rows["j-1"].is_content_duplicate is False
 

@@ -111,8 +111,8 @@ def test_parquet_typed_columns_and_a_wrong_type_file(spark, tmp_path):
 @pytest.mark.parametrize(
     ("policy", "labels", "unknown"),
     [
-        ("keep", ["category:healthcare", "earn", "seniority:junior"], ["earn"]),
-        ("drop", ["category:healthcare", "seniority:junior"], ["earn"]),
+        ("keep", ["category:healthcare_nursing", "earn", "seniority:junior"], ["earn"]),
+        ("drop", ["category:healthcare_nursing", "seniority:junior"], ["earn"]),
     ],
 )
 def test_unknown_label_policies(spark, tmp_path, policy, labels, unknown):
