@@ -30,7 +30,7 @@ class Submitted:
     def events(self) -> list[dict]:
         """The JSON log records (``{"event": "ingest.read", "seconds": ..., ...}``) of the run."""
         records = []
-        for line in self.stderr.splitlines():
+        for line in self.lines():
             position = line.find(LOG_MARKER)
             if position >= 0:
                 records.append(json.loads(line[position + len(LOG_MARKER) - 1 :]))
@@ -38,7 +38,11 @@ class Submitted:
 
     def reason_lines(self) -> list[str]:
         """The one-line failure reasons the CLI printed (``jobtagger[ <job>]: ...``)."""
-        return [line for line in self.stderr.splitlines() if REASON.match(line)]
+        return [line for line in self.lines() if REASON.match(line)]
+
+    def lines(self) -> list[str]:
+        """Both streams: spark-submit merges the Python driver's stderr into its own stdout."""
+        return self.stdout.splitlines() + self.stderr.splitlines()
 
     def describe(self) -> str:
         return f"exit {self.returncode}\n--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-6000:]}"
