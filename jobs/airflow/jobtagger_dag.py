@@ -6,8 +6,8 @@ live inside the stages (a failed gate exits non-zero, so the task fails and noth
 runs). Stages are idempotent per run date, so retries, reruns (``airflow tasks clear``) and
 backfills (``airflow backfill create``) are safe.
 
-``train`` runs only when the day's ingest added labelled postings (read from the ingest run
-summary under ``{warehouse}/_runs/ingest/{ds}/``), when that cannot be told (no summary
+``train`` runs only when the day's ingest changed bronze (inserted or updated postings, read from
+the ingest run summary under ``{warehouse}/_runs/ingest/{ds}/``), when that cannot be told (no summary
 readable from the Airflow worker, e.g. an object store), or when the run is triggered with
 ``{"force_train": true}``. ``tag`` then runs with the new model or, if training was skipped,
 with the model already promoted.
@@ -27,6 +27,8 @@ Deployment settings come from the environment (defaults in brackets):
 - ``JOBTAGGER_OVERRIDES``: more ``key=value`` config overrides, space separated
 - ``JOBTAGGER_SCHEDULE`` [``@daily``], ``JOBTAGGER_RETRIES`` [2],
   ``JOBTAGGER_RETRY_DELAY_MINUTES`` [5]
+- ``JOBTAGGER_TRAIN_WHEN_COUNTS``: ingest summary counts whose sum > 0 means new training data
+  [``inserted updated``]
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ EXTRA_OVERRIDES = shlex.split(os.environ.get("JOBTAGGER_OVERRIDES", ""))
 SCHEDULE = os.environ.get("JOBTAGGER_SCHEDULE", "@daily")
 RETRIES = int(os.environ.get("JOBTAGGER_RETRIES", "2"))
 RETRY_DELAY = dt.timedelta(minutes=float(os.environ.get("JOBTAGGER_RETRY_DELAY_MINUTES", "5")))
-# The ingest run summary's count of labelled postings written to bronze.
-LABELLED_COUNT = os.environ.get("JOBTAGGER_LABELLED_COUNT", "bronze_labelled")
+# Ingest run summary counts that, summed, say how many postings bronze gained or changed.
+TRAIN_WHEN_COUNTS = os.environ.get("JOBTAGGER_TRAIN_WHEN_COUNTS", "inserted updated").split()
 
 LOG = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ def _overrides() -> list[str]:
 
 
 def labelled_data_changed(ds: str, params: dict, **_: object) -> bool:
-    """Train only when today's ingest wrote labelled postings (or when that cannot be told)."""
+    """Train only when today's ingest changed the training data (or when that cannot be told)."""
     if params.get("force_train"):
         LOG.info("train: forced by the run's params")
         return True
@@ -92,9 +94,9 @@ def labelled_data_changed(ds: str, params: dict, **_: object) -> bool:
         LOG.info("train: no readable ingest summary in %s, training to be safe", folder)
         return True
     latest = max(succeeded, key=lambda summary: summary.get("ended_at", ""))
-    labelled = latest.get("counts", {}).get(LABELLED_COUNT)
-    LOG.info("train: ingest run %s wrote %s=%s", latest.get("run_id"), LABELLED_COUNT, labelled)
-    return labelled is None or labelled > 0
+    counts = {name: latest.get("counts", {}).get(name) for name in TRAIN_WHEN_COUNTS}
+    LOG.info("train: ingest run %s counts %s", latest.get("run_id"), json.dumps(counts, sort_keys=True))
+    return None in counts.values() or sum(counts.values()) > 0
 
 
 def _read_json(path: Path) -> dict:

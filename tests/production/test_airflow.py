@@ -25,7 +25,6 @@ pytestmark = pytest.mark.slow
 VENV_SCRIPT = REPO_ROOT / "jobs" / "airflow" / "airflow_venv.sh"
 DAG_FILE = REPO_ROOT / "jobs" / "airflow" / "jobtagger_dag.py"
 DAG_ID = "jobtagger"
-LABELLED_COUNT = "bronze_labelled"
 GRAPH_SCRIPT = """
 import json, runpy, sys
 dag = runpy.run_path(sys.argv[1])["dag"]
@@ -118,15 +117,15 @@ def test_a_missing_package_zip_is_an_import_error(airflow, tmp_path):
     assert "python -m jobtagger.packaging" in error["error"]
 
 
-@pytest.mark.parametrize(("labelled", "trains"), [(0, False), (25, True)])
-def test_train_runs_only_when_ingest_wrote_labelled_postings(airflow, tmp_path, labelled, trains):
+@pytest.mark.parametrize(("inserted", "updated", "trains"), [(0, 0, False), (0, 3, True), (25, 0, True)])
+def test_train_runs_only_when_ingest_changed_bronze(airflow, tmp_path, inserted, updated, trains):
     run = RunContext(job="ingest", run_date=dt.date.fromisoformat(RUN_DATE))
-    run.counts[LABELLED_COUNT] = labelled
+    run.counts.update(read=40, inserted=inserted, updated=updated)
     write_summary(tmp_path / "warehouse", run.summary(status="succeeded"))
     tested = airflow("tasks", "test", DAG_ID, "labelled_data_changed", RUN_DATE)
     assert tested.returncode == 0, tested.stderr[-3000:]
     output = tested.stdout + tested.stderr
-    assert f"{LABELLED_COUNT}={labelled}" in output
+    assert json.dumps({"inserted": inserted, "updated": updated}) in output
     assert ("Skipping downstream tasks" in output) is not trains, output[-3000:]
 
 
