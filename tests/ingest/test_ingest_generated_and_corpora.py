@@ -7,7 +7,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from conftest import REPO_ROOT, shared_data
+from conftest import shared_data
+from ingest_support import REPO_ROOT
 from jobtagger.config import load_config
 from jobtagger.runlog import RunContext
 from jobtagger.stages import generate
