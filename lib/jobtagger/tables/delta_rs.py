@@ -294,6 +294,7 @@ class DeltaRsTableStore(TableStore):
                 if _already_applied(table, txn):  # a concurrent run of the same txn won the race
                     self._delete_files(name, files)
                     return CommitResult(name, committed=False, version=table.version())
+                self._add_new_columns(table, schema, properties)
                 table.create_write_transaction(
                     [*removes, *adds], mode, delta_schema(schema), partition_by=partitions or None,
                     commit_properties=properties,
@@ -314,6 +315,17 @@ class DeltaRsTableStore(TableStore):
             name, committed=True, version=version, rows_written=sum(file["rows"] for file in files),
             files_added=len(adds), files_removed=len(removes),
         )
+
+    @staticmethod
+    def _add_new_columns(table: DeltaTable, schema: StructType, properties: CommitProperties) -> None:
+        """Schema evolution (schema_mode='merge'): a data commit of delta-rs cannot change the
+        schema, so new nullable columns are added by a metadata-only commit just before it."""
+        existing = set(spark_schema(table).fieldNames())
+        new_fields = StructType([field for field in schema.fields if field.name not in existing])
+        if new_fields.fields:
+            table.alter.add_columns(list(delta_schema(new_fields).fields), commit_properties=CommitProperties(
+                custom_metadata={**properties.custom_metadata, "jobtagger.operation": "add columns"}))
+            table.update_incremental()
 
     def _version_of(self, name: str, write_id: str) -> int | None:
         """Our commit's version, found by its write id (others may have committed since)."""
