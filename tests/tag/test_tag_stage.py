@@ -33,7 +33,7 @@ def store(spark, config):
 def tag(spark, config, store, model, day, *, model_version="m1", mode="daily"):
     run = RunContext(job="tag", run_date=day)
     summary = tag_postings(spark, config, run, store=store, model=model, model_version=model_version, mode=mode)
-    return run, summary
+    return run, {**run.details, **summary}
 
 
 def by_date(store):

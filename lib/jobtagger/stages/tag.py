@@ -95,7 +95,7 @@ def tag_postings(
                 results_dir=quality_folder(config, "tag", run.run_date),
                 run_id=run.run_id,
             )
-            run.details["quality"] = [report.as_dict() for report in outcome.reports]
+            run.details["quality"] = [report.as_dict() for report in outcome.reports]  # kept on failure too
             info.update(passed=outcome.passed, drift_checked=outcome.drift_checked)
         if not outcome.passed:
             raise DataQualityError(
@@ -120,7 +120,6 @@ def tag_postings(
         "bronze_version": bronze_version,
         "gold_version": result.version,
         "committed": result.committed,
-        "quality": [report.as_dict() for report in outcome.reports],
     }
 
 
