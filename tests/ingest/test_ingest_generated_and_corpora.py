@@ -52,8 +52,11 @@ def test_generated_landing_every_injected_kind_is_accounted_for(spark, make_conf
             continue
         hits = [row for row in quarantine if item["marker"] in row.raw_payload]
         assert [(row.reason, row.source_file) for row in hits] == [(KIND_TO_REASON[item["kind"]], item["file"])], item
-    expected_quarantined = sum(1 for item in injected if item["kind"] != "duplicate_id")
-    assert run.counts["quarantined"] == len(quarantine) == expected_quarantined
+    # Every quarantined row holds an injected record. Two broken CSV rows can be ONE record (an
+    # unterminated quote runs on to the end of the file), so rows <= injected, never fewer markers.
+    markers = [item["marker"] for item in injected if item["kind"] != "duplicate_id"]
+    assert all(any(marker in row.raw_payload for marker in markers) for row in quarantine)
+    assert run.counts["quarantined"] == len(quarantine) <= len(markers)
     assert run.counts["duplicates_dropped"] == sum(1 for item in injected if item["kind"] == "duplicate_id")
     assert run.counts["read"] == run.counts["bronze"] + run.counts["quarantined"] + run.counts["duplicates_dropped"]
     bronze = open_table_store(spark, config.storage).read(BRONZE_POSTINGS)
