@@ -8,9 +8,7 @@ import pytest
 
 from jobtagger.config import JobtaggerConfig, load_config
 from jobtagger.session import build_session
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+from testkit import REPO_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -47,10 +45,3 @@ def make_config(tmp_path: Path):
 
     return _make
 
-
-def shared_data(relative: str) -> Path:
-    """Path to a corpus in ../shared/data, or skip the test saying why it is absent."""
-    path = SHARED_DATA / relative
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the shared corpora live beside the repository, not in it")
-    return path

@@ -5,7 +5,7 @@ import pytest
 from jobtagger.config import load_config
 from jobtagger.errors import ConfigError
 
-from conftest import REPO_ROOT
+from testkit import REPO_ROOT
 
 CONF = REPO_ROOT / "conf"
 

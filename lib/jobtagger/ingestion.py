@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
 
 from jobtagger.config import IngestConfig
 from jobtagger.errors import ReconciliationError
@@ -43,9 +42,6 @@ HTML_FIELDS = ("title", "description")
 PLAIN_FIELDS = ("company", "location", "country", "language", "source", "url")
 CONTENT_FIELDS = ("title", "description", "company", "location")
 
-# The optional corpus split column kept in bronze next to the canonical posting.
-SPLIT_FIELD = StructField("split", StringType(), True)
-
 RAW_RECORD_COLUMNS = (
     "source_file",  # file name inside the landing folder
     "raw_payload",  # the record as read (JSON line, CSV row, or a Parquet row as JSON)
@@ -61,12 +57,6 @@ RAW_RECORD_COLUMNS = (
 NULL_LABEL_VALUES = ("", "na", "n/a", "none", "null", "nan", "-", "0", "false", "no")
 TRUE_FLAG_VALUES = ("1", "1.0", "true", "yes", "y", "t")
 REPLACEMENT_CHARACTER = "\ufffd"
-
-def bronze_schema() -> StructType:
-    """Bronze table schema written by ingest: the contract schema plus the corpus ``split``."""
-    if SPLIT_FIELD.name in BRONZE_POSTINGS_SCHEMA.fieldNames():
-        return BRONZE_POSTINGS_SCHEMA
-    return StructType(BRONZE_POSTINGS_SCHEMA.fields + [SPLIT_FIELD])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,7 +215,7 @@ def rank_versions(df: DataFrame) -> DataFrame:
 
 def record_fingerprint(df: DataFrame) -> Column:
     """Hash of every canonical field: equal fingerprints mean an unchanged posting."""
-    fields = [name for name in bronze_schema().fieldNames() if name in _FINGERPRINT_FIELDS]
+    fields = [name for name in BRONZE_POSTINGS_SCHEMA.fieldNames() if name in _FINGERPRINT_FIELDS]
     return F.sha2(F.to_json(F.struct(*[df[name] for name in fields])), 256)
 
 
@@ -280,7 +270,7 @@ def to_bronze_rows(df: DataFrame) -> DataFrame:
     return df.select(
         [
             F.col(f.name) if types[f.name] == f.dataType.simpleString() else F.col(f.name).cast(f.dataType).alias(f.name)
-            for f in bronze_schema().fields
+            for f in BRONZE_POSTINGS_SCHEMA.fields
         ]
     )
 

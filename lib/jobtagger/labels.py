@@ -106,20 +106,25 @@ def assign_split(
     id_col: str = "posting_id",
     labels_col: str = "labels",
 ) -> DataFrame:
-    """Add (or complete) the ``split`` column; see the module docstring for the rule."""
+    """Add (or complete) the ``split`` column; see the module docstring for the rule.
+
+    Rows whose own ``split`` is null are split three ways; own ``train`` rows are carved into train
+    and validation; any other own split (``test``) is kept as it is.
+    """
     rank = _rarest_label_rank(df, report, split_config.seed, id_col=id_col, labels_col=labels_col)
-    if "split" in df.columns:
-        carved = _by_rank(split_config.validation / (1.0 - split_config.test), 0.0, first=("train", "validation"))
-        return (
-            rank(df.filter(F.col("split") == "train"))
-            .withColumn("split", carved)
-            .drop("_group_size", "_rank")
-            .unionByName(df.filter(F.col("split") != "train"))
-        )
+    if "split" not in df.columns:
+        df = df.withColumn("split", F.lit(None).cast("string"))
+    own = F.col("split")
+    three_way = rank(df.where(own.isNull())).withColumn(
+        "split", _by_rank(split_config.validation, split_config.test, first=SPLITS)
+    )
+    carved = rank(df.where(own == "train")).withColumn(
+        "split", _by_rank(split_config.validation / (1.0 - split_config.test), 0.0, first=("train", "validation"))
+    )
     return (
-        rank(df)
-        .withColumn("split", _by_rank(split_config.validation, split_config.test, first=SPLITS))
+        three_way.unionByName(carved)
         .drop("_group_size", "_rank")
+        .unionByName(df.where(own.isNotNull() & (own != "train")))
     )
 
 

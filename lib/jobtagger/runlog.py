@@ -81,6 +81,7 @@ class RunContext:
     def summary(self, *, status: str, error: str | None = None) -> dict[str, Any]:
         ended = dt.datetime.now(dt.timezone.utc)
         return {
+            **self.details,  # first, so a stage's details never mask the run's own fields
             "job": self.job,
             "run_id": self.run_id,
             "run_date": self.run_date.isoformat(),
@@ -92,7 +93,6 @@ class RunContext:
             "version": __version__,
             "counts": self.counts,
             "steps": self.steps,
-            **self.details,
         }
 
 

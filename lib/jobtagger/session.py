@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
@@ -64,6 +65,9 @@ def build_session(config: SparkConfig, *, app_name: str | None = None) -> SparkS
     builder = SparkSession.builder.appName(app_name or config.app_name)
     if not launched_by_spark_submit():
         check_java()
+        # Local Python workers (UDFs, the delta-rs writer) must run this interpreter, which has
+        # jobtagger and its dependencies; PySpark otherwise starts the first `python3` on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = (
             builder.master(config.master)
             .config("spark.driver.memory", config.driver_memory)

@@ -299,7 +299,7 @@ def generate_postings(
     def u(purpose: str, *extra: Column) -> Column:
         return _uniform(seed, purpose, *extra)
 
-    n_lang, n_cat, n_sen, n_skill = len(vocab.languages), len(vocab.categories), len(vocab.seniorities), len(vocab.skills)
+    n_lang, n_cat, n_skill = len(vocab.languages), len(vocab.categories), len(vocab.skills)
     lang = _weighted_index([LANGUAGE_WEIGHTS[x] for x in vocab.languages], u("language"))
     cat = _weighted_index([1.0 / (k + 1) ** CATEGORY_ZIPF_EXPONENT for k in range(n_cat)], u("category"))
     sen = _weighted_index([SENIORITY_WEIGHTS[x] for x in vocab.seniorities], u("seniority"))

@@ -6,11 +6,8 @@ import pytest
 from pyspark.ml import Pipeline, PipelineModel
 
 from jobtagger.calibration import (
-    DecisionRules,
     MultiLabelDecision,
     ScoreCalibration,
-    Thresholds,
-    LabelThreshold,
     ancestors,
     calibrated_scores,
     fit_decision,

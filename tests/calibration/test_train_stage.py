@@ -31,7 +31,7 @@ def test_train_registers_promotes_and_rejects(spark, make_config):
     ingest.run(spark, config, RunContext(job="ingest", run_date=RUN_DATE), args())
 
     first = train.run(spark, config, RunContext(job="train", run_date=RUN_DATE), args())
-    assert first["status"] == "current" and "first model" in first["status_reason"]
+    assert first["promotion_status"] == "current" and "first model" in first["promotion_reason"]
     assert first["metrics"]["micro_f1"] > first["baseline_metrics"]["micro_f1"] - 0.05
     assert first["metrics"]["micro_f1"] > 0.3
     folder = Path(first["model_path"]).parent
@@ -50,11 +50,11 @@ def test_train_registers_promotes_and_rejects(spark, make_config):
     bad = config.with_overrides(["calibration.strategy=fixed", "calibration.fixed_threshold=0.999",
                                  "calibration.at_least_one=false", "promotion.tolerance=0"])
     rejected = train.run(spark, bad, RunContext(job="train", run_date=RUN_DATE), args())
-    assert rejected["status"] == "rejected" and "worse than champion" in rejected["status_reason"]
+    assert rejected["promotion_status"] == "rejected" and "worse than champion" in rejected["promotion_reason"]
     assert ModelRegistry(store).current().model_version == first["model_version"]
     # ... unless forced.
     forced = train.run(spark, bad, RunContext(job="train", run_date=RUN_DATE), argparse.Namespace(**{**vars(args()), "force": True}))
-    assert forced["status"] == "current" and forced["status_reason"].startswith("forced over champion")
+    assert forced["promotion_status"] == "current" and forced["promotion_reason"].startswith("forced over champion")
     statuses = {r.model_version: r.status for r in ModelRegistry(store).models()}
     assert statuses == {first["model_version"]: "archived", rejected["model_version"]: "rejected",
                         forced["model_version"]: "current"}

@@ -1,20 +1,12 @@
-"""Helpers to hand-write landing records for the ingest tests.
-
-Importing this module also points Spark's Python workers at this interpreter (the normalizer is a
-pandas UDF): without PYSPARK_PYTHON, Spark starts ``python3`` from PATH, which may lack pandas.
-It runs at collection time, before the session fixture creates the SparkContext that reads it.
-"""
+"""Helpers to hand-write landing records for the ingest tests."""
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 def good_posting(posting_id: str, **fields: Any) -> dict[str, Any]:

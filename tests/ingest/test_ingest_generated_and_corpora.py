@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from conftest import shared_data
+from testkit import shared_data
 from ingest_support import REPO_ROOT
 from jobtagger.config import load_config
 from jobtagger.runlog import RunContext

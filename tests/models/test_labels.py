@@ -52,3 +52,13 @@ def test_corpus_split_keeps_test_and_carves_validation_from_train(spark, make_co
     assert all(by_id[f"s{i}"] == "test" for i in range(5))
     assert {by_id[f"t{i}"] for i in range(30)} == {"train", "validation"}
     assert len(by_id) == 35
+
+
+def test_rows_without_an_own_split_are_split_three_ways_next_to_a_corpus_split(spark, make_config):
+    rows = [(f"n{i}", ["a"], None) for i in range(30)] + [(f"s{i}", ["a"], "test") for i in range(5)]
+    df = spark.createDataFrame(rows, "posting_id string, labels array<string>, split string")
+    report = build_label_space(df, min_support=1, max_labels=10)
+    by_id = {r["posting_id"]: r["split"] for r in assign_split(df, report, make_config().training.split).collect()}
+    assert len(by_id) == 35
+    assert all(by_id[f"s{i}"] == "test" for i in range(5))
+    assert {by_id[f"n{i}"] for i in range(30)} == {"train", "validation", "test"}

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
 from jobtagger.config import StorageConfig
 from jobtagger.session import JvmCapabilities
 from jobtagger.tables import open_table_store
-
-# Executors of the data source need this interpreter (pyarrow, deltalake), not the first
-# `python3` on PATH. Set before the session fixture starts the JVM.
-os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 NO_JARS = JvmCapabilities(delta_spark=False, spark_nlp=False)
 

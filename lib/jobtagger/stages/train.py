@@ -38,9 +38,8 @@ from jobtagger.taxonomy import load_taxonomy
 from jobtagger.text.features import build_feature_pipeline, vocabulary_of
 
 BASELINE_THRESHOLD = 0.5
-# What the feature pipeline and the labels need. Selecting them also avoids a split that came
-# out empty when the whole bronze row was carried through assign_split (seen with delta-rs reads).
-MODEL_INPUT_COLUMNS = ("posting_id", "title", "description", "company", "country", "language", "labels")
+# What the feature pipeline, the labels and the split need (``split``: a corpus's own, or null).
+MODEL_INPUT_COLUMNS = ("posting_id", "title", "description", "company", "country", "language", "labels", "split")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -258,8 +257,8 @@ def _register(
     )
     return {
         "model_version": version,
-        "status": record.status,
-        "status_reason": record.status_reason,
+        "promotion_status": record.status,
+        "promotion_reason": record.status_reason,
         "model_path": record.path,
         "model_card": str(card_path),
         "metrics": headline.as_dict(),

@@ -47,5 +47,6 @@ BRONZE_POSTINGS_SCHEMA = StructType(
         StructField("ingested_at", TimestampType(), False),
         StructField("content_hash", StringType(), False),
         StructField("is_content_duplicate", BooleanType(), False),
+        StructField("split", StringType(), True),  # a corpus's own split (train/test), else null
     ]
 )
