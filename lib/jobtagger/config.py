@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -50,34 +50,16 @@ class PathsConfig(_Section):
     taxonomy: Path = Path("conf/taxonomy")
 
 
+BadRecordKind = Literal[
+    "malformed", "missing_id", "empty_text", "wrong_type", "duplicate_id", "huge_text", "invalid_utf8", "bad_date"
+]
+
+
 class BadRecordsConfig(_Section):
     """Injected bad records: ``rate`` of the rows, kinds assigned round robin."""
 
     rate: float = Field(0.0, ge=0.0, le=0.5)
-    kinds: list[
-        Literal[
-            "malformed",
-            "missing_id",
-            "empty_text",
-            "wrong_type",
-            "duplicate_id",
-            "huge_text",
-            "invalid_utf8",
-            "bad_date",
-        ]
-    ] = Field(
-        min_length=1,
-        default_factory=lambda: [
-            "malformed",
-            "missing_id",
-            "empty_text",
-            "wrong_type",
-            "duplicate_id",
-            "huge_text",
-            "invalid_utf8",
-            "bad_date",
-        ]
-    )
+    kinds: list[BadRecordKind] = Field(min_length=1, default_factory=lambda: list(get_args(BadRecordKind)))
 
 
 class GenerateConfig(_Section):
