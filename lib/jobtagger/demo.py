@@ -36,6 +36,7 @@ def stage_arguments(stage: str, args: argparse.Namespace, run_date: dt.date) -> 
 def main(config: JobtaggerConfig, args: argparse.Namespace) -> int:
     from jobtagger.cli import run_stage
     from jobtagger.session import build_session
+    from jobtagger.stages.tag import register_catalog
     from jobtagger.tables import open_table_store
 
     spark = build_session(config.spark, app_name="jobtagger-demo")
@@ -54,7 +55,7 @@ def main(config: JobtaggerConfig, args: argparse.Namespace) -> int:
     print(f"\nDelta tables under {config.storage.warehouse.resolve()}:")
     for name in store.list_tables():
         print(f"  {config.storage.database}.{name:<22} {store.path(name)} (version {store.version(name)})")
-    store.register_all()
+    register_catalog(spark, store)
     query = SAMPLE_QUERY.format(database=config.storage.database)
     print(f"\n{query}\n")
     spark.sql(query).show(truncate=False)

@@ -16,10 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(config: JobtaggerConfig, args: argparse.Namespace) -> int:
     from jobtagger.session import build_session
+    from jobtagger.stages.tag import register_catalog
     from jobtagger.tables import open_table_store
 
     spark = build_session(config.spark, app_name="jobtagger-sql")
-    open_table_store(spark, config.storage).register_all()
+    register_catalog(spark, open_table_store(spark, config.storage))
     result = spark.sql(args.query).limit(args.limit)
     if args.format == "table":
         result.show(args.limit, truncate=False)

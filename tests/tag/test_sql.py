@@ -1,4 +1,4 @@
-"""The example queries of docs/sql.md, run through Spark SQL and deltalake's QueryBuilder on a
+"""The example queries of the README, run through Spark SQL and deltalake's QueryBuilder on a
 small known gold table; both engines must give the documented answers."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import pytest
 from deltalake import DeltaTable, QueryBuilder
 
 from jobtagger.config import load_config
-from jobtagger.stages.tag import register_gold
+from jobtagger.stages.tag import register_catalog
 from jobtagger.tables import open_table_store
 from jobtagger.tables.schemas import GOLD_POSTING_TAGS
 from jobtagger.tagging import posting_tag_datafusion_sql, to_gold_rows
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "sql.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 MON, WED, NEXT_MON = dt.date(2026, 11, 2), dt.date(2026, 11, 4), dt.date(2026, 11, 9)
 POSTINGS = {  # posting_id: (run_date, tags)
     "p1": (MON, ["category:data", "skill:python", "skill:sql"]),
@@ -46,7 +46,7 @@ def documented_queries() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def gold_table(spark, tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("sql") / "warehouse"
-    config = load_config(DOC.parents[1] / "conf" / "local.yaml", overrides=[f"storage.warehouse={warehouse}"])
+    config = load_config(DOC.parent / "conf" / "local.yaml", overrides=[f"storage.warehouse={warehouse}"])
     store = open_table_store(spark, config.storage)
     decided = spark.createDataFrame(
         [(pid, day, tags, {tag: 0.8 for tag in tags}, {tag: 0.8 for tag in tags}) for pid, (day, tags) in POSTINGS.items()],
@@ -55,7 +55,7 @@ def gold_table(spark, tmp_path_factory):
     )
     gold = to_gold_rows(decided, model_version="m1", run_id="r1", tagged_at=dt.datetime(2026, 11, 10))
     store.write(gold, GOLD_POSTING_TAGS, mode="append", partition_by=["run_date"])
-    register_gold(spark, store)
+    assert register_catalog(spark, store) == ["jobtagger.gold_posting_tags", "jobtagger.gold_posting_tag"]
     return store.path(GOLD_POSTING_TAGS)
 
 

@@ -191,3 +191,11 @@ def register_gold(spark: SparkSession, store: TableStore) -> list[str]:
     spark.sql(f"CREATE OR REPLACE VIEW {view} AS {posting_tag_view_sql(table)}")
     return [table, view]
 
+
+def register_catalog(spark: SparkSession, store: TableStore) -> list[str]:
+    """Every table of the warehouse as ``<db>.<table>``, and the gold view once gold exists: what
+    a fresh session needs before analysts' SQL runs."""
+    names = store.list_tables()
+    others = [store.register(name) for name in names if name != GOLD_POSTING_TAGS]
+    return others + (register_gold(spark, store) if GOLD_POSTING_TAGS in names else [])
+
