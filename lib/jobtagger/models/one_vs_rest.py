@@ -144,9 +144,13 @@ class _PerLabelLbfgs:
         pos = blocks.positives[cols]
         prior = (w_pos * pos) / np.clip(w_neg * (blocks.rows - pos), 1e-12, None)
         self.W[-1] = np.log(np.clip(prior, 1e-12, None))
-        self.S = np.zeros((memory, D, Kg), np.float32)
-        self.Yh = np.zeros((memory, D, Kg), np.float32)
-        self.rho = np.zeros((memory, Kg), np.float64)
+        # History per label in a ring of ``memory`` slots (label-major, so a label's vectors are
+        # contiguous): ``head`` is the newest slot; shifting whole arrays per pass cost more than
+        # the data pass itself at d = 2^16.
+        self.S = np.zeros((Kg, memory, D), np.float32)
+        self.Yh = np.zeros((Kg, memory, D), np.float32)
+        self.rho = np.zeros((Kg, memory), np.float64)
+        self.head = np.zeros(Kg, np.int64)
         self.count = np.zeros(Kg, np.int32)
         self.iterations = np.zeros(Kg, np.int32)
         self.reg_mask = np.ones((D, 1), np.float32)
@@ -223,30 +227,32 @@ class _PerLabelLbfgs:
         good = sy > 1e-10
         keep = acc[good]
         if keep.size:
-            self.S[:, :, keep] = np.roll(self.S[:, :, keep], 1, axis=0)
-            self.Yh[:, :, keep] = np.roll(self.Yh[:, :, keep], 1, axis=0)
-            self.rho[:, keep] = np.roll(self.rho[:, keep], 1, axis=0)
-            self.S[0][:, keep] = s[:, good]
-            self.Yh[0][:, keep] = y[:, good]
-            self.rho[0, keep] = 1.0 / sy[good]
+            self.head[keep] = (self.head[keep] + 1) % self.m
+            slots = self.head[keep]
+            self.S[keep, slots] = s[:, good].T
+            self.Yh[keep, slots] = y[:, good].T
+            self.rho[keep, slots] = 1.0 / sy[good]
             self.count[keep] = np.minimum(self.count[keep] + 1, self.m)
 
     def _direction(self, labels, g) -> np.ndarray:
         """Two-loop recursion, vectorised over labels with per-label history lengths."""
-        q = g.astype(np.float32).copy()
+        q = np.ascontiguousarray(g.T, dtype=np.float32)  # labels x D
         count = self.count[labels]
         alphas = []
-        for j in range(self.m):
+        for j in range(self.m):  # newest first
+            slots = (self.head[labels] - j) % self.m
             valid = count > j
-            alpha = self.rho[j, labels] * np.einsum("dk,dk->k", self.S[j][:, labels], q, dtype=np.float64) * valid
-            q -= alpha.astype(np.float32) * self.Yh[j][:, labels]
+            alpha = self.rho[labels, slots] * np.einsum("kd,kd->k", self.S[labels, slots], q, dtype=np.float64) * valid
+            q -= alpha.astype(np.float32)[:, None] * self.Yh[labels, slots]
             alphas.append(alpha)
-        newest_y = self.Yh[0][:, labels]
-        yy = np.einsum("dk,dk->k", newest_y, newest_y, dtype=np.float64)
-        gamma = np.where(count > 0, 1.0 / np.maximum(self.rho[0, labels] * yy, 1e-30), 1.0)
-        r = q * gamma.astype(np.float32)
+        newest = self.head[labels]
+        newest_y = self.Yh[labels, newest]
+        yy = np.einsum("kd,kd->k", newest_y, newest_y, dtype=np.float64)
+        gamma = np.where(count > 0, 1.0 / np.maximum(self.rho[labels, newest] * yy, 1e-30), 1.0)
+        r = q * gamma.astype(np.float32)[:, None]
         for j in reversed(range(self.m)):
+            slots = (self.head[labels] - j) % self.m
             valid = count > j
-            beta = self.rho[j, labels] * np.einsum("dk,dk->k", self.Yh[j][:, labels], r, dtype=np.float64)
-            r += ((alphas[j] - beta) * valid).astype(np.float32) * self.S[j][:, labels]
-        return -r
+            beta = self.rho[labels, slots] * np.einsum("kd,kd->k", self.Yh[labels, slots], r, dtype=np.float64)
+            r += ((alphas[j] - beta) * valid).astype(np.float32)[:, None] * self.S[labels, slots]
+        return -r.T
