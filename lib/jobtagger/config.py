@@ -154,6 +154,10 @@ class CalibrationConfig(_Section):
     fixed_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     min_positives: int = Field(3, ge=1)
     min_f1: float = Field(0.3, ge=0.0, le=1.0)
+    # 0: thresholds on a validation carve of train. k >= 2: on out-of-fold scores of k models
+    # (every training posting held out once, so rare labels get their own threshold), then the
+    # kept model is fitted on all of train; costs k extra fits.
+    folds: int = Field(0, ge=0, le=20)
     score_calibration: Literal["none", "platt", "isotonic"] = "none"
     isotonic_min_samples: int = Field(1000, ge=10)
     at_least_one: bool = True
@@ -161,6 +165,14 @@ class CalibrationConfig(_Section):
     # A tag implies its taxonomy parent: "same_kind" only within a kind (skill -> broader skill);
     # "all" also across kinds (the shipped taxonomy gives skills a home category: usually too broad).
     parent_consistency: Literal["none", "same_kind", "all"] = "same_kind"
+
+
+    @field_validator("folds")
+    @classmethod
+    def _folds_zero_or_several(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("folds must be 0 (a validation carve) or at least 2")
+        return value
 
 
 class PromotionConfig(_Section):

@@ -128,6 +128,28 @@ def assign_split(
     )
 
 
+def assign_folds(
+    df: DataFrame,
+    report: LabelSpaceReport,
+    folds: int,
+    *,
+    seed: int,
+    id_col: str = "posting_id",
+    labels_col: str = "labels",
+    fold_col: str = "fold",
+) -> DataFrame:
+    """Add ``fold_col`` (0..folds-1), stratified like :func:`assign_split`.
+
+    Postings grouped by their rarest label are dealt round robin in hash order, so a label with
+    at least ``folds`` postings has a posting in every fold, and one with fewer has them in
+    different folds (each is then held out once with the others still in training).
+    """
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2, got {folds}")
+    rank = _rarest_label_rank(df, report, seed, id_col=id_col, labels_col=labels_col)
+    return rank(df).withColumn(fold_col, (F.col("_rank") % folds).cast("int")).drop("_group_size", "_rank")
+
+
 def _rarest_label_rank(df, report, seed, *, id_col, labels_col):
     support = F.create_map(*[item for k, v in report.support.items() for item in (F.lit(k), F.lit(v))]) \
         if report.support else F.create_map().cast("map<string,int>")

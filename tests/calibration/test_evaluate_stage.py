@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 
@@ -9,6 +10,8 @@ import pytest
 
 from jobtagger.cli import build_parser, run_stage
 from jobtagger.errors import MissingInputError
+from jobtagger.runlog import RunContext
+from jobtagger.stages import evaluate
 from jobtagger.stages.evaluate import read_labelled_files
 
 WORDS = {
@@ -62,3 +65,17 @@ def test_csv_labels_are_split_and_bad_inputs_fail_clearly(spark, tmp_path):
         read_labelled_files(spark, [str(tmp_path / "x.txt")])
     with pytest.raises(MissingInputError, match="not found"):
         read_labelled_files(spark, [str(tmp_path / "missing.jsonl")])
+
+
+def test_evaluate_with_folds_fits_thresholds_on_out_of_fold_scores_of_all_train(spark, make_config, tmp_path):
+    docs = [{**d, "split": "train"} for d in corpus(120, 1)] + [{**d, "split": "test"} for d in corpus(40, 2)]
+    files = write_jsonl(tmp_path / "docs.jsonl", docs)
+    config = make_config("training.max_iter=30", "features.min_doc_freq=1", "calibration.folds=3")
+    argv = ["evaluate", "--run-date", "2026-11-01", "--train", files]
+    run = RunContext(job="evaluate", run_date=dt.date(2026, 11, 1))
+    result = evaluate.run(spark, config, run, build_parser(argv).parse_args(argv))
+    # No validation carve: all 120 training postings fit the model, and each is held out once.
+    assert run.counts["train_postings"] == 120 and run.counts["test_postings"] == 40
+    assert "validation_postings" not in run.counts
+    assert result["threshold_fallbacks"] == {}
+    assert result["metrics"]["micro_f1"] > 0.8

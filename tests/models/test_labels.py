@@ -1,7 +1,7 @@
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from jobtagger.labels import assign_split, build_label_space, multi_hot
+from jobtagger.labels import assign_folds, assign_split, build_label_space, multi_hot
 
 
 def _postings(spark, n_common=40):
@@ -62,3 +62,15 @@ def test_rows_without_an_own_split_are_split_three_ways_next_to_a_corpus_split(s
     assert len(by_id) == 35
     assert all(by_id[f"s{i}"] == "test" for i in range(5))
     assert {by_id[f"n{i}"] for i in range(30)} == {"train", "validation", "test"}
+
+
+def test_folds_are_deterministic_and_spread_a_rare_label_over_distinct_folds(spark):
+    rows = [(f"c{i}", ["common"]) for i in range(40)] + [(f"r{i}", ["rare", "common"]) for i in range(3)]
+    df = spark.createDataFrame(rows, "posting_id string, labels array<string>")
+    report = build_label_space(df, min_support=1, max_labels=10)
+    first = {r["posting_id"]: r["fold"] for r in assign_folds(df, report, 5, seed=7).collect()}
+    again = {r["posting_id"]: r["fold"] for r in assign_folds(df, report, 5, seed=7).collect()}
+    assert first == again and len(first) == 43
+    assert len({first[f"r{i}"] for i in range(3)}) == 3
+    sizes = [sum(1 for fold in first.values() if fold == k) for k in range(5)]
+    assert min(sizes) >= 8 and max(sizes) <= 10

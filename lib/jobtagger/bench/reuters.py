@@ -25,8 +25,9 @@ from pyspark.sql import functions as F
 from jobtagger.bench import options
 from jobtagger.calibration import fit_thresholds
 from jobtagger.config import JobtaggerConfig
-from jobtagger.labels import assign_split, build_label_space
+from jobtagger.labels import assign_folds, assign_split, build_label_space
 from jobtagger.models import estimator_for
+from jobtagger.models.out_of_fold import out_of_fold_scores
 from jobtagger.session import detect_capabilities
 from jobtagger.text.features import build_feature_pipeline
 
@@ -68,7 +69,7 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
     for strategy in settings["strategies"].split(","):
         training = config.training.model_copy(update={"strategy": strategy})
         results[strategy] = evaluate_strategy(
-            training, config, labels, train_all, test, folds=int(settings["folds"])
+            training, config, report, train_all, test, folds=int(settings["folds"])
         )
     return results
 
@@ -80,17 +81,12 @@ def read_corpus(spark: SparkSession, path: Path) -> DataFrame:
     )
 
 
-def evaluate_strategy(training, config, labels, train_all: DataFrame, test: DataFrame, *, folds: int) -> dict:
+def evaluate_strategy(training, config, report, train_all: DataFrame, test: DataFrame, *, folds: int) -> dict:
+    labels = report.labels
     started = time.perf_counter()
     if folds:
-        fold = F.abs(F.xxhash64("posting_id")) % folds
-        held_out = None
-        for k in range(folds):
-            model = estimator_for(training, label_space=labels).fit(train_all.filter(fold != k))
-            scored = model.transform(train_all.filter(fold == k))
-            held_out = scored if held_out is None else held_out.unionByName(scored)
-        held_out = held_out.cache()
-        held_out.count()
+        folded = assign_folds(train_all, report, folds, seed=training.split.seed)
+        held_out = out_of_fold_scores(estimator_for(training, label_space=labels), folded, folds=folds)
         model = estimator_for(training, label_space=labels).fit(train_all)
     else:
         model = estimator_for(training, label_space=labels).fit(train_all.filter(F.col("split") == "train"))

@@ -25,10 +25,11 @@ from pyspark.sql import functions as F
 from jobtagger.calibration import MultiLabelDecision, Thresholds, fit_decision
 from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import MissingInputError
-from jobtagger.labels import LabelSpaceReport, assign_split, build_label_space
+from jobtagger.labels import LabelSpaceReport, assign_folds, assign_split, build_label_space
 from jobtagger.metrics import EvaluationResult, evaluate
 from jobtagger.model_card import CardData, card_curves, curve_labels, top_terms, write_model_card
 from jobtagger.models import estimator_for
+from jobtagger.models.out_of_fold import out_of_fold_scores
 from jobtagger.registry import ModelRecord, ModelRegistry, decide_promotion
 from jobtagger.runlog import RunContext
 from jobtagger.session import detect_capabilities
@@ -79,7 +80,13 @@ def fit_and_evaluate(
     parents: Mapping[str, str] | None = None,
     taxonomy_labels: list[str] | None = None,
 ) -> TrainingOutcome:
-    """Split, fit features and classifier on train, thresholds on validation, evaluate on test."""
+    """Split, fit features and classifier on train, thresholds on held-out scores, evaluate on test.
+
+    Held-out scores come from the validation carve, or with ``calibration.folds`` = k from k
+    models fitted on the other folds of train (the validation carve then joins train). The
+    feature pipeline is fitted once on all of train, so fold models share its vocabulary and IDF.
+    """
+    folds = config.calibration.folds
     with run.step("label_space") as info:
         # A corpus with its own test split must not learn its label space from the test rows.
         source = labelled.where(F.col("split") != "test") if "split" in labelled.columns else labelled
@@ -93,10 +100,13 @@ def fit_and_evaluate(
                 f"no label has {config.training.min_support} or more labelled postings: nothing to train"
             )
     with run.step("split") as info:
-        split = assign_split(labelled, report, config.training.split).persist(StorageLevel.MEMORY_AND_DISK)
+        split = assign_split(labelled, report, config.training.split)
+        if folds:
+            split = split.withColumn("split", F.when(F.col("split") == "validation", "train").otherwise(F.col("split")))
+        split = split.persist(StorageLevel.MEMORY_AND_DISK)
         split_counts = {r["split"]: int(r["count"]) for r in split.groupBy("split").count().collect()}
         info.update(**split_counts)
-        for name in ("train", "validation", "test"):
+        for name in ("train", "test") if folds else ("train", "validation", "test"):
             if not split_counts.get(name):
                 raise MissingInputError(f"the {name} split is empty: too few labelled postings ({split_counts})")
     train, validation, test = (split.where(F.col("split") == name) for name in ("train", "validation", "test"))
@@ -109,13 +119,19 @@ def fit_and_evaluate(
         info.update(vocabulary=len(vocabulary) if vocabulary is not None else None)
     with run.step("fit_classifier", strategy=config.training.strategy, labels=len(report.labels)):
         classifier = estimator_for(config.training, label_space=report.labels).fit(train_features)
-        train_features.unpersist()
     training_seconds = time.perf_counter() - started
     labels = list(classifier.labels)
     scorer = PipelineModel(stages=[*features.stages, classifier])
 
-    with run.step("fit_thresholds", strategy=config.calibration.strategy) as info:
-        scored_validation = scorer.transform(validation).select("posting_id", "labels", "scores").persist()
+    with run.step("fit_thresholds", strategy=config.calibration.strategy, folds=folds) as info:
+        if folds:
+            folded = assign_folds(train_features, report, folds, seed=config.training.split.seed)
+            scored_validation = out_of_fold_scores(
+                estimator_for(config.training, label_space=labels), folded, folds=folds, keep=("posting_id",)
+            )
+        else:
+            scored_validation = scorer.transform(validation).select("posting_id", "labels", "scores").persist()
+        train_features.unpersist()
         decision, thresholds = fit_decision(
             scored_validation, labels, config.calibration,
             top_candidates=config.tagging.top_candidates, parents=parents,
@@ -144,6 +160,7 @@ def fit_and_evaluate(
             facts={
                 "strategy": config.training.strategy,
                 "threshold strategy": config.calibration.strategy,
+                "thresholds from": f"out-of-fold scores ({folds} folds)" if folds else "validation scores",
                 "score calibration": config.calibration.score_calibration,
                 "labels": str(len(labels)),
                 "labels below min support (not modelled)": str(len(report.below_support)),
