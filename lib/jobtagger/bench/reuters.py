@@ -1,14 +1,15 @@
 """Reuters-21578 ModApte (90 labels): features + each strategy + per-label thresholds, test F1.
 
 ``jobtagger bench reuters --conf conf/local.yaml [--option strategies=one_vs_rest,multi_output]
-[--option folds=0] [--option reg_param=...] ...``
+[--option folds=5] [--option training.reg_param=...] ...``
 
 The corpus file is read directly (``../shared/data/reuters21578/reuters21578_modapte90.jsonl``;
 the ingest stage is not involved). Its ModApte train/test split is kept. Thresholds per label
 come from ``jobtagger.calibration.fit_thresholds`` (F1-best; below ``calibration.min_f1`` a
 threshold above every score, as SCutFBR) on held-out scores of the training documents: either a
 validation carve of train (``folds=0``, the model is then trained on the rest) or out-of-fold
-scores of ``folds`` models (the final model is trained on all of train). Targets: micro-F1 >= 0.87,
+scores of ``folds`` models (the final model is trained on all of train); ``folds`` defaults to
+``calibration.folds`` of the config. Targets: micro-F1 >= 0.87,
 macro-F1 >= 0.53 on test.
 """
 
@@ -35,7 +36,6 @@ CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "reute
 # Settings that suit this corpus (small, long texts, 90 skewed labels); --option overrides.
 DEFAULTS = {
     "strategies": "one_vs_rest,multi_output",
-    "folds": "0",
     "features.min_doc_freq": "2",
     "features.ngram_max": "2",
     "features.title_weight": "1",
@@ -69,7 +69,7 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
     for strategy in settings["strategies"].split(","):
         training = config.training.model_copy(update={"strategy": strategy})
         results[strategy] = evaluate_strategy(
-            training, config, report, train_all, test, folds=int(settings["folds"])
+            training, config, report, train_all, test, folds=int(settings.get("folds", config.calibration.folds))
         )
     return results
 
@@ -92,6 +92,7 @@ def evaluate_strategy(training, config, report, train_all: DataFrame, test: Data
         model = estimator_for(training, label_space=labels).fit(train_all.filter(F.col("split") == "train"))
         held_out = model.transform(train_all.filter(F.col("split") == "validation"))
     thresholds = fit_thresholds(held_out, labels, config.calibration)
+    held_out.unpersist()
     cut = np.array([entry.threshold for entry in thresholds.entries])
     rows = model.transform(test).select("labels", "scores").collect()
     truth = np.array([[label in set(r["labels"] or []) for label in labels] for r in rows])
