@@ -79,3 +79,15 @@ def test_evaluate_with_folds_fits_thresholds_on_out_of_fold_scores_of_all_train(
     assert "validation_postings" not in run.counts
     assert result["threshold_fallbacks"] == {}
     assert result["metrics"]["micro_f1"] > 0.8
+
+
+def test_postings_without_a_split_of_their_own_are_split_three_ways_and_train(spark, make_config, tmp_path):
+    docs = [{**d, "split": None} for d in corpus(150, 1)]
+    files = write_jsonl(tmp_path / "docs.jsonl", docs)
+    config = make_config("training.max_iter=30", "features.min_doc_freq=1")
+    argv = ["evaluate", "--run-date", "2026-11-01", "--train", files]
+    run = RunContext(job="evaluate", run_date=dt.date(2026, 11, 1))
+    result = evaluate.run(spark, config, run, build_parser(argv).parse_args(argv))
+    assert run.counts["labels"] == len(WORDS)
+    assert run.counts["train_postings"] + run.counts["validation_postings"] + run.counts["test_postings"] == 150
+    assert result["metrics"]["micro_f1"] > 0.8

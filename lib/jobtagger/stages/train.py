@@ -89,7 +89,8 @@ def fit_and_evaluate(
     folds = config.calibration.folds
     with run.step("label_space") as info:
         # A corpus with its own test split must not learn its label space from the test rows.
-        source = labelled.where(F.col("split") != "test") if "split" in labelled.columns else labelled
+        # Null-safe: postings without a split of their own (null) are training candidates too.
+        source = labelled.where(~F.col("split").eqNullSafe("test")) if "split" in labelled.columns else labelled
         report = build_label_space(
             source, min_support=config.training.min_support, max_labels=config.training.max_labels,
             taxonomy_labels=taxonomy_labels,
