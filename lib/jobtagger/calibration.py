@@ -54,6 +54,10 @@ GLOBAL_GRID_STEPS = 10_000
 # Width of the logit bins whose counts are used to fit Platt and isotonic calibrators.
 CALIBRATION_BIN_WIDTH = 0.1
 MAX_ABS_LOGIT = 20.0
+# MultiLabelDecision's intermediate columns (dropped from its output).
+_CALIBRATED, _SHORTLIST, _PASSING, _PAIRS = (
+    "_decision_scores", "_decision_shortlist", "_decision_passing", "_decision_pairs"
+)
 
 THRESHOLDS_SCHEMA = StructType(
     [
@@ -571,49 +575,70 @@ class MultiLabelDecision(Transformer, _DecisionParams, DefaultParamsReadable, De
             raise JobtaggerError(
                 f"MultiLabelDecision needs one threshold per label, got {len(labels)} labels and {len(thresholds)} thresholds"
             )
-        scores = calibrated_scores(F.col(self.getOrDefault(self.scoresCol)), self.score_calibration())
+        # Intermediate columns, each computed once: Spark keeps a projection whose non-trivial
+        # expression is used more than once apart, so the array work below is not repeated.
+        scores_col = self.getOrDefault(self.scoresCol)
+        work = dataset.withColumn(_CALIBRATED, calibrated_scores(F.col(scores_col), self.score_calibration()))
+        scores = F.col(_CALIBRATED)
         label_array = F.array(*[F.lit(label) for label in labels])
         threshold_array = F.array(*[F.lit(float(t)) for t in thresholds])
-        # struct(score, label, threshold): sort_array orders by score first.
-        entries = F.transform(
-            scores,
-            lambda s, i: F.struct(
-                s.alias("score"), F.element_at(label_array, i + 1).alias("label"),
-                F.element_at(threshold_array, i + 1).alias("threshold"),
-            ),
+        positions = F.sequence(F.lit(1), F.lit(len(labels)))  # 1-based, constant-folded
+
+        def entry(position: Column) -> Column:
+            """struct(score, label, threshold): sort_array orders by score first, then label."""
+            return F.struct(
+                F.element_at(scores, position).alias("score"), F.element_at(label_array, position).alias("label"),
+                F.element_at(threshold_array, position).alias("threshold"),
+            )
+
+        top = min(max(self.getOrDefault(self.topCandidates), 1), len(labels))
+        # Only the labels that pass or rank among the top candidates (scoring at least the top-th
+        # highest score, found by a primitive sort) become structs and get sorted, never all K.
+        # aggregate() evaluates the cutoff once per row; a lambda referring to a column computed
+        # outside it would have that expression inlined (and re-evaluated) per element.
+        shortlist = F.aggregate(
+            positions,
+            F.struct(F.element_at(F.sort_array(scores, asc=False), top).alias("cutoff"),
+                     F.array().cast("array<int>").alias("positions")),
+            lambda chosen, i: F.when(
+                F.element_at(scores, i) >= F.least(F.element_at(threshold_array, i), chosen["cutoff"]),
+                F.struct(chosen["cutoff"].alias("cutoff"), F.concat(chosen["positions"], F.array(i)).alias("positions")),
+            ).otherwise(chosen),
+            lambda chosen: chosen["positions"],
         )
-        ranked = F.sort_array(entries, asc=False)
-        passing = F.filter(ranked, lambda e: e["score"] >= e["threshold"])
+        work = work.withColumn(_SHORTLIST, F.sort_array(F.transform(shortlist, entry), asc=False))
+        kept = F.filter(F.col(_SHORTLIST), lambda e: e["score"] >= e["threshold"])
         if self.getOrDefault(self.atLeastOne):
             closest = F.array_max(
                 F.transform(
-                    entries,
-                    lambda e: F.struct(
-                        (e["score"] / F.greatest(e["threshold"], F.lit(EPSILON))).alias("ratio"),
-                        e["score"].alias("score"), e["label"].alias("label"), e["threshold"].alias("threshold"),
+                    positions,
+                    lambda i: F.struct(
+                        (F.element_at(scores, i) / F.greatest(F.element_at(threshold_array, i), F.lit(EPSILON))).alias("ratio"),
+                        *[entry(i)[name].alias(name) for name in ("score", "label", "threshold")],
                     ),
                 )
             )
             best = F.array(F.struct(closest["score"].alias("score"), closest["label"].alias("label"),
                                     closest["threshold"].alias("threshold")))
-            passing = F.when(F.size(passing) > 0, passing).otherwise(best)
-        kept = F.slice(passing, 1, self.getOrDefault(self.maxLabels))
-        pairs = F.transform(kept, lambda e: F.struct(e["label"].alias("label"), e["score"].alias("score")))
-        pairs = self._with_ancestors(pairs, label_array, scores)
+            work = work.withColumn(_PASSING, kept)
+            kept = F.when(F.size(F.col(_PASSING)) > 0, F.col(_PASSING)).otherwise(best)  # `best` only when needed
+        kept = F.slice(kept, 1, self.getOrDefault(self.maxLabels))
+        work = work.withColumn(_PAIRS, F.transform(kept, lambda e: F.struct(e["label"].alias("label"), e["score"].alias("score"))))
+        work = work.withColumn(_PAIRS, self._with_ancestors(F.col(_PAIRS), label_array, scores))
         candidates = F.transform(
-            F.slice(ranked, 1, max(self.getOrDefault(self.topCandidates), 1)),
-            lambda e: F.struct(e["label"].alias("label"), e["score"].alias("score")),
+            F.slice(F.col(_SHORTLIST), 1, top), lambda e: F.struct(e["label"].alias("label"), e["score"].alias("score"))
         )
         if self.getOrDefault(self.topCandidates) == 0:
             candidates = F.filter(candidates, lambda e: F.lit(False))
-        null_scores = F.col(self.getOrDefault(self.scoresCol)).isNull()
-        return dataset.withColumns(
+        pairs = F.col(_PAIRS)
+        null_scores = F.col(scores_col).isNull()
+        return work.withColumns(
             {
                 self.getOrDefault(self.tagsCol): F.when(~null_scores, F.transform(pairs, lambda p: p["label"])),
                 self.getOrDefault(self.tagScoresCol): F.when(~null_scores, F.map_from_entries(pairs)),
                 self.getOrDefault(self.candidateScoresCol): F.when(~null_scores, F.map_from_entries(candidates)),
             }
-        )
+        ).drop(_CALIBRATED, _SHORTLIST, _PASSING, _PAIRS)
 
     def _with_ancestors(self, pairs: Column, label_array: Column, scores: Column) -> Column:
         chains = ancestors(self.getOrDefault(self.parents) or {})
@@ -624,7 +649,6 @@ class MultiLabelDecision(Transformer, _DecisionParams, DefaultParamsReadable, De
             F.array(*[F.lit(c) for c in children]),
             F.array(*[F.array(*[F.lit(p) for p in chains[c]]) for c in children]),
         )
-        own_scores = F.map_from_arrays(label_array, scores)
         tagged = F.transform(pairs, lambda p: p["label"])
         implied = F.array_except(
             F.flatten(F.transform(tagged, lambda t: F.coalesce(F.element_at(chain_map, t), F.array().cast("array<string>")))),
@@ -638,7 +662,9 @@ class MultiLabelDecision(Transformer, _DecisionParams, DefaultParamsReadable, De
                     lambda p: p["score"],
                 )
             )
-            return F.struct(parent.alias("label"), F.coalesce(F.element_at(own_scores, parent), from_children).alias("score"))
+            position = F.array_position(label_array, parent).cast("int")  # 0: the parent is no model label
+            own_score = F.when(position > 0, F.element_at(scores, position))
+            return F.struct(parent.alias("label"), F.coalesce(own_score, from_children).alias("score"))
 
         return F.concat(pairs, F.transform(implied, implied_pair))
 

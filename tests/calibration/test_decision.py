@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from pyspark.ml import Pipeline, PipelineModel
 
@@ -144,3 +145,46 @@ def test_parent_rule_modes():
     assert parents_for_rule(parents, "same_kind") == {"skill:pytorch": "skill:python"}
     assert parents_for_rule(parents, "all") == parents
     assert parents_for_rule(parents, "none") == {}
+
+
+def reference_decision(scores, labels, thresholds, *, at_least_one, max_labels, top, parents):
+    """The decision rules written out per row in plain Python."""
+    entries = sorted(zip(scores, labels, thresholds), reverse=True)
+    passing = [e for e in entries if e[0] >= e[2]]
+    if not passing and at_least_one:
+        _, score, label, threshold = max((s / max(t, 1e-7), s, lab, t) for s, lab, t in zip(scores, labels, thresholds))
+        passing = [(score, label, threshold)]
+    kept = [(label, score) for score, label, _ in passing[:max_labels]]
+    chains = ancestors(parents)
+    tagged = [label for label, _ in kept]
+    implied = []
+    for label in tagged:
+        implied += [p for p in chains.get(label, []) if p not in tagged and p not in implied]
+    own = dict(zip(labels, scores))
+    for parent in implied:
+        from_children = max(score for label, score in kept if parent in chains.get(label, []))
+        kept.append((parent, own.get(parent, from_children)))
+    return [label for label, _ in kept], dict(kept), {label: score for score, label, _ in entries[:top]}
+
+
+@pytest.mark.parametrize(("at_least_one", "max_labels", "top"), [(True, 2, 3), (False, 20, 5), (True, 3, 0)])
+def test_decision_matches_a_per_row_reference_including_ties(spark, at_least_one, max_labels, top):
+    labels = ["category:x", "skill:a", "skill:b", "skill:c", "skill:d", "skill:e", "skill:f"]
+    thresholds = [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.9]
+    parents = {"skill:a": "skill:group", "skill:b": "skill:a", "skill:c": "category:x"}
+    rng = np.random.default_rng(11)
+    # Two decimals: many rows hold equal scores, so tie order and the top-candidate cutoff are exercised.
+    rows = [(f"{i:03d}", [float(v) for v in np.round(rng.uniform(0, 0.8, len(labels)), 1 if i % 3 == 0 else 2)])
+            for i in range(60)]
+    decision = MultiLabelDecision(labels=labels, thresholds=thresholds, atLeastOne=at_least_one,
+                                  maxLabels=max_labels, topCandidates=top, parents=parents)
+
+    out = decision.transform(scored(spark, rows)).collect()
+
+    assert len(out) == len(rows)
+    for row in out:
+        tags, tag_scores, candidates = reference_decision(
+            next(r[1] for r in rows if r[0] == row["posting_id"]), labels, thresholds,
+            at_least_one=at_least_one, max_labels=max_labels, top=top, parents=parents,
+        )
+        assert (row["tags"], row["tag_scores"], row["candidate_scores"]) == (tags, tag_scores, candidates)

@@ -31,7 +31,7 @@ def bronze_rows(spark, day: dt.date, count: int, *, prefix: str, duplicate_first
         rows.append((
             f"{prefix}{i:03d}", title, f"{description} number {i}", "acme", "berlin", "de", "en",
             dt.datetime.combine(day, dt.time(9)), "test", None, labels,
-            day, "ingest-run", "part-0.jsonl", dt.datetime.combine(day, dt.time(10)), f"hash{prefix}{i}", False,
+            day, "ingest-run", "part-0.jsonl", dt.datetime.combine(day, dt.time(10)), f"hash{prefix}{i}", False, None,
         ))
     if duplicate_first:
         rows.append(rows[0])

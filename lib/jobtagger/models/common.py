@@ -23,6 +23,7 @@ import os
 import time
 
 import numpy as np
+import pyarrow as pa
 import scipy.sparse as sp
 from pyspark import StorageLevel
 from pyspark.ml import Model
@@ -33,6 +34,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType
 
+from jobtagger.arrow_vectors import dense_rows_to_lists, vector_nulls, vectors_to_csr
 from jobtagger.errors import JobtaggerError
 
 LOGGER = logging.getLogger("jobtagger.models")
@@ -183,14 +185,12 @@ def forward_logits(arrays: dict[str, np.ndarray], X) -> np.ndarray:
     return X @ arrays["weights"] + arrays["bias"]
 
 
-def row_logits(arrays: dict[str, np.ndarray], indices: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Logits of one sparse row (features beyond the trained size are ignored)."""
+def score_vector_batch(arrays: dict[str, np.ndarray], vectors: pa.StructArray) -> pa.ListArray:
+    """Probabilities (``list<double>``, K per row, null for a null vector) of an Arrow vector batch."""
     first = arrays["hidden_weights"] if "hidden_weights" in arrays else arrays["weights"]
-    keep = indices < first.shape[0]
-    z = values[keep].astype(np.float32) @ first[indices[keep]]
-    if "hidden_weights" in arrays:
-        return np.maximum(z + arrays["hidden_bias"], 0.0) @ arrays["weights"] + arrays["bias"]
-    return z + arrays["bias"]
+    X = vectors_to_csr(vectors, width=first.shape[0], dtype=first.dtype)
+    probabilities = sigmoid(forward_logits(arrays, X) + arrays["logit_offset"])
+    return dense_rows_to_lists(probabilities, vector_nulls(vectors))
 
 
 class MultiLabelModel(Model, MultiLabelParams, MLReadable, MLWritable):
@@ -203,17 +203,14 @@ class MultiLabelModel(Model, MultiLabelParams, MLReadable, MLWritable):
         self.training_summary: dict = {}
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
-        arrays = {k: v for k, v in self.arrays.items()}
-        broadcast = dataset.sparkSession.sparkContext.broadcast(arrays)
+        """Scores whole Arrow batches: one CSR x dense product per batch, weights broadcast once."""
+        broadcast = dataset.sparkSession.sparkContext.broadcast(dict(self.arrays))
 
-        def score(vector):
-            if vector is None:
-                return None
-            logits = row_logits(broadcast.value, np.asarray(vector.indices), np.asarray(vector.values))
-            return sigmoid(logits + broadcast.value["logit_offset"]).astype(float).tolist()
+        @F.arrow_udf(ArrayType(DoubleType()))
+        def score(vectors: pa.Array) -> pa.Array:
+            return score_vector_batch(broadcast.value, vectors)
 
-        score_udf = F.udf(score, ArrayType(DoubleType()))
-        return dataset.withColumn(self.getScoresCol(), score_udf(F.col(self.getFeaturesCol())))
+        return dataset.withColumn(self.getScoresCol(), score(F.col(self.getFeaturesCol())))
 
     def predict_matrix(self, X) -> np.ndarray:
         """Probabilities n x K for a CSR matrix (driver-side, for small sets and tests)."""

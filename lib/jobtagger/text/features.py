@@ -12,15 +12,16 @@ Why vocabulary by default: the classifiers keep a dense float32 weight matrix of
 be the number of terms actually kept (2^15..2^16), never 2^18 hash buckets.
 
 Everything except :class:`SublinearTf` is a JVM stage; ``SublinearTf`` is a Python Transformer
-with Params and ``DefaultParamsReadable/Writable``, so the fitted PipelineModel saves and loads.
+with Params and ``DefaultParamsReadable/Writable``, so the fitted PipelineModel saves and loads; it
+maps whole Arrow batches (an Arrow UDF), not one Python call per row.
 The ``spark-nlp`` engine swaps the tokenizer part for Spark NLP annotators and fails fast when
 the Spark NLP jar is not on the classpath.
 """
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
+import pyarrow as pa
 from pyspark import keyword_only
 from pyspark.ml import Pipeline, Transformer
 from pyspark.ml.feature import (
@@ -36,13 +37,14 @@ from pyspark.ml.feature import (
     StringIndexer,
     VectorAssembler,
 )
-from pyspark.ml.linalg import SparseVector, VectorUDT
+from pyspark.ml.linalg import VectorUDT
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCol, HasOutputCol
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobtagger.arrow_vectors import map_vector_values
 from jobtagger.config import FeaturesConfig
 from jobtagger.errors import EnvironmentProblem
 from jobtagger.session import JvmCapabilities
@@ -66,17 +68,18 @@ class SublinearTf(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadable,
         self._set(**self._input_kwargs)
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
-        return dataset.withColumn(
-            self.getOutputCol(), _sublinear_udf(F.col(self.getInputCol()))
-        )
+        return dataset.withColumn(self.getOutputCol(), _sublinear_udf(F.col(self.getInputCol())))
 
 
-def _sublinear(vector):
-    values = [1.0 + math.log(v) if v > 0 else 0.0 for v in vector.values]
-    return SparseVector(vector.size, vector.indices, values)
+def sublinear_counts(counts: np.ndarray) -> np.ndarray:
+    """1 + log(tf) where tf > 0, else 0."""
+    return np.where(counts > 0, 1.0 + np.log(np.where(counts > 0, counts, 1.0)), 0.0)
 
 
-_sublinear_udf = F.udf(_sublinear, VectorUDT())
+@F.arrow_udf(VectorUDT())
+def _sublinear_udf(vectors: pa.Array) -> pa.Array:
+    """Whole Arrow batches at once (a vector column arrives as its storage struct)."""
+    return map_vector_values(vectors, sublinear_counts)
 
 
 def default_stop_words() -> list[str]:
