@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from jobtagger.packaging import PACKAGE_DIR, build_pyfiles
-from spark_launch import REPO_ROOT, run_summaries, stage_args, submit
+from spark_launch import REPO_ROOT, RUN_DATE, run_summaries, stage_args, submit
 
 GENERATE = REPO_ROOT / "jobs" / "generate.py"
 INGEST = REPO_ROOT / "jobs" / "ingest.py"
@@ -88,3 +88,17 @@ def test_missing_input_exits_4_with_one_reason_line_and_a_failed_summary(pyfiles
     assert reason.startswith("jobtagger ingest: ")
     [summary] = run_summaries(tmp_path / "warehouse", "ingest")
     assert summary["status"] == "failed" and summary["error"] in reason
+
+
+def test_failed_quality_gate_exits_3_with_one_reason_line_and_nothing_written(pyfiles, node_python, tmp_path):
+    folder = tmp_path / "landing" / RUN_DATE
+    folder.mkdir(parents=True)
+    (folder / "postings-00000.jsonl").write_text('{"oops"\n{"posting_id": null, "title": "x"}\n', encoding="utf-8")
+    done = submit(INGEST, *stage_args(tmp_path), pyfiles=pyfiles, python=node_python, cwd=tmp_path)
+    assert done.returncode == 3, done.describe()
+    [reason] = done.reason_lines()
+    assert reason.startswith("jobtagger ingest: ") and "expect_table_row_count_to_be_between" in reason
+    [summary] = run_summaries(tmp_path / "warehouse", "ingest")
+    assert summary["status"] == "failed" and summary["error"] in reason
+    assert not (tmp_path / "warehouse" / "bronze_postings").exists()
+    assert not (tmp_path / "warehouse" / "quarantine_postings").exists()
