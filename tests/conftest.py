@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pyspark.sql import SparkSession
 
 from jobtagger.config import JobtaggerConfig, load_config
 from jobtagger.session import build_session
@@ -17,7 +18,7 @@ def spark():
         update={
             "master": "local[2]",
             "shuffle_partitions": 2,
-            "driver_memory": "2g",
+            "driver_memory": "3g",
             "log_level": "ERROR",
             "conf": {"spark.ui.enabled": "false", "spark.default.parallelism": "2"},
         }
@@ -25,6 +26,20 @@ def spark():
     session = build_session(config, app_name="jobtagger-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def release_cached_data():
+    """Caches a test module leaves behind (its DataFrames and the models' cached RDDs) are
+    dropped after it: cached blocks within spark.memory.storageFraction are not evicted for execution, so a long run would
+    otherwise end in UNABLE_TO_ACQUIRE_MEMORY in an unrelated test."""
+    yield
+    session = SparkSession.getActiveSession()
+    if session is None:
+        return
+    session.catalog.clearCache()
+    for rdd in session.sparkContext._jsc.getPersistentRDDs().values():  # noqa: SLF001 - no Python API
+        rdd.unpersist()
 
 
 @pytest.fixture
