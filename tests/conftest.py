@@ -31,8 +31,8 @@ def spark():
 @pytest.fixture(scope="module", autouse=True)
 def release_cached_data():
     """Caches a test module leaves behind (its DataFrames and the models' cached RDDs) are
-    dropped after it: cached blocks within spark.memory.storageFraction are not evicted for execution, so a long run would
-    otherwise end in UNABLE_TO_ACQUIRE_MEMORY in an unrelated test."""
+    dropped after it: cached blocks within spark.memory.storageFraction are not evicted for
+    execution, so a long run would otherwise end in UNABLE_TO_ACQUIRE_MEMORY in an unrelated test."""
     yield
     session = SparkSession.getActiveSession()
     if session is None:

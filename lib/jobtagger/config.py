@@ -166,7 +166,6 @@ class CalibrationConfig(_Section):
     # "all" also across kinds (the shipped taxonomy gives skills a home category: usually too broad).
     parent_consistency: Literal["none", "same_kind", "all"] = "same_kind"
 
-
     @field_validator("folds")
     @classmethod
     def _folds_zero_or_several(cls, value: int) -> int:

@@ -24,18 +24,11 @@ def out_of_fold_scores(
     estimator. The caller unpersists it.
     """
     columns = [*keep, estimator.getLabelsCol(), estimator.getScoresCol()]
-    parts = []
+    held_out = None
     for fold in range(folds):
         model = estimator.fit(dataset.where(F.col(fold_col) != fold))
         scored = model.transform(dataset.where(F.col(fold_col) == fold)).select(*columns)
-        # Materialize each fold now, while its model's broadcast weights are still wanted.
-        parts.append(scored.persist(StorageLevel.MEMORY_AND_DISK))
-        parts[-1].count()
-    held_out = parts[0]
-    for part in parts[1:]:
-        held_out = held_out.unionByName(part)
+        held_out = scored if held_out is None else held_out.unionByName(scored)
     held_out = held_out.persist(StorageLevel.MEMORY_AND_DISK)
-    held_out.count()
-    for part in parts:
-        part.unpersist()
+    held_out.count()  # every fold scored once, in one job
     return held_out

@@ -187,15 +187,18 @@ def _publish(store: TableStore, gold: DataFrame, run: RunContext, *, mode: str, 
 def register_gold(spark: SparkSession, store: TableStore) -> list[str]:
     """``<db>.gold_posting_tags`` and the exploded view ``<db>.gold_posting_tag`` over it."""
     table = store.register(GOLD_POSTING_TAGS)
-    view = f"{store.database}.{GOLD_POSTING_TAG_VIEW}"
-    spark.sql(f"CREATE OR REPLACE VIEW {view} AS {posting_tag_view_sql(table)}")
-    return [table, view]
+    return [table, _register_posting_tag_view(spark, store, table)]
 
 
 def register_catalog(spark: SparkSession, store: TableStore) -> list[str]:
     """Every table of the warehouse as ``<db>.<table>``, and the gold view once gold exists: what
     a fresh session needs before analysts' SQL runs."""
-    names = store.list_tables()
-    others = [store.register(name) for name in names if name != GOLD_POSTING_TAGS]
-    return others + (register_gold(spark, store) if GOLD_POSTING_TAGS in names else [])
+    registered = store.register_all()
+    gold = f"{store.database}.{GOLD_POSTING_TAGS}"
+    return registered + ([_register_posting_tag_view(spark, store, gold)] if gold in registered else [])
 
+
+def _register_posting_tag_view(spark: SparkSession, store: TableStore, gold_table: str) -> str:
+    view = f"{store.database}.{GOLD_POSTING_TAG_VIEW}"
+    spark.sql(f"CREATE OR REPLACE VIEW {view} AS {posting_tag_view_sql(gold_table)}")
+    return view
