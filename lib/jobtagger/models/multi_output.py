@@ -43,6 +43,7 @@ from jobtagger.models.common import (
     TrainingBlocks,
     finish_model,
     sigmoid,
+    softplus,
 )
 
 ADAM_BETAS = (0.9, 0.999)
@@ -185,7 +186,7 @@ def _batch_step(X, Y, params, adam, settings, rng) -> float:
         Z = A @ W + params["bias"]
         T = Y.toarray()
         C = np.where(T > 0, settings["w_pos"], settings["w_neg"])
-        loss = float((C * (np.logaddexp(0.0, Z) - T * Z)).sum())
+        loss = float((C * (softplus(Z) - T * Z)).sum())
         G = (C * (sigmoid(Z) - T) / B).astype(np.float32)
         grad_bias = G.sum(axis=0)
     else:
@@ -197,7 +198,7 @@ def _batch_step(X, Y, params, adam, settings, rng) -> float:
             owner = np.repeat(np.arange(len(rows)), np.diff(Xp.indptr))
             z = np.bincount(owner, Xp.data * W[Xp.indices, cols[owner]], minlength=len(rows)) + params["bias"][cols]
         C = np.where(T > 0, settings["w_pos"][cols], settings["w_neg"][cols])
-        loss = float((C * (np.logaddexp(0.0, z) - T * z)).sum())
+        loss = float((C * (softplus(z) - T * z)).sum())
         g = (C * (sigmoid(z) - T) / B).astype(np.float32)
         G = sp.csr_matrix((g, (rows, cols)), shape=(B, K))
         grad_bias = np.bincount(cols, g, minlength=K).astype(np.float32)
