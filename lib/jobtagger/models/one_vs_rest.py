@@ -117,18 +117,20 @@ class OneVsRestLogisticModel(MultiLabelModel, OneVsRestParams):
     """Fitted :class:`OneVsRestLogistic`: ``scores`` aligned with ``labels``."""
 
 
-def _loss_and_gradient(block, W, cols, w_pos, w_neg):
-    """Weighted log-loss per label (K_a) and its gradient ((d + 1) x K_a) on one block."""
-    X, Y = block
-    Z = X @ W[:-1] + W[-1]
-    T = Y[:, cols].toarray()
-    C = np.where(T > 0, w_pos, w_neg).astype(np.float32)
-    loss = (C * (softplus(Z) - T * Z)).sum(axis=0, dtype=np.float64)
-    R = C * (sigmoid(Z) - T)
-    G = np.empty_like(W)
-    G[:-1] = X.T @ R
-    G[-1] = R.sum(axis=0)
-    return loss, G
+def _partition_loss_and_gradient(blocks, W, cols, w_pos, w_neg):
+    """Weighted log-loss per label (K_a) and its gradient ((d + 1) x K_a) summed over a
+    partition's blocks in place (one result per partition, not one d x K_a array per block)."""
+    loss = np.zeros(len(cols), np.float64)
+    G = np.zeros_like(W)
+    for X, Y in blocks:
+        Z = X @ W[:-1] + W[-1]
+        T = (Y if len(cols) == Y.shape[1] else Y[:, cols]).toarray()  # cols: sorted, so all = every label
+        C = np.where(T > 0, w_pos, w_neg).astype(np.float32)
+        loss += (C * (softplus(Z) - T * Z)).sum(axis=0, dtype=np.float64)
+        R = C * (sigmoid(Z) - T)
+        G[:-1] += X.T @ R
+        G[-1] += R.sum(axis=0)
+    yield loss, G
 
 
 def _backtrack(step, f0, f_trial, slope):
@@ -181,8 +183,8 @@ class _PerLabelLbfgs:
         shared = self.sc.broadcast(np.ascontiguousarray(W_active))
         cols, wp, wn = self.cols[active], self.w_pos[active], self.w_neg[active]
         try:
-            loss, G = self.blocks.rdd.map(
-                lambda b: _loss_and_gradient(b, shared.value, cols, wp, wn)
+            loss, G = self.blocks.rdd.mapPartitions(
+                lambda blocks: _partition_loss_and_gradient(blocks, shared.value, cols, wp, wn)
             ).treeReduce(_add)
         finally:
             shared.destroy()
