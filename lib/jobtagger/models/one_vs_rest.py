@@ -143,6 +143,14 @@ def _backtrack(step, f0, f_trial, slope):
     return np.clip(np.nan_to_num(minimiser, nan=0.1 * step), 0.1 * step, 0.5 * step)
 
 
+def _columns(selection: np.ndarray, size: int, *, mask: bool = False):
+    """A slice (a view, no copy) when ``selection`` picks every one of ``size`` columns, else the
+    selection itself: the common pass, where every label is active and accepts its step,
+    then moves no d x K data it does not have to."""
+    every = selection.all() if mask else len(selection) == size
+    return slice(None) if every else selection
+
+
 def _add(a, b):
     return a[0] + b[0], a[1] + b[1]
 
@@ -169,8 +177,6 @@ class _PerLabelLbfgs:
         self.count = np.zeros(Kg, np.int32)
         self.iterations = np.zeros(Kg, np.int32)
         self.f_history = np.full((Kg, FVAL_WINDOW), np.inf)  # objective after each of the last iterations
-        self.reg_mask = np.ones((D, 1), np.float32)
-        self.reg_mask[-1] = 0.0
         # Diagonal preconditioner: the inverse of the objective's Hessian diagonal at the start,
         # ~ 1 / (0.25 * mean(x_j^2) + reg) (balanced weights put the weighted curvature p(1-p)
         # near 0.25). It does for L-BFGS what standardising features does for Spark's
@@ -188,10 +194,11 @@ class _PerLabelLbfgs:
             ).treeReduce(_add)
         finally:
             shared.destroy()
-        n = self.blocks.rows
-        penalty = W_active * self.reg_mask
-        f = loss / n + 0.5 * self.reg * np.einsum("dk,dk->k", penalty, penalty, dtype=np.float64)
-        return f, (G / n + self.reg * penalty).astype(np.float32)
+        weights = W_active[:-1]  # the bias row is not regularised
+        f = loss / self.blocks.rows + 0.5 * self.reg * np.einsum("dk,dk->k", weights, weights, dtype=np.float64)
+        G /= np.float32(self.blocks.rows)
+        G[:-1] += np.float32(self.reg) * weights
+        return f, G
 
     def run(self, progress: Progress, done_before: int) -> None:
         Kg = len(self.cols)
@@ -207,26 +214,28 @@ class _PerLabelLbfgs:
         progress.log(passes, loss=f.mean(), labels_done=done_before + int((~active).sum()), group_labels=Kg)
         while active.any():
             idx = all_labels[active]
-            trial = self.W[:, idx] + step[idx] * p[:, idx]
+            trial = self.W[:, _columns(idx, Kg)] + step[idx] * p[:, _columns(idx, Kg)]
             f_t, g_t = self.evaluate(trial, idx)
             passes += 1
             accept = f_t <= f[idx] + ARMIJO * step[idx] * gp[idx]
             acc = idx[accept]
             if acc.size:
-                self._accept(acc, trial[:, accept], g[:, acc], g_t[:, accept])
-                f[acc], g[:, acc] = f_t[accept], g_t[:, accept]
+                accepted = _columns(accept, len(idx), mask=True)
+                self._accept(acc, trial[:, accepted], g[:, _columns(acc, Kg)], g_t[:, accepted])
+                f[acc], g[:, _columns(acc, Kg)] = f_t[accept], g_t[:, accepted]
                 self.iterations[acc] += 1
                 converged = (
-                    (np.linalg.norm(g[:, acc], axis=0) <= self.tol * g_norm0[acc])
+                    (np.linalg.norm(g[:, _columns(acc, Kg)], axis=0) <= self.tol * g_norm0[acc])
                     | self._stalled(acc, f[acc])
                     | (self.iterations[acc] >= self.max_iter)
                 )
                 active[acc[converged]] = False
                 moving = acc[~converged]
                 if moving.size:
-                    p[:, moving] = self._direction(moving, g[:, moving])
+                    moving_g = g[:, _columns(moving, Kg)]
+                    p[:, _columns(moving, Kg)] = self._direction(moving, moving_g)
                     step[moving] = 1.0
-                    gp[moving] = np.einsum("dk,dk->k", g[:, moving], p[:, moving], dtype=np.float64)
+                    gp[moving] = np.einsum("dk,dk->k", moving_g, p[:, _columns(moving, Kg)], dtype=np.float64)
                     uphill = moving[gp[moving] >= 0]
                     if uphill.size:  # lost curvature: restart from steepest descent
                         self.count[uphill] = 0
@@ -253,10 +262,11 @@ class _PerLabelLbfgs:
         return (before - f_new) <= self.tol * np.maximum(np.abs(f_new), 1e-12)
 
     def _accept(self, acc, W_new, g_old, g_new) -> None:
-        s = np.ascontiguousarray((W_new - self.W[:, acc]).T)  # labels x D, like the history
+        columns = _columns(acc, self.W.shape[1])
+        s = np.ascontiguousarray((W_new - self.W[:, columns]).T)  # labels x D, like the history
         y = np.ascontiguousarray((g_new - g_old).T)
         sy = np.einsum("kd,kd->k", s, y, dtype=np.float64)
-        self.W[:, acc] = W_new
+        self.W[:, columns] = W_new
         good = sy > 1e-10
         keep = acc[good]
         if keep.size:
@@ -270,7 +280,7 @@ class _PerLabelLbfgs:
     def _direction(self, labels, g) -> np.ndarray:
         """Two-loop recursion per label on its contiguous history (views, no copies of the
         labels x memory x D history: gathering it per slot cost more than the data pass)."""
-        q = np.ascontiguousarray(g.T, dtype=np.float32)  # labels x D
+        q = np.array(g.T, dtype=np.float32, order="C")  # labels x D, always a copy: g must not change
         for row, label in enumerate(labels):
             q[row] = self._two_loop(label, q[row])
         return -q.T
