@@ -96,8 +96,14 @@ class TrainingBlocks:
             yield from _arrow_blocks(batches, features_col=features_col, labels_col=labels_col,
                                      labels=labels, block_rows=block_rows)
 
+        source = dataset.select(features_col, labels_col)
+        cores = dataset.sparkSession.sparkContext.defaultParallelism
+        if source.rdd.getNumPartitions() > cores:
+            # Every partition sends one d x K result per optimizer pass: more partitions than
+            # cores add transfer, not parallelism.
+            source = source.coalesce(cores)
         rdd = (
-            dataset.select(features_col, labels_col)
+            source
             .mapInArrow(to_blocks, "block binary")
             .rdd.map(lambda row: pickle.loads(row[0]))
         )

@@ -6,14 +6,17 @@ label k minimises its own objective
     f_k(w, b) = (1/N) sum_i c_ik * logloss(y_ik, x_i.w + b) + (regParam/2) ||w||^2
 
 (c_ik = the label's positive or negative class weight) with its own L-BFGS state (memory
-``lbfgsMemory``) and its own backtracking line search (quadratic interpolation). One pass over the cached blocks evaluates
+``lbfgsMemory``, initial inverse Hessian a diagonal preconditioner from the features' mean
+squares, which does what standardisation does for Spark's LogisticRegression) and its own
+backtracking line search (quadratic interpolation). One pass over the cached blocks evaluates
 loss and gradient ``X^T (c * (sigmoid(XW + b) - Y))`` at the current trial point of EVERY active
-label at once (a matrix product over the block, summed with ``treeReduce``); each label then
-accepts its step or halves it, independently. A label whose gradient norm fell below ``tol`` times
-its initial norm, whose objective fell by less than ``tol`` (relative) over its last 5 iterations,
-that reached ``maxIter`` iterations, or whose line search failed
-``MAX_BACKTRACKS`` times in a row (no progress left at float32 precision), is done and drops out of later passes,
-so the work per pass shrinks as labels converge ("labels_done" in the progress lines).
+label at once (a matrix product over the block, summed per partition and with ``treeReduce``);
+each label then accepts its step or backtracks, independently. A label whose gradient norm fell
+below ``tol`` times its initial norm, whose objective fell by less than ``tol`` (relative) over
+its last 5 iterations, that reached ``maxIter`` iterations, or whose line search failed
+``MAX_BACKTRACKS`` times in a row (no progress left at float32 precision), is done and drops out
+of later passes, so the work per pass shrinks as labels converge ("labels_done" in the progress
+lines).
 
 Memory: the driver holds, per label trained at the same time, (2 * lbfgsMemory + 6) float32
 vectors of length d + 1. Labels are trained in groups sized so that this stays under
@@ -46,6 +49,9 @@ from jobtagger.models.common import (
 
 ARMIJO = 1e-4
 FVAL_WINDOW = 5  # iterations over which the objective must still fall by more than ``tol`` (relative)
+# Lower bound of the preconditioner's diagonal: with a weak regParam (1e-5) rare terms would
+# otherwise get steps 10^5 times the gradient and the frequent ones converge more slowly.
+PRECONDITIONER_FLOOR = 1e-4
 MAX_BACKTRACKS = 12  # more halvings in a row: no progress left at float32 precision
 
 
@@ -181,7 +187,7 @@ class _PerLabelLbfgs:
         # ~ 1 / (0.25 * mean(x_j^2) + reg) (balanced weights put the weighted curvature p(1-p)
         # near 0.25). It does for L-BFGS what standardising features does for Spark's
         # LogisticRegression: rare and frequent terms get steps of comparable effect.
-        curvature = np.append(0.25 * blocks.feature_mean_squares + reg, 0.25)
+        curvature = np.append(0.25 * blocks.feature_mean_squares + max(reg, PRECONDITIONER_FLOOR), 0.25)
         self.precondition = (1.0 / curvature).astype(np.float32)[:, None]
 
     def evaluate(self, W_active, active):
