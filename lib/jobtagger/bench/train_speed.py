@@ -106,5 +106,6 @@ def _lr_loop(config: JobtaggerConfig, labels: list[str], data, measured: int) ->
     return {
         "measured_labels": len(seconds), "seconds_per_fit": round(per_fit, 2),
         "extrapolated_seconds": round(per_fit * len(labels), 1),
-        "method": f"mean of {len(seconds)} warm fits x {len(labels)} labels (linear extrapolation)",
+        "method": (f"all {len(labels)} labels fitted and timed (after one warm-up fit)" if len(seconds) == len(labels)
+                   else f"mean of {len(seconds)} warm fits x {len(labels)} labels (linear extrapolation)"),
     }
