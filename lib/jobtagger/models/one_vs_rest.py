@@ -184,8 +184,8 @@ class _PerLabelLbfgs:
         self.iterations = np.zeros(Kg, np.int32)
         self.f_history = np.full((Kg, FVAL_WINDOW), np.inf)  # objective after each of the last iterations
         # Diagonal preconditioner: the inverse of the objective's Hessian diagonal at the start,
-        # ~ 1 / (0.25 * mean(x_j^2) + reg) (balanced weights put the weighted curvature p(1-p)
-        # near 0.25). It does for L-BFGS what standardising features does for Spark's
+        # ~ 1 / (0.25 * mean(x_j^2) + max(reg, PRECONDITIONER_FLOOR)) (balanced weights put the
+        # weighted curvature p(1-p) near 0.25). It does for L-BFGS what standardising features does for Spark's
         # LogisticRegression: rare and frequent terms get steps of comparable effect.
         curvature = np.append(0.25 * blocks.feature_mean_squares + max(reg, PRECONDITIONER_FLOOR), 0.25)
         self.precondition = (1.0 / curvature).astype(np.float32)[:, None]
