@@ -15,22 +15,17 @@ resident memory of the driver's JVM and Python processes.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import resource
 import time
 from pathlib import Path
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from jobtagger.bench import options
+from jobtagger.bench.common import featurized_postings, labelled_generate_overrides
 from jobtagger.config import JobtaggerConfig
 from jobtagger.labels import build_label_space
 from jobtagger.models import estimator_for
-from jobtagger.session import detect_capabilities
-from jobtagger.synthetic import generate_postings
-from jobtagger.taxonomy import load_taxonomy
-from jobtagger.text.features import build_feature_pipeline
 
 DEFAULT_ROWS = 1_000_000
 MB = 2**20
@@ -41,7 +36,7 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
     rows = args.rows or DEFAULT_ROWS
     k = int(opts.get("k", 1000))
     config = config.with_overrides([
-        f"generate.skills={k + 100}", "generate.bad_records.rate=0.0", "generate.labelled_fraction=1.0",
+        *labelled_generate_overrides(labels=k),
         f"training.strategy={opts.get('strategy', 'multi_output')}",
         f"training.hidden_units={opts.get('hidden_units', 64)}",
         f"training.negative_samples={opts.get('negative_samples', 20)}",
@@ -51,14 +46,7 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
     features_path = Path(args.out) / "train_scale-features"
     started = time.perf_counter()
     if not (opts.get("reuse") == "true" and (features_path / "_SUCCESS").exists()):
-        postings = generate_postings(
-            spark, config.generate, load_taxonomy(config.paths.taxonomy), first_id=0, end_id=rows,
-            posted_date=dt.date(2026, 11, 1), num_partitions=spark.sparkContext.defaultParallelism,
-        ).filter(~F.col("bad_record") & F.col("labels").isNotNull())
-        pipeline = build_feature_pipeline(config.features, capabilities=detect_capabilities(spark)).fit(postings)
-        pipeline.transform(postings).select("posting_id", "features", "labels").write.mode("overwrite").parquet(
-            str(features_path)
-        )
+        featurized_postings(spark, config, rows=rows).write.mode("overwrite").parquet(str(features_path))
     prepare_seconds = time.perf_counter() - started
     data = spark.read.parquet(str(features_path))
     report = build_label_space(data, min_support=config.training.min_support, max_labels=k)

@@ -18,7 +18,6 @@ than the loop at K=100; multi_output(K=1,000) <= 3x multi_output(K=10).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import time
 
 from pyspark.ml.classification import LogisticRegression
@@ -26,13 +25,10 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobtagger.bench import options
+from jobtagger.bench.common import featurized_postings, labelled_generate_overrides
 from jobtagger.config import JobtaggerConfig
 from jobtagger.labels import build_label_space
 from jobtagger.models import estimator_for
-from jobtagger.session import detect_capabilities
-from jobtagger.synthetic import generate_postings
-from jobtagger.taxonomy import load_taxonomy
-from jobtagger.text.features import build_feature_pipeline
 
 DEFAULT_ROWS = 100_000
 
@@ -43,19 +39,13 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
     k, k_small, k_large = int(opts.get("k", 100)), int(opts.get("k_small", 10)), int(opts.get("k_large", 1000))
     loop_labels = int(opts.get("loop_labels", 3))
     config = config.with_overrides([
-        f"generate.skills={max(200, k_large + 100)}", "generate.bad_records.rate=0.0",
-        "generate.labelled_fraction=1.0",
+        *labelled_generate_overrides(labels=max(100, k_large)),
         f"training.hidden_units={opts.get('hidden_units', 64)}",
         f"training.negative_samples={opts.get('negative_samples', 20)}",
         f"training.epochs={opts.get('epochs', 5)}",
     ])
     started = time.perf_counter()
-    postings = generate_postings(
-        spark, config.generate, load_taxonomy(config.paths.taxonomy), first_id=0, end_id=rows,
-        posted_date=dt.date(2026, 11, 1), num_partitions=spark.sparkContext.defaultParallelism,
-    ).filter(~F.col("bad_record") & F.col("labels").isNotNull())
-    features = build_feature_pipeline(config.features, capabilities=detect_capabilities(spark)).fit(postings)
-    data = features.transform(postings).select("posting_id", "features", "labels").cache()
+    data = featurized_postings(spark, config, rows=rows).cache()
     n = data.count()
     report = build_label_space(data, min_support=config.training.min_support, max_labels=max(k, k_large))
     prepare_seconds = time.perf_counter() - started
