@@ -130,7 +130,7 @@ def _partition_loss_and_gradient(blocks, W, cols, w_pos, w_neg):
     G = np.zeros_like(W)
     for X, Y in blocks:
         Z = X @ W[:-1] + W[-1]
-        T = (Y if len(cols) == Y.shape[1] else Y[:, cols]).toarray()  # cols: sorted, so all = every label
+        T = Y[:, _columns(cols, Y.shape[1])].toarray()
         C = np.where(T > 0, w_pos, w_neg).astype(np.float32)
         loss += (C * (softplus(Z) - T * Z)).sum(axis=0, dtype=np.float64)
         R = C * (sigmoid(Z) - T)
@@ -220,28 +220,30 @@ class _PerLabelLbfgs:
         progress.log(passes, loss=f.mean(), labels_done=done_before + int((~active).sum()), group_labels=Kg)
         while active.any():
             idx = all_labels[active]
-            trial = self.W[:, _columns(idx, Kg)] + step[idx] * p[:, _columns(idx, Kg)]
+            trying = _columns(idx, Kg)
+            trial = self.W[:, trying] + step[idx] * p[:, trying]
             f_t, g_t = self.evaluate(trial, idx)
             passes += 1
             accept = f_t <= f[idx] + ARMIJO * step[idx] * gp[idx]
             acc = idx[accept]
             if acc.size:
-                accepted = _columns(accept, len(idx), mask=True)
-                self._accept(acc, trial[:, accepted], g[:, _columns(acc, Kg)], g_t[:, accepted])
-                f[acc], g[:, _columns(acc, Kg)] = f_t[accept], g_t[:, accepted]
+                accepted, acc_columns = _columns(accept, len(idx), mask=True), _columns(acc, Kg)
+                self._accept(acc, acc_columns, trial[:, accepted], g[:, acc_columns], g_t[:, accepted])
+                f[acc], g[:, acc_columns] = f_t[accept], g_t[:, accepted]
                 self.iterations[acc] += 1
                 converged = (
-                    (np.linalg.norm(g[:, _columns(acc, Kg)], axis=0) <= self.tol * g_norm0[acc])
+                    (np.linalg.norm(g[:, acc_columns], axis=0) <= self.tol * g_norm0[acc])
                     | self._stalled(acc, f[acc])
                     | (self.iterations[acc] >= self.max_iter)
                 )
                 active[acc[converged]] = False
                 moving = acc[~converged]
                 if moving.size:
-                    moving_g = g[:, _columns(moving, Kg)]
-                    p[:, _columns(moving, Kg)] = self._direction(moving, moving_g)
+                    moving_columns = _columns(moving, Kg)
+                    moving_g = g[:, moving_columns]
+                    p[:, moving_columns] = self._direction(moving, moving_g)
                     step[moving] = 1.0
-                    gp[moving] = np.einsum("dk,dk->k", moving_g, p[:, _columns(moving, Kg)], dtype=np.float64)
+                    gp[moving] = np.einsum("dk,dk->k", moving_g, p[:, moving_columns], dtype=np.float64)
                     uphill = moving[gp[moving] >= 0]
                     if uphill.size:  # lost curvature: restart from steepest descent
                         self.count[uphill] = 0
@@ -267,8 +269,8 @@ class _PerLabelLbfgs:
         self.f_history[labels, slot] = f_new
         return (before - f_new) <= self.tol * np.maximum(np.abs(f_new), 1e-12)
 
-    def _accept(self, acc, W_new, g_old, g_new) -> None:
-        columns = _columns(acc, self.W.shape[1])
+    def _accept(self, acc, columns, W_new, g_old, g_new) -> None:
+        """Take the accepted labels' steps (``columns``: ``acc`` as a slice or index) into W and history."""
         s = np.ascontiguousarray((W_new - self.W[:, columns]).T)  # labels x D, like the history
         y = np.ascontiguousarray((g_new - g_old).T)
         sy = np.einsum("kd,kd->k", s, y, dtype=np.float64)
