@@ -42,6 +42,14 @@ def vectors_to_csr(vectors: pa.StructArray, *, width: int, dtype=np.float64) -> 
     return sp.csr_matrix((data, columns, indptr), shape=(len(vectors), width))
 
 
+def max_vector_width(vectors: pa.StructArray) -> int:
+    """The largest vector size in a batch: a sparse vector's ``size``, a dense one's length
+    (VectorUDT leaves ``size`` null for dense vectors); 0 for a batch of null vectors."""
+    kind, size, _, values = vectors.flatten()
+    widths = pc.if_else(pc.equal(kind, SPARSE), size, pc.list_value_length(values))
+    return pc.max(widths).as_py() or 0
+
+
 def vector_nulls(vectors: pa.StructArray) -> np.ndarray:
     """Boolean mask of the null vectors of a batch."""
     return vectors.is_null().to_numpy(zero_copy_only=False)

@@ -1,7 +1,10 @@
 """The cached training blocks both estimators fit on: Arrow batches -> CSR features and multi-hot
 targets, block sizes, label statistics, feature mean squares, one partition per core at most."""
 
+import os
+
 import numpy as np
+import pytest
 from pyspark.ml.linalg import DenseVector, SparseVector
 
 from jobtagger.models import OneVsRestLogistic
@@ -36,5 +39,42 @@ def test_blocks_hold_every_row_with_multi_hot_targets_and_statistics(spark):
         assert (blocks.rows, blocks.dim) == (5, 4)
         assert blocks.positives.tolist() == [2.0, 2.0]
         np.testing.assert_allclose(blocks.feature_mean_squares, [1 / 5, 9 / 5, 4 / 5, 17 / 5])
+    finally:
+        blocks.unpersist()
+
+
+@pytest.mark.parametrize("exchange", ["spark", "shared-files"])
+def test_sum_partitions_gives_the_same_sums_through_spark_and_shared_files(spark, exchange):
+    df = spark.createDataFrame(ROWS, ["posting_id", "features", "labels"]).repartition(3)
+    blocks = TrainingBlocks(df, OneVsRestLogistic(labelSpace=["a", "b"], blockRows=2), exchange=exchange)
+    folder = blocks.exchange_folder
+    assert (folder is None) == (exchange == "spark")
+
+    def column_sums_and_weighted_rows(partition, weights):  # defined here: tasks cannot import test modules
+        """(rows per label, X^T Y weighted by ``weights``): a pass with a small and a d x K result."""
+        partition = list(partition)
+        small = sum((np.asarray(Y.sum(axis=0)).ravel() for _, Y in partition), np.zeros(2))
+        large = sum((X.T @ (Y.toarray() * weights) for X, Y in partition), np.zeros((4, 2), np.float32))
+        return small, large
+
+    try:
+        for weights in (np.array([1.0, 2.0], np.float32), np.array([0.5, -1.0], np.float32)):  # two passes
+            small, large = blocks.sum_partitions(column_sums_and_weighted_rows, weights)
+            np.testing.assert_allclose(small, [2.0, 2.0])
+            # column j of X^T Y: the features of the rows carrying label j, times the label's weight
+            np.testing.assert_allclose(large, np.array([[1, 1], [0, 3], [2, 2], [0, 0]]) * weights)
+    finally:
+        blocks.unpersist()
+    if folder is not None:
+        assert not os.path.exists(folder)  # the exchange files go with the blocks
+
+
+def test_a_block_of_dense_vectors_only_has_the_vectors_width(spark):
+    """VectorUDT stores no size for a dense vector: the width comes from its values."""
+    df = spark.createDataFrame(ROWS, ["posting_id", "features", "labels"]).coalesce(1)
+    blocks = TrainingBlocks(df, OneVsRestLogistic(labelSpace=["a", "b"], blockRows=1))
+    try:
+        assert blocks.dim == 4
+        assert {X.shape for X, _ in blocks.rdd.collect()} == {(1, 4)}
     finally:
         blocks.unpersist()

@@ -4,7 +4,10 @@ scoring, and saving/loading without pickle.
 Training data reach Python once, as Arrow batches: ``features`` (vector) and ``labels``
 (array<string>) are packed per partition into blocks of up to ``blockRows`` rows (scipy CSR
 float32 features, CSR 0/1 targets over the K labels) and cached; every pass of an optimizer then maps over the cached
-blocks and serves all labels it is training at once.
+blocks and serves all labels it is training at once. A pass that sums a d x K array over the
+partitions (:meth:`TrainingBlocks.sum_partitions`) exchanges it through memory-backed files when
+Spark runs in local mode: a broadcast and a task result of that size each cost several copies
+through the JVM, a quarter of the pass.
 
 A fitted model is a set of named float32/float64 arrays (e.g. ``weights`` d x K, ``bias`` K,
 ``logit_offset`` K) plus Params. It saves as ``metadata/`` (Spark's JSON metadata with the
@@ -21,7 +24,11 @@ import json
 import logging
 import os
 import pickle
+import shutil
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -36,7 +43,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType
 
-from jobtagger.arrow_vectors import dense_rows_to_lists, vector_nulls, vectors_to_csr
+from jobtagger.arrow_vectors import dense_rows_to_lists, max_vector_width, vector_nulls, vectors_to_csr
 from jobtagger.errors import JobtaggerError
 
 LOGGER = logging.getLogger("jobtagger.models")
@@ -75,11 +82,21 @@ class MultiLabelParams(HasFeaturesCol, HasMaxIter, HasRegParam, HasTol, HasSeed)
 # ---------------------------------------------------------------------------- training blocks
 
 
+Exchange = Literal["auto", "spark", "shared-files"]
+Block = tuple[sp.csr_matrix, sp.csr_matrix]
+PartitionSum = Callable[[Iterator[Block], np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 class TrainingBlocks:
     """Cached RDD of ``(X csr float32 n x d, Y csr float32 n x K)`` blocks, label statistics and
-    each feature's mean square (the diagonal a solver can precondition with)."""
+    each feature's mean square (the diagonal a solver can precondition with).
 
-    def __init__(self, dataset: DataFrame, params: MultiLabelParams) -> None:
+    ``exchange`` is how :meth:`sum_partitions` moves its d x K arrays: ``spark`` (a broadcast in,
+    ``treeReduce`` out: works on any cluster), ``shared-files`` (``.npy`` files in a private folder
+    of /dev/shm, memory-mapped by the tasks: needs the driver and the executors on one machine)
+    or ``auto`` (shared files when the master is local)."""
+
+    def __init__(self, dataset: DataFrame, params: MultiLabelParams, *, exchange: Exchange = "auto") -> None:
         labels = list(params.getOrDefault(params.labelSpace))
         labels_col = params.getLabelsCol()
         if not labels:
@@ -122,9 +139,46 @@ class TrainingBlocks:
         self.dim = stats[0][1]
         self.positives = np.sum([s[2] for s in stats], axis=0)
         self.feature_mean_squares = np.sum([s[3] for s in stats], axis=0) / self.rows
+        self.sc = dataset.sparkSession.sparkContext
+        if exchange == "auto":
+            exchange = "shared-files" if self.sc.master.startswith("local") else "spark"
+        self.exchange_folder = _exchange_folder() if exchange == "shared-files" else None
 
     def unpersist(self) -> None:
         self.rdd.unpersist()
+        if self.exchange_folder is not None:
+            shutil.rmtree(self.exchange_folder, ignore_errors=True)
+
+    def sum_partitions(self, partition_sum: PartitionSum, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One pass: ``partition_sum(blocks, shared) -> (small, large)`` on every partition, both
+        summed over the partitions. ``shared`` (e.g. d x K weights) reaches every task read-only."""
+        if self.exchange_folder is None:
+            return self._sum_through_spark(partition_sum, shared)
+        return self._sum_through_files(partition_sum, shared)
+
+    def _sum_through_spark(self, partition_sum: PartitionSum, shared: np.ndarray):
+        broadcast = self.sc.broadcast(shared)
+        try:
+            return self.rdd.mapPartitions(lambda blocks: [partition_sum(blocks, broadcast.value)]).treeReduce(_add_pairs)
+        finally:
+            broadcast.destroy()
+
+    def _sum_through_files(self, partition_sum: PartitionSum, shared: np.ndarray):
+        folder, shape, dtype = self.exchange_folder, shared.shape, shared.dtype
+        _overwrite(os.path.join(folder, "shared"), shared)
+
+        def run(index: int, blocks: Iterator[Block]):
+            small, large = partition_sum(blocks, _mapped(os.path.join(folder, "shared"), shape, dtype))
+            _overwrite(os.path.join(folder, f"part-{index}"), large)
+            yield index, small, large.shape, large.dtype.str
+
+        results = self.rdd.mapPartitionsWithIndex(run).collect()
+        small = sum(result[1] for result in results)
+        parts = [_mapped(os.path.join(folder, f"part-{index}"), shape, dtype) for index, _, shape, dtype in results]
+        large = np.array(parts[0])
+        for part in parts[1:]:
+            large += part
+        return small, large
 
     def class_weights(self, mode: str) -> tuple[np.ndarray, np.ndarray]:
         """Per-label (w_pos, w_neg); ``balanced`` gives each class half the total weight."""
@@ -136,6 +190,29 @@ class TrainingBlocks:
         pos = np.clip(self.positives, 1, None)
         neg = np.clip(self.rows - self.positives, 1, None)
         return self.rows / (2.0 * pos), self.rows / (2.0 * neg)
+
+
+def _add_pairs(a, b):
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _overwrite(path: str, array: np.ndarray) -> None:
+    """Write ``array``'s bytes over the start of ``path`` without truncating it: the file's pages
+    are reused pass after pass instead of freed and allocated again (a retried task rewrites it)."""
+    with open(path, "r+b" if os.path.exists(path) else "w+b") as file:
+        file.write(memoryview(np.ascontiguousarray(array)).cast("B"))
+
+
+def _mapped(path: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """The array at the start of ``path``, memory-mapped read-only (no copy)."""
+    return np.asarray(np.memmap(path, dtype=dtype, mode="r", shape=shape))
+
+
+def _exchange_folder() -> str:
+    """A private folder in /dev/shm (memory, so files cost no disk I/O), else in the temp dir."""
+    memory = "/dev/shm"
+    parent = memory if os.path.isdir(memory) and os.access(memory, os.W_OK) else None
+    return tempfile.mkdtemp(prefix="jobtagger-exchange-", dir=parent)
 
 
 def _arrow_blocks(batches, *, features_col: str, labels_col: str, labels: list[str], block_rows: int):
@@ -161,8 +238,7 @@ def _arrow_blocks(batches, *, features_col: str, labels_col: str, labels: list[s
 
 def _block_batch(table: pa.Table, features_col: str, labels_col: str, label_set: pa.Array) -> pa.RecordBatch:
     vectors = table.column(features_col).combine_chunks()
-    width = pc.max(vectors.field("size")).as_py() or 0
-    X = vectors_to_csr(vectors, width=width, dtype=np.float32)
+    X = vectors_to_csr(vectors, width=max_vector_width(vectors), dtype=np.float32)
     row_labels = table.column(labels_col).combine_chunks()
     n = len(row_labels)
     lengths = pc.fill_null(pc.list_value_length(row_labels), 0).to_numpy(zero_copy_only=False)

@@ -82,14 +82,14 @@ class OneVsRestLogistic(Estimator, OneVsRestParams, DefaultParamsReadable, Defau
     def _fit(self, dataset) -> "OneVsRestLogisticModel":
         blocks = TrainingBlocks(dataset, self)
         try:
-            arrays, summary = self._train(dataset.sparkSession.sparkContext, blocks)
+            arrays, summary = self._train(blocks)
         finally:
             blocks.unpersist()
         model = finish_model(OneVsRestLogisticModel(labels=blocks.labels, arrays=arrays), self)
         model.training_summary = summary
         return model
 
-    def _train(self, sc, blocks: TrainingBlocks):
+    def _train(self, blocks: TrainingBlocks):
         K, d = len(blocks.labels), blocks.dim
         memory = self.getOrDefault(self.lbfgsMemory)
         budget = self.getOrDefault(self.memoryBudgetMB) * 2**20
@@ -103,12 +103,12 @@ class OneVsRestLogistic(Estimator, OneVsRestParams, DefaultParamsReadable, Defau
         for start in range(0, K, group):
             cols = np.arange(start, min(K, start + group))
             solver = _PerLabelLbfgs(
-                sc, blocks, cols, w_pos[cols], w_neg[cols], memory=memory,
+                blocks, cols, w_pos[cols], w_neg[cols], memory=memory,
                 reg=self.getRegParam(), tol=self.getTol(), max_iter=self.getMaxIter(),
             )
             solver.run(progress, done_before)
-            weights[:, cols] = solver.W[:-1]
-            bias[cols] = solver.W[-1]
+            weights[:, cols] = solver.W[:, :-1].T
+            bias[cols] = solver.W[:, -1]
             iterations[cols] = solver.iterations
             done_before += len(cols)
         arrays = {"weights": weights, "bias": bias, "logit_offset": np.log(w_neg / w_pos).astype(np.float32)}
@@ -123,20 +123,23 @@ class OneVsRestLogisticModel(MultiLabelModel, OneVsRestParams):
     """Fitted :class:`OneVsRestLogistic`: ``scores`` aligned with ``labels``."""
 
 
-def _partition_loss_and_gradient(blocks, W, cols, w_pos, w_neg):
-    """Weighted log-loss per label (K_a) and its gradient ((d + 1) x K_a) summed over a
-    partition's blocks in place (one result per partition, not one d x K_a array per block)."""
+def _partition_loss_and_gradient(blocks, W_labels, cols, w_pos, w_neg):
+    """Weighted log-loss per label (K_a) and its gradient (K_a x (d + 1), label-major like the
+    driver's optimizer state) summed over a partition's blocks in place (one result per
+    partition, not one array per block). The products run on feature-major copies: a CSR
+    product gathers whole rows of W, so each task transposes once, in parallel, not the driver."""
+    W = np.ascontiguousarray(W_labels.T)
     loss = np.zeros(len(cols), np.float64)
-    G = np.zeros_like(W)
+    G = np.zeros(W.shape, W.dtype)
     for X, Y in blocks:
         Z = X @ W[:-1] + W[-1]
-        T = Y[:, _columns(cols, Y.shape[1])].toarray()
+        T = Y[:, _rows(cols, Y.shape[1])].toarray()
         C = np.where(T > 0, w_pos, w_neg).astype(np.float32)
         loss += (C * (softplus(Z) - T * Z)).sum(axis=0, dtype=np.float64)
         R = C * (sigmoid(Z) - T)
         G[:-1] += X.T @ R
         G[-1] += R.sum(axis=0)
-    yield loss, G
+    return loss, np.ascontiguousarray(G.T)
 
 
 def _backtrack(step, f0, f_trial, slope):
@@ -149,30 +152,29 @@ def _backtrack(step, f0, f_trial, slope):
     return np.clip(np.nan_to_num(minimiser, nan=0.1 * step), 0.1 * step, 0.5 * step)
 
 
-def _columns(selection: np.ndarray, size: int, *, mask: bool = False):
-    """A slice (a view, no copy) when ``selection`` picks every one of ``size`` columns, else the
+def _rows(selection: np.ndarray, size: int, *, mask: bool = False):
+    """A slice (a view, no copy) when ``selection`` picks every one of ``size`` labels, else the
     selection itself: the common pass, where every label is active and accepts its step,
     then moves no d x K data it does not have to."""
     every = selection.all() if mask else len(selection) == size
     return slice(None) if every else selection
 
 
-def _add(a, b):
-    return a[0] + b[0], a[1] + b[1]
-
-
 class _PerLabelLbfgs:
     """Vectorised L-BFGS: one optimizer state per label (columns), one data pass per evaluation."""
 
-    def __init__(self, sc, blocks, cols, w_pos, w_neg, *, memory, reg, tol, max_iter) -> None:
-        self.sc, self.blocks, self.cols = sc, blocks, cols
+    def __init__(self, blocks, cols, w_pos, w_neg, *, memory, reg, tol, max_iter) -> None:
+        self.blocks, self.cols = blocks, cols
         self.w_pos, self.w_neg = w_pos.astype(np.float32), w_neg.astype(np.float32)
         self.reg, self.tol, self.max_iter, self.m = reg, tol, max_iter, memory
         D, Kg = blocks.dim + 1, len(cols)
-        self.W = np.zeros((D, Kg), np.float32)
+        # Every array of the optimizer is label-major (labels x D): a label's weights, gradient,
+        # direction and history are contiguous rows, so selecting labels and the two-loop
+        # recursion never transpose d x K data on the driver.
+        self.W = np.zeros((Kg, D), np.float32)
         pos = blocks.positives[cols]
         prior = (w_pos * pos) / np.clip(w_neg * (blocks.rows - pos), 1e-12, None)
-        self.W[-1] = np.log(np.clip(prior, 1e-12, None))
+        self.W[:, -1] = np.log(np.clip(prior, 1e-12, None))
         # History per label in a ring of ``memory`` slots (label-major, so a label's vectors are
         # contiguous): ``head`` is the newest slot; shifting whole arrays per pass cost more than
         # the data pass itself at d = 2^16.
@@ -188,68 +190,64 @@ class _PerLabelLbfgs:
         # weighted curvature p(1-p) near 0.25). It does for L-BFGS what standardising features does for Spark's
         # LogisticRegression: rare and frequent terms get steps of comparable effect.
         curvature = np.append(0.25 * blocks.feature_mean_squares + max(reg, PRECONDITIONER_FLOOR), 0.25)
-        self.precondition = (1.0 / curvature).astype(np.float32)[:, None]
+        self.precondition = (1.0 / curvature).astype(np.float32)
 
     def evaluate(self, W_active, active):
         """Objective and gradient for the labels ``active`` at ``W_active`` (one data pass)."""
-        shared = self.sc.broadcast(np.ascontiguousarray(W_active))
         cols, wp, wn = self.cols[active], self.w_pos[active], self.w_neg[active]
-        try:
-            loss, G = self.blocks.rdd.mapPartitions(
-                lambda blocks: _partition_loss_and_gradient(blocks, shared.value, cols, wp, wn)
-            ).treeReduce(_add)
-        finally:
-            shared.destroy()
-        weights = W_active[:-1]  # the bias row is not regularised
-        f = loss / self.blocks.rows + 0.5 * self.reg * np.einsum("dk,dk->k", weights, weights, dtype=np.float64)
+        loss, G = self.blocks.sum_partitions(
+            lambda blocks, W: _partition_loss_and_gradient(blocks, W, cols, wp, wn), np.ascontiguousarray(W_active)
+        )
+        weights = W_active[:, :-1]  # the bias is not regularised
+        f = loss / self.blocks.rows + 0.5 * self.reg * np.einsum("kd,kd->k", weights, weights, dtype=np.float64)
         G /= np.float32(self.blocks.rows)
-        G[:-1] += np.float32(self.reg) * weights
+        G[:, :-1] += np.float32(self.reg) * weights
         return f, G
 
     def run(self, progress: Progress, done_before: int) -> None:
         Kg = len(self.cols)
         all_labels = np.arange(Kg)
         f, g = self.evaluate(self.W, all_labels)
-        g_norm0 = np.maximum(np.linalg.norm(g, axis=0), 1e-12)
+        g_norm0 = np.maximum(np.linalg.norm(g, axis=1), 1e-12)
         p = -self.precondition * g
-        step = 1.0 / np.maximum(np.linalg.norm(p, axis=0), 1e-12)
-        gp = np.einsum("dk,dk->k", g, p, dtype=np.float64)
-        active = np.linalg.norm(g, axis=0) > self.tol * g_norm0
+        step = 1.0 / np.maximum(np.linalg.norm(p, axis=1), 1e-12)
+        gp = np.einsum("kd,kd->k", g, p, dtype=np.float64)
+        active = np.linalg.norm(g, axis=1) > self.tol * g_norm0
         passes = 1
         backtracks = np.zeros(Kg, np.int32)
         progress.log(passes, loss=f.mean(), labels_done=done_before + int((~active).sum()), group_labels=Kg)
         while active.any():
             idx = all_labels[active]
-            trying = _columns(idx, Kg)
-            trial = self.W[:, trying] + step[idx] * p[:, trying]
+            trying = _rows(idx, Kg)
+            trial = self.W[trying] + step[idx, None] * p[trying]
             f_t, g_t = self.evaluate(trial, idx)
             passes += 1
             accept = f_t <= f[idx] + ARMIJO * step[idx] * gp[idx]
             acc = idx[accept]
             if acc.size:
-                accepted, acc_columns = _columns(accept, len(idx), mask=True), _columns(acc, Kg)
-                self._accept(acc, acc_columns, trial[:, accepted], g[:, acc_columns], g_t[:, accepted])
-                f[acc], g[:, acc_columns] = f_t[accept], g_t[:, accepted]
+                accepted, acc_rows = _rows(accept, len(idx), mask=True), _rows(acc, Kg)
+                self._accept(acc, acc_rows, trial[accepted], g[acc_rows], g_t[accepted])
+                f[acc], g[acc_rows] = f_t[accept], g_t[accepted]
                 self.iterations[acc] += 1
                 converged = (
-                    (np.linalg.norm(g[:, acc_columns], axis=0) <= self.tol * g_norm0[acc])
+                    (np.linalg.norm(g[acc_rows], axis=1) <= self.tol * g_norm0[acc])
                     | self._stalled(acc, f[acc])
                     | (self.iterations[acc] >= self.max_iter)
                 )
                 active[acc[converged]] = False
                 moving = acc[~converged]
                 if moving.size:
-                    moving_columns = _columns(moving, Kg)
-                    moving_g = g[:, moving_columns]
-                    p[:, moving_columns] = self._direction(moving, moving_g)
+                    moving_rows = _rows(moving, Kg)
+                    moving_g = g[moving_rows]
+                    p[moving_rows] = self._direction(moving, moving_g)
                     step[moving] = 1.0
-                    gp[moving] = np.einsum("dk,dk->k", moving_g, p[:, moving_columns], dtype=np.float64)
+                    gp[moving] = np.einsum("kd,kd->k", moving_g, p[moving_rows], dtype=np.float64)
                     uphill = moving[gp[moving] >= 0]
                     if uphill.size:  # lost curvature: restart from steepest descent
                         self.count[uphill] = 0
-                        p[:, uphill] = -self.precondition * g[:, uphill]
-                        step[uphill] = 1.0 / np.maximum(np.linalg.norm(p[:, uphill], axis=0), 1e-12)
-                        gp[uphill] = np.einsum("dk,dk->k", g[:, uphill], p[:, uphill], dtype=np.float64)
+                        p[uphill] = -self.precondition * g[uphill]
+                        step[uphill] = 1.0 / np.maximum(np.linalg.norm(p[uphill], axis=1), 1e-12)
+                        gp[uphill] = np.einsum("kd,kd->k", g[uphill], p[uphill], dtype=np.float64)
             rejected = idx[~accept]
             step[rejected] = _backtrack(step[rejected], f[rejected], f_t[~accept], gp[rejected])
             backtracks[acc] = 0
@@ -269,12 +267,12 @@ class _PerLabelLbfgs:
         self.f_history[labels, slot] = f_new
         return (before - f_new) <= self.tol * np.maximum(np.abs(f_new), 1e-12)
 
-    def _accept(self, acc, columns, W_new, g_old, g_new) -> None:
-        """Take the accepted labels' steps (``columns``: ``acc`` as a slice or index) into W and history."""
-        s = np.ascontiguousarray((W_new - self.W[:, columns]).T)  # labels x D, like the history
-        y = np.ascontiguousarray((g_new - g_old).T)
+    def _accept(self, acc, rows, W_new, g_old, g_new) -> None:
+        """Take the accepted labels' steps (``rows``: ``acc`` as a slice or index) into W and history."""
+        s = W_new - self.W[rows]
+        y = g_new - g_old
         sy = np.einsum("kd,kd->k", s, y, dtype=np.float64)
-        self.W[:, columns] = W_new
+        self.W[rows] = W_new
         good = sy > 1e-10
         keep = acc[good]
         if keep.size:
@@ -288,15 +286,15 @@ class _PerLabelLbfgs:
     def _direction(self, labels, g) -> np.ndarray:
         """Two-loop recursion per label on its contiguous history (views, no copies of the
         labels x memory x D history: gathering it per slot cost more than the data pass)."""
-        q = np.array(g.T, dtype=np.float32, order="C")  # labels x D, always a copy: g must not change
+        q = np.array(g, dtype=np.float32, order="C")  # always a copy: g must not change
         for row, label in enumerate(labels):
             q[row] = self._two_loop(label, q[row])
-        return -q.T
+        return np.negative(q, out=q)
 
     def _two_loop(self, label, q) -> np.ndarray:
         S, Y, rho = self.S[label], self.Yh[label], self.rho[label]
         slots = [(self.head[label] - j) % self.m for j in range(self.count[label])]  # newest first
-        diagonal = self.precondition[:, 0]
+        diagonal = self.precondition
         alphas = []
         for slot in slots:
             alpha = rho[slot] * float(np.dot(S[slot], q))
