@@ -10,7 +10,7 @@ label k minimises its own objective
 squares, which does what standardisation does for Spark's LogisticRegression) and its own
 backtracking line search (quadratic interpolation). One pass over the cached blocks evaluates
 loss and gradient ``X^T (c * (sigmoid(XW + b) - Y))`` at the current trial point of EVERY active
-label at once (a matrix product over the block, summed per partition and with ``treeReduce``);
+label at once (a matrix product over the block, summed per partition, then over partitions by ``TrainingBlocks.sum_partitions``);
 each label then accepts its step or backtracks, independently. A label whose gradient norm fell
 below ``tol`` times its initial norm, whose objective fell by less than ``tol`` (relative) over
 its last 5 iterations, that reached ``maxIter`` iterations, or whose line search failed
@@ -161,7 +161,7 @@ def _rows(selection: np.ndarray, size: int, *, mask: bool = False):
 
 
 class _PerLabelLbfgs:
-    """Vectorised L-BFGS: one optimizer state per label (columns), one data pass per evaluation."""
+    """Vectorised L-BFGS: one optimizer state per label (a row of each array), one data pass per evaluation."""
 
     def __init__(self, blocks, cols, w_pos, w_neg, *, memory, reg, tol, max_iter) -> None:
         self.blocks, self.cols = blocks, cols
