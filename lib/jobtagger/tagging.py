@@ -1,13 +1,17 @@
-"""Pure logic of the tag job: decision output -> gold rows, the exploded view, tag-share drift.
+"""Pure logic of the tag job: postings -> gold rows (fused scorer or the model's transform),
+the exploded view, tag-share drift.
 
 Every function is ``DataFrame -> DataFrame``; nothing here reads or writes a table. The tag stage
-chains them with ``df.transform`` around the scoring model and the data-quality gate.
+chains them around the data-quality gate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from dataclasses import dataclass
 
+from pyspark.ml import PipelineModel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -21,6 +25,10 @@ from pyspark.sql.types import (
     TimestampType,
 )
 from pyspark.sql.window import Window
+
+from jobtagger.fused import NotFusable, fused_gold_columns, read_plan
+
+LOGGER = logging.getLogger("jobtagger.tag")
 
 # gold_posting_tags: one row per tagged posting, partitioned by run_date.
 GOLD_POSTING_TAGS_SCHEMA = StructType(
@@ -83,6 +91,36 @@ def to_gold_rows(
         F.lit(run_id).alias("run_id"),
         F.lit(tagged_at).cast(TimestampType()).alias("tagged_at"),
     )
+
+
+@dataclass(frozen=True)
+class ScoredGold:
+    """Gold rows and which scorer made them (``fused``, or ``spark`` with the reason)."""
+
+    rows: DataFrame
+    scorer: str
+    fallback_reason: str | None = None
+
+
+def score_gold_rows(
+    postings: DataFrame,
+    model: PipelineModel,
+    *,
+    model_version: str,
+    run_id: str,
+    tagged_at: dt.datetime,
+) -> ScoredGold:
+    """Gold rows of ``postings`` scored by ``model``: in one fused Arrow pass where the fused scorer
+    reproduces every stage of the model exactly, else (logged with the reason) through
+    ``model.transform``. Both give the same rows; the fused pass is many times faster."""
+    def as_gold(decided: DataFrame) -> DataFrame:
+        return to_gold_rows(decided, model_version=model_version, run_id=run_id, tagged_at=tagged_at)
+
+    try:
+        return ScoredGold(as_gold(fused_gold_columns(postings, read_plan(model, postings.sparkSession))), "fused")
+    except NotFusable as reason:
+        LOGGER.warning("tag: scoring through model.transform, the fused scorer cannot reproduce this model: %s", reason)
+        return ScoredGold(as_gold(model.transform(postings)), "spark", str(reason))
 
 
 def posting_tag_view_sql(gold_table: str) -> str:

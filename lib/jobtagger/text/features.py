@@ -157,10 +157,14 @@ def _ngram_stages(ngram_max: int) -> list:
     for n in range(2, ngram_max + 1):
         stages.append(NGram(n=n, inputCol=TOKENS_COL, outputCol=f"_ngrams{n}"))
         columns.append(f"_ngrams{n}")
-    stages.append(
-        SQLTransformer(statement=f"SELECT *, concat({', '.join(columns)}) AS {TERMS_COL} FROM __THIS__")
-    )
+    stages.append(SQLTransformer(statement=terms_statement(columns)))
     return stages
+
+
+def terms_statement(columns: list[str]) -> str:
+    """The SQL that appends the n-gram columns to the tokens as ``_terms`` (also how the fused
+    tag scorer recognises that stage)."""
+    return f"SELECT *, concat({', '.join(columns)}) AS {TERMS_COL} FROM __THIS__"
 
 
 def _categorical_stages(columns: list[str], text_features: str) -> list:

@@ -1,0 +1,220 @@
+"""Reading a fitted tag model into the plain values the fused scorer ships to the executors, or
+the reason it cannot reproduce the model exactly (:class:`NotFusable`).
+
+The stages must be exactly what ``build_feature_pipeline`` (engine ``spark-ml``, vocabulary
+``count``, no categoricals) fits, followed by a multi-label classifier and the decision, wired
+column to column. Anything else (Spark NLP annotators, HashingTF, one-hot categoricals, another
+tokenizer pattern, a subclass with its own transform) is not fusable: the caller falls back to
+``model.transform``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from pyspark.ml import PipelineModel
+from pyspark.ml.feature import (
+    CountVectorizerModel,
+    IDFModel,
+    NGram,
+    Normalizer,
+    RegexTokenizer,
+    SQLTransformer,
+    StopWordsRemover,
+)
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from jobtagger.calibration import MultiLabelDecision
+from jobtagger.fused.decision import DecisionParams
+from jobtagger.fused.text import TextFeatureParams
+from jobtagger.models.common import MultiLabelModel
+from jobtagger.text.features import (
+    TERMS_COL,
+    TOKEN_PATTERN,
+    DropColumns,
+    SublinearTf,
+    terms_statement,
+)
+
+_LAST_CODE_POINT = 0x10FFFF
+_PROBE_CHARS = 1 << 17  # code points per probe row
+
+
+class NotFusable(Exception):
+    """The model holds something the fused scorer does not reproduce exactly; says what."""
+
+
+@dataclass(frozen=True, eq=False)
+class FusedScoring:
+    """Everything the executors need, as plain values: one broadcast."""
+
+    text: TextFeatureParams
+    model_arrays: dict[str, np.ndarray]
+    decision: DecisionParams
+
+    @property
+    def width(self) -> int:
+        """Input features of the classifier."""
+        first = self.model_arrays.get("hidden_weights", self.model_arrays["weights"])
+        return first.shape[0]
+
+
+@dataclass(frozen=True, eq=False)
+class FusedPlan:
+    """The driver's side: the JVM stage that builds the text, and what the executors score with."""
+
+    combine_text: SQLTransformer
+    text_column: str
+    scoring: FusedScoring
+
+
+class _Stages:
+    """The model's stages read front to back, each of an exact type (a subclass may transform differently)."""
+
+    def __init__(self, stages: list) -> None:
+        self.stages, self.position = stages, 0
+
+    def take(self, kind: type, role: str):
+        stage = self.peek()
+        if type(stage) is not kind:
+            found = type(stage).__name__ if stage is not None else "nothing"
+            raise NotFusable(f"stage {self.position} is {found}, where the fused scorer expects {role} ({kind.__name__})")
+        return self.next()
+
+    def next(self):
+        stage = self.peek()
+        self.position += 1
+        return stage
+
+    def take_if(self, kind: type):
+        return self.take(kind, "") if type(self.peek()) is kind else None
+
+    def peek(self):
+        return self.stages[self.position] if self.position < len(self.stages) else None
+
+
+def read_plan(model: PipelineModel, spark: SparkSession) -> FusedPlan:
+    """The fused plan of a fitted tag model; raises :class:`NotFusable` naming the first obstacle."""
+    stages = _Stages(list(model.stages))
+    combine = stages.take(SQLTransformer, "the text combination")
+    tokenizer: RegexTokenizer = stages.take(RegexTokenizer, "the tokenizer")
+    if tokenizer.getGaps() or tokenizer.getPattern() != TOKEN_PATTERN:
+        raise NotFusable(f"tokenizer pattern {tokenizer.getPattern()!r} (gaps={tokenizer.getGaps()}) is not TOKEN_PATTERN")
+    if not tokenizer.getToLowercase():
+        raise NotFusable("the tokenizer does not lower-case (the fused scorer tokenizes lower-cased text)")
+    remover: StopWordsRemover = stages.take(StopWordsRemover, "the stop words")
+    stop_words = _stop_words(remover)
+    _wired(remover.getInputCol(), tokenizer.getOutputCol(), "stop words")
+    ngrams = []
+    while (ngram := stages.take_if(NGram)) is not None:
+        _wired(ngram.getInputCol(), remover.getOutputCol(), "n-grams")
+        ngrams.append(ngram)
+    terms = stages.take(SQLTransformer, "the terms concatenation")
+    term_columns = [remover.getOutputCol(), *[ngram.getOutputCol() for ngram in ngrams]]
+    if terms.getStatement() != terms_statement(term_columns):
+        raise NotFusable(f"terms statement {terms.getStatement()!r} is not {terms_statement(term_columns)!r}")
+    if type(stages.peek()).__name__ == "HashingTF":
+        raise NotFusable("HashingTF: Spark's murmur3 term hashing is not reproduced (use features.vocabulary=count)")
+    counts: CountVectorizerModel = stages.take(CountVectorizerModel, "the vocabulary counts")
+    _wired(counts.getInputCol(), TERMS_COL, "counts")
+    if counts.getMinTF() != 1.0 or counts.getBinary():
+        raise NotFusable(f"CountVectorizerModel minTF={counts.getMinTF()}, binary={counts.getBinary()} (the fused scorer counts plainly)")
+    previous = counts.getOutputCol()
+    sublinear = stages.take_if(SublinearTf)
+    if sublinear is not None:
+        _wired(sublinear.getInputCol(), previous, "sublinear tf")
+        previous = sublinear.getOutputCol()
+    idf: IDFModel = stages.take(IDFModel, "the IDF weights")
+    _wired(idf.getInputCol(), previous, "IDF")
+    normalizer: Normalizer = stages.take(Normalizer, "the L2 normalization")
+    _wired(normalizer.getInputCol(), idf.getOutputCol(), "normalization")
+    if normalizer.getP() != 2.0:
+        raise NotFusable(f"Normalizer p={normalizer.getP()} (the fused scorer does p=2)")
+    stages.take_if(DropColumns)
+    classifier = _classifier(stages.next(), normalizer.getOutputCol())
+    decision = stages.take(MultiLabelDecision, "the decision")
+    decision_params = _decision(decision, classifier)
+    if stages.peek() is not None:
+        raise NotFusable(f"stage {stages.position} ({type(stages.peek()).__name__}) follows the decision")
+    vocabulary = tuple(counts.vocabulary)
+    idf_values = idf.idf.toArray().astype(np.float64)
+    if len(idf_values) != len(vocabulary) or len(set(vocabulary)) != len(vocabulary):
+        raise NotFusable(f"IDF has {len(idf_values)} weights for a vocabulary of {len(vocabulary)} (distinct) terms")
+    text = TextFeatureParams(
+        letter_ranges=jvm_letters_and_digits(spark),
+        min_token_length=tokenizer.getMinTokenLength(),
+        stop_words=stop_words,
+        ngram_sizes=tuple(ngram.getN() for ngram in ngrams),
+        vocabulary=vocabulary,
+        sublinear=sublinear is not None,
+        idf=idf_values,
+    )
+    return FusedPlan(
+        combine_text=combine,
+        text_column=tokenizer.getInputCol(),
+        scoring=FusedScoring(text=text, model_arrays=dict(classifier.arrays), decision=decision_params),
+    )
+
+
+def _wired(input_column: str, expected: str, role: str) -> None:
+    if input_column != expected:
+        raise NotFusable(f"{role} read {input_column!r}, not the previous stage's output {expected!r}")
+
+
+def _stop_words(remover: StopWordsRemover) -> tuple[str, ...]:
+    """The words to drop. Case-insensitive matching lower-cases both sides with the remover's
+    locale: equal to plain matching of the (lower-cased) tokens when no stop word has a lower-case
+    form of its own (locale rules only touch upper-case letters)."""
+    if remover.isSet(remover.inputCols):
+        raise NotFusable("StopWordsRemover over several columns")
+    words = tuple(remover.getStopWords())
+    upper = [word for word in words if word.lower() != word]
+    if upper and not remover.getCaseSensitive():
+        raise NotFusable(f"stop words with upper-case letters, e.g. {upper[0]!r}")
+    return words
+
+
+def _classifier(stage, features_column: str) -> MultiLabelModel:
+    if not isinstance(stage, MultiLabelModel) or type(stage)._transform is not MultiLabelModel._transform:
+        raise NotFusable(f"classifier {type(stage).__name__} is not a MultiLabelModel scored by its arrays")
+    _wired(stage.getFeaturesCol(), features_column, "classifier")
+    return stage
+
+
+def _decision(decision: MultiLabelDecision, classifier: MultiLabelModel) -> DecisionParams:
+    _wired(decision.getOrDefault(decision.scoresCol), classifier.getScoresCol(), "decision")
+    outputs = [decision.getOrDefault(p) for p in (decision.tagsCol, decision.tagScoresCol, decision.candidateScoresCol)]
+    if outputs != ["tags", "tag_scores", "candidate_scores"]:
+        raise NotFusable(f"decision writes {outputs}, not the gold columns")
+    params = DecisionParams.of(decision)
+    labels = len(params.labels)
+    if not labels or len(params.thresholds) != labels or len(set(params.labels)) != labels:
+        raise NotFusable(f"decision has {labels} labels (distinct?) and {len(params.thresholds)} thresholds")
+    if classifier.arrays["weights"].shape[1] != labels:
+        raise NotFusable(f"classifier scores {classifier.arrays['weights'].shape[1]} labels, the decision {labels}")
+    for k, method in enumerate(params.calibration.methods):
+        knots, values = params.calibration.isotonic[k]
+        if method == "isotonic" and (not values or len(knots) != len(values) or list(knots) != sorted(knots)):
+            raise NotFusable(f"isotonic calibrator of {params.labels[k]!r} has no sorted knots")
+    return params
+
+
+def jvm_letters_and_digits(spark: SparkSession) -> tuple[tuple[int, int], ...]:
+    """The code points java.util.regex puts in ``[\\p{L}\\p{N}]`` on the executors, as inclusive
+    ranges: Java's Unicode version decides, not Python's or RE2's (Java 17 knows Unicode 13; RE2
+    in pyarrow 26 has about 5,500 letters more)."""
+    code_points = np.arange(_LAST_CODE_POINT + 1, dtype=np.uint32)
+    code_points = code_points[(code_points < 0xD800) | (code_points > 0xDFFF)]  # no lone surrogates
+    every = code_points.astype("<u4").tobytes().decode("utf-32-le")
+    probe = pa.table({"chars": [every[i : i + _PROBE_CHARS] for i in range(0, len(every), _PROBE_CHARS)]})
+    kept = spark.createDataFrame(probe).select(F.regexp_replace("chars", r"[^\p{L}\p{N}]", "").alias("chars"))
+    members = np.unique(np.frombuffer("".join(kept.toArrow().column("chars").to_pylist()).encode("utf-32-le"), "<u4"))
+    if members.size == 0:
+        raise NotFusable("the JVM reports no letter or digit")
+    breaks = np.flatnonzero(np.diff(members.astype(np.int64)) != 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [members.size - 1]])
+    return tuple((int(members[s]), int(members[e])) for s, e in zip(starts, ends))

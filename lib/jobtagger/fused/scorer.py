@@ -1,0 +1,77 @@
+"""The fused tag scorer: bronze postings -> gold columns in ONE ``mapInArrow`` pass.
+
+Per Arrow batch: text features (:mod:`jobtagger.fused.text`), one sparse x dense product with the
+classifier's float32 arrays (the same functions its own Arrow UDF uses), the decision in numpy
+(:mod:`jobtagger.fused.decision`), gold columns built as Arrow arrays. The JVM only concatenates
+and lower-cases the text first, with the fitted SQL stage and the very call RegexTokenizer makes.
+The plan (vocabulary, IDF, weights, thresholds...) is read once on the driver and broadcast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    ArrayType,
+    DateType,
+    FloatType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+from jobtagger.fused.decision import BatchDecision
+from jobtagger.fused.plan import FusedPlan, FusedScoring, NotFusable
+from jobtagger.fused.text import TextFeaturizer
+from jobtagger.models.common import forward_logits, sigmoid
+
+_TEXT = "_fused_text"
+_DECIDED_FIELDS = [
+    StructField("tags", ArrayType(StringType())),
+    StructField("tag_scores", MapType(StringType(), FloatType())),
+    StructField("candidate_scores", MapType(StringType(), FloatType())),
+]
+
+
+def fused_gold_columns(postings: DataFrame, plan: FusedPlan) -> DataFrame:
+    """``posting_id, run_date, tags, tag_scores, candidate_scores`` of ``postings``, as the model's
+    own transform would decide them (shape them as gold with ``to_gold_rows``)."""
+    text = plan.combine_text.transform(postings)
+    if plan.text_column not in text.columns:
+        raise NotFusable(f"the text stage does not produce the tokenizer's input {plan.text_column!r}")
+    source = text.select("posting_id", F.col("run_date").cast(DateType()).alias("run_date"),
+                         java_lowercase(F.col(plan.text_column)).alias(_TEXT))
+    schema = StructType([source.schema["posting_id"], source.schema["run_date"], *_DECIDED_FIELDS])
+    shared = postings.sparkSession.sparkContext.broadcast(plan.scoring)
+
+    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield from score_batches(batches, shared.value)
+
+    return source.mapInArrow(score, schema)
+
+
+def java_lowercase(text: Column) -> Column:
+    """``String.toLowerCase()`` in the executor's default locale, exactly what RegexTokenizer calls
+    (commons-lang3's ``StringUtils.lowerCase`` delegates to it). Python's ``str.lower`` and Spark
+    SQL's ``lower`` (ICU) differ from it on final sigma before digits or hyphens (``ΑΣ-Β``), on
+    letters newer than the JVM's Unicode, and under a Turkish default locale."""
+    return F.call_function("reflect", F.lit("org.apache.commons.lang3.StringUtils"), F.lit("lowerCase"), text)
+
+
+def score_batches(batches: Iterator[pa.RecordBatch], scoring: FusedScoring) -> Iterator[pa.RecordBatch]:
+    """Gold columns of each batch of (posting_id, run_date, lower-cased text)."""
+    featurizer = TextFeaturizer(scoring.text)
+    decision = BatchDecision(scoring.decision)
+    arrays = scoring.model_arrays
+    for batch in batches:
+        features = featurizer.features(batch.column(_TEXT), width=scoring.width)
+        decided = decision.decide(sigmoid(forward_logits(arrays, features) + arrays["logit_offset"]))
+        yield pa.RecordBatch.from_arrays(
+            [batch.column("posting_id"), batch.column("run_date"), decided.tags, decided.tag_scores,
+             decided.candidate_scores],
+            names=["posting_id", "run_date", *[field.name for field in _DECIDED_FIELDS]],
+        )

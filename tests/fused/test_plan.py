@@ -1,0 +1,85 @@
+"""What the fused scorer refuses, and the fallback to the model's own transform (logged)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+from pyspark.ml import PipelineModel
+from pyspark.ml.feature import CountVectorizerModel, RegexTokenizer
+from pyspark.sql import functions as F
+
+from jobtagger.fused import NotFusable, read_plan
+from jobtagger.models.one_vs_rest import OneVsRestLogisticModel
+from jobtagger.tagging import score_gold_rows, to_gold_rows
+from jobtagger.text.features import build_feature_pipeline
+
+from fused_world import FEATURES, LABELS, NO_JARS, edge_postings, training_rows, with_untrained_classifier
+
+RUN = dict(model_version="m1", run_id="run1", tagged_at=dt.datetime(2026, 11, 2, 8, 30))
+
+
+def model_with(spark, **features) -> PipelineModel:
+    corpus = training_rows(spark, copies=2).withColumn("company", F.col("title"))
+    feature_model = build_feature_pipeline(FEATURES.model_copy(update=features), capabilities=NO_JARS).fit(corpus)
+    return with_untrained_classifier(feature_model, corpus)
+
+
+def replaced(model: PipelineModel, kind: type, **params) -> PipelineModel:
+    """The model with its ``kind`` stage's Params changed."""
+    return PipelineModel(stages=[
+        stage.copy({stage.getParam(k): v for k, v in params.items()}) if type(stage) is kind else stage
+        for stage in model.stages
+    ])
+
+
+class ScoresItsOwnWay(OneVsRestLogisticModel):
+    def _transform(self, dataset):
+        return super()._transform(dataset)
+
+
+@pytest.fixture(scope="module")
+def fusable(spark):
+    return model_with(spark)
+
+
+def test_the_default_feature_pipeline_is_fusable(spark, fusable):
+    plan = read_plan(fusable, spark)
+    assert plan.scoring.text.ngram_sizes == (2, 3) and len(plan.scoring.decision.labels) == len(LABELS)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda spark, m: model_with(spark, vocabulary="hashing"), "HashingTF"),
+        (lambda spark, m: model_with(spark, categorical=["company"]), "StringIndexerModel"),
+        (lambda spark, m: replaced(m, RegexTokenizer, pattern=r"\w+"), "is not TOKEN_PATTERN"),
+        (lambda spark, m: replaced(m, RegexTokenizer, toLowercase=False), "does not lower-case"),
+        (lambda spark, m: replaced(m, CountVectorizerModel, minTF=2.0), "minTF"),
+        (lambda spark, m: PipelineModel(stages=[*m.stages[:-2], ScoresItsOwnWay(labels=LABELS, arrays=m.stages[-2].arrays),
+                                               m.stages[-1]]), "ScoresItsOwnWay"),
+        (lambda spark, m: PipelineModel(stages=m.stages[:-1]), "expects the decision"),
+    ],
+    ids=["hashing", "categorical", "tokenizer_pattern", "case_sensitive_tokens", "min_tf", "own_transform",
+         "no_decision"],
+)
+def test_what_the_fused_scorer_cannot_reproduce_is_named(spark, fusable, change, reason):
+    with pytest.raises(NotFusable, match=reason):
+        read_plan(change(spark, fusable), spark)
+
+
+def test_a_model_it_cannot_reproduce_is_scored_by_its_transform_and_logged(spark, caplog):
+    model = model_with(spark, vocabulary="hashing")
+    postings = edge_postings(spark)
+    logger = logging.getLogger("jobtagger.tag")
+    logger.addHandler(caplog.handler)  # the jobtagger loggers may not propagate to the root
+    try:
+        scored = score_gold_rows(postings, model, **RUN)
+    finally:
+        logger.removeHandler(caplog.handler)
+
+    assert scored.scorer == "spark" and "HashingTF" in scored.fallback_reason
+    assert any("HashingTF" in record.getMessage() for record in caplog.records)
+    expected = to_gold_rows(model.transform(postings), **RUN)
+    assert sorted(scored.rows.collect()) == sorted(expected.collect())

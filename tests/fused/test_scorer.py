@@ -1,0 +1,77 @@
+"""Fused gold rows against the model's own transform + to_gold_rows, for real small models."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pyspark.ml import PipelineModel
+from pyspark.sql import functions as F
+
+from jobtagger.tagging import score_gold_rows, to_gold_rows
+
+from fused_world import edge_postings, fit_model
+
+RUN = dict(model_version="m1", run_id="run1", tagged_at=dt.datetime(2026, 11, 2, 8, 30))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_arrow_batches(spark):
+    """Batches of 4 rows over 3 partitions: rows of different batches must not mix up."""
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "4")
+    yield
+    spark.conf.set(key, before)
+
+
+@pytest.fixture(scope="module", params=["one_vs_rest-platt", "one_vs_rest-isotonic", "multi_output-platt",
+                                        "multi_output-isotonic"])
+def model(request, spark) -> PipelineModel:
+    strategy, calibration = request.param.split("-")
+    return fit_model(spark, strategy=strategy, calibration=calibration)
+
+
+def with_rules(model: PipelineModel, **params) -> PipelineModel:
+    decision = model.stages[-1]
+    return PipelineModel(stages=[*model.stages[:-1], decision.copy({decision.getParam(k): v for k, v in params.items()})])
+
+
+def stored(gold):
+    """Rows by posting id, with the maps' keys in their stored order (a collected dict loses it)."""
+    keyed = gold.withColumns({"tag_keys": F.map_keys("tag_scores"), "candidate_keys": F.map_keys("candidate_scores")})
+    return {row.posting_id: row for row in keyed.collect()}
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [dict(atLeastOne=True), dict(atLeastOne=False), dict(atLeastOne=True, maxLabels=2),
+     dict(atLeastOne=True, thresholds=[0.999] * 11), dict(atLeastOne=False, thresholds=[0.999] * 11)],
+    ids=["at_least_one", "no_at_least_one", "max_2_labels", "none_passes_at_least_one", "none_passes"],
+)
+def test_fused_gold_rows_equal_the_spark_path(spark, model, rules):
+    model = with_rules(model, **rules)
+    postings = edge_postings(spark)
+
+    fused = score_gold_rows(postings, model, **RUN)
+    expected = to_gold_rows(model.transform(postings), **RUN)
+
+    assert fused.scorer == "fused" and fused.fallback_reason is None
+    assert fused.rows.schema == expected.schema
+    found, wanted = stored(fused.rows), stored(expected)
+    assert found.keys() == wanted.keys()
+    for posting_id, row in wanted.items():
+        got = found[posting_id]
+        assert (got.run_date, got.model_version, got.run_id, got.tagged_at) == (
+            row.run_date, row.model_version, row.run_id, row.tagged_at)
+        assert got.tags == row.tags, posting_id
+        assert got.tag_keys == row.tag_keys and got.candidate_keys == row.candidate_keys, posting_id
+        assert got.tag_scores == pytest.approx(row.tag_scores, abs=1e-5), posting_id
+        assert got.candidate_scores == pytest.approx(row.candidate_scores, abs=1e-5), posting_id
+
+
+def test_the_models_exercise_calibration_and_parents(spark, model, request):
+    calibration = request.node.callspec.params["model"].split("-")[1]
+    assert calibration in model.stages[-1].getOrDefault("calibrationMethods")
+    tags = [row.tags for row in score_gold_rows(edge_postings(spark), model, **RUN).rows.collect()]
+    assert any("skill:programming" in row for row in tags)  # a parent that is no model label

@@ -1,0 +1,98 @@
+"""The fused text features against the fitted Spark stages: tokens, then feature vectors, exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyspark.ml import PipelineModel
+from pyspark.sql import functions as F
+
+from jobtagger.fused import read_plan
+from jobtagger.fused.plan import jvm_letters_and_digits
+from jobtagger.fused.scorer import java_lowercase
+from jobtagger.fused.text import TextFeatureParams, TextFeaturizer
+from jobtagger.text.features import TOKEN_PATTERN, TOKENS_COL, build_feature_pipeline
+
+from fused_world import FEATURES, NO_JARS, edge_postings, training_rows, with_untrained_classifier
+
+FEATURE_VARIANTS = {
+    "default": FEATURES,
+    "unigrams_min_length_1_no_sublinear": FEATURES.model_copy(
+        update={"min_token_length": 1, "ngram_max": 1, "sublinear_tf": False, "title_weight": 1}),
+    "bigrams_min_length_3": FEATURES.model_copy(update={"min_token_length": 3, "ngram_max": 2}),
+}
+
+
+@pytest.fixture(scope="module", params=list(FEATURE_VARIANTS))
+def fitted(request, spark):
+    """(feature pipeline fitted on training + edge postings, so edge tokens have columns; its plan)."""
+    corpus = training_rows(spark).unionByName(edge_postings(spark))
+    feature_model = build_feature_pipeline(FEATURE_VARIANTS[request.param], capabilities=NO_JARS).fit(corpus)
+    return feature_model, read_plan(with_untrained_classifier(feature_model, corpus), spark)
+
+
+def lowered_texts(spark, plan):
+    postings = edge_postings(spark)
+    texts = plan.combine_text.transform(postings).select("posting_id", java_lowercase(F.col(plan.text_column)).alias("text"))
+    table = texts.toArrow()
+    return table.column("posting_id").to_pylist(), table.column("text").combine_chunks()
+
+
+def test_tokens_equal_the_fitted_tokenizer_and_stop_words(spark, fitted):
+    feature_model, plan = fitted
+    ids, texts = lowered_texts(spark, plan)
+    token_stages = PipelineModel(stages=feature_model.stages[:3])
+    expected = {row.posting_id: row[TOKENS_COL] for row in token_stages.transform(edge_postings(spark)).collect()}
+
+    rows, tokens = TextFeaturizer(plan.scoring.text).tokens(texts)
+
+    found = {posting_id: [] for posting_id in ids}
+    for row, token in zip(rows, tokens.to_pylist()):
+        found[ids[row]].append(token)
+    assert found.keys() == expected.keys()
+    for posting_id, spark_tokens in expected.items():
+        assert found[posting_id] == spark_tokens, posting_id
+
+
+def test_feature_vectors_equal_spark_bit_for_bit(spark, fitted):
+    feature_model, plan = fitted
+    ids, texts = lowered_texts(spark, plan)
+    expected = {row.posting_id: row.features for row in feature_model.transform(edge_postings(spark)).collect()}
+    width = len(plan.scoring.text.vocabulary)
+
+    features = TextFeaturizer(plan.scoring.text).features(texts, width=width)
+
+    assert features.shape == (len(ids), width)
+    for i, posting_id in enumerate(ids):
+        vector, row = expected[posting_id], features.getrow(i)
+        assert vector.size == width
+        assert list(row.indices) == list(vector.indices), posting_id
+        assert row.data.tolist() == vector.values.astype("float32").tolist(), posting_id
+
+
+def test_edge_postings_hit_the_vocabulary(spark, fitted):
+    """The comparisons above mean something only if the odd tokens are terms of the model."""
+    vocabulary = set(fitted[1].scoring.text.vocabulary)
+    assert {"c++", "node.js", "straße", "οδυσσευς", "ασ-β", "ασ1β", "日本語テキスト"} <= vocabulary
+
+
+def test_token_regex_is_token_pattern_with_the_jvm_class():
+    featurizer = TextFeaturizer(TextFeatureParams(
+        letter_ranges=((0x61, 0x7A),), min_token_length=1, stop_words=(), ngram_sizes=(), vocabulary=(),
+        sublinear=False, idf=np.zeros(0),
+    ))
+    token = TOKEN_PATTERN.replace(r"[\p{L}\p{N}]", r"[\x{61}-\x{7a}]")
+    assert featurizer.mark_tokens == r"[^\x{61}-\x{7a}]*(" + token + r")|[^\x{61}-\x{7a}]+"
+
+
+def test_the_letter_class_is_the_jvms_not_pythons(spark):
+    ranges = jvm_letters_and_digits(spark)
+
+    def member(char: str) -> bool:
+        return any(low <= ord(char) <= high for low, high in ranges)
+
+    assert all(member(c) for c in "aZßİıσς日ア한٣४²Ⅻ𝐀𠀀")
+    # Unicode 14 letters (Java 17 has Unicode 13): RE2 and Python call them letters, Java does not.
+    assert not member("\u0870") and "\u0870".isalpha()
+    assert not any(member(c) for c in " _-.+#'\u0301\u0307\u200d😀")
+
