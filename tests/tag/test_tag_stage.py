@@ -55,6 +55,8 @@ def test_daily_run_publishes_one_row_per_posting_and_the_view(spark, config, sto
     assert "skill:java" in java.tags and "skill:python" not in java.tags
     assert set(java.candidate_scores) <= set(LABELS) and len(java.candidate_scores) == config.tagging.top_candidates
     assert summary["committed"] and summary["model_version"] == "m1"
+    score = next(step for step in run.steps if step["step"] == "score")
+    assert score["scorer"] == "fused" and score["fallback_reason"] is None
 
     exploded = spark.sql("SELECT * FROM jobtagger.gold_posting_tag")
     assert exploded.count() == gold.select(F.explode("tags")).count()

@@ -28,7 +28,7 @@ from jobtagger.registry import load_current_model
 from jobtagger.runlog import RunContext
 from jobtagger.tables import TableStore, Txn, open_table_store
 from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAG_VIEW, GOLD_POSTING_TAGS
-from jobtagger.tagging import latest_posting_rows, posting_tag_view_sql, tag_shares, to_gold_rows
+from jobtagger.tagging import latest_posting_rows, posting_tag_view_sql, score_gold_rows, tag_shares
 
 TagMode = Literal["daily", "backfill"]
 
@@ -71,14 +71,9 @@ def tag_postings(
 
     tagged_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with run.step("score", model_version=model_version) as info:
-        gold = (
-            model.transform(postings)
-            .transform(lambda scored: to_gold_rows(
-                scored, model_version=model_version, run_id=run.run_id, tagged_at=tagged_at
-            ))
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        info["rows"] = gold.count()
+        scored = score_gold_rows(postings, model, model_version=model_version, run_id=run.run_id, tagged_at=tagged_at)
+        gold = scored.rows.persist(StorageLevel.MEMORY_AND_DISK)
+        info.update(rows=gold.count(), scorer=scored.scorer, fallback_reason=scored.fallback_reason)
 
     try:
         with run.step("quality") as info:
