@@ -117,11 +117,13 @@ class TextFeaturizer:
 
     def vectors(self, rows: np.ndarray, terms: pa.Array, n: int, *, width: int) -> sp.csr_matrix:
         """CountVectorizerModel -> SublinearTf -> IDFModel -> Normalizer (p=2), as float32 CSR."""
-        size = len(self.params.vocabulary)
         ids = pc.fill_null(pc.index_in(terms, value_set=self.vocabulary), -1).to_numpy()
         known = ids >= 0
-        keys, counts = np.unique(rows[known] * size + ids[known], return_counts=True)
-        entry_rows, columns, values = keys // size, keys % size, counts.astype(np.float64)
+        counts = sp.csr_matrix((np.ones(int(known.sum())), (rows[known], ids[known])),
+                               shape=(n, len(self.params.vocabulary)))
+        counts.sum_duplicates()  # indices sorted within each row, as in Spark's SparseVector
+        entry_rows = np.repeat(np.arange(n), np.diff(counts.indptr))
+        columns, values = counts.indices, counts.data
         if self.params.sublinear:
             values = sublinear_counts(values)
         values = values * self.params.idf[columns]
