@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
 import pytest
 from pyspark.ml import PipelineModel
 from pyspark.sql import functions as F
 
+from jobtagger.fused import read_plan
+from jobtagger.fused import scorer as fused_scorer
 from jobtagger.tagging import score_gold_rows, to_gold_rows
 
 from fused_world import edge_postings, fit_model
@@ -75,3 +78,16 @@ def test_the_models_exercise_calibration_and_parents(spark, model, request):
     assert calibration in model.stages[-1].getOrDefault("calibrationMethods")
     tags = [row.tags for row in score_gold_rows(edge_postings(spark), model, **RUN).rows.collect()]
     assert any("skill:programming" in row for row in tags)  # a parent that is no model label
+
+
+def test_decision_blocks_give_the_same_rows(spark, model, monkeypatch):
+    """Thousands of labels split a batch into decision blocks; the rows must not change."""
+    plan = read_plan(model, spark)
+    batches = fused_scorer.scoring_input(edge_postings(spark).coalesce(1), plan).toArrow().to_batches()
+    whole = pa.Table.from_batches(list(fused_scorer.score_batches(iter(batches), plan.scoring)))
+    monkeypatch.setattr(fused_scorer, "_DECISION_CELLS", 3 * len(plan.scoring.decision.labels))
+
+    blocks = list(fused_scorer.score_batches(iter(batches), plan.scoring))
+
+    assert max(block.num_rows for block in blocks) == 3
+    assert pa.Table.from_batches(blocks).equals(whole)

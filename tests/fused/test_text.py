@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pyspark.ml import PipelineModel
-from pyspark.sql import functions as F
 
 from jobtagger.fused import read_plan
 from jobtagger.fused.plan import jvm_letters_and_digits
-from jobtagger.fused.scorer import java_lowercase
+from jobtagger.fused.scorer import TEXT_COLUMN, scoring_input
 from jobtagger.fused.text import TextFeatureParams, TextFeaturizer
 from jobtagger.text.features import TOKEN_PATTERN, TOKENS_COL, build_feature_pipeline
 
@@ -32,10 +31,8 @@ def fitted(request, spark):
 
 
 def lowered_texts(spark, plan):
-    postings = edge_postings(spark)
-    texts = plan.combine_text.transform(postings).select("posting_id", java_lowercase(F.col(plan.text_column)).alias("text"))
-    table = texts.toArrow()
-    return table.column("posting_id").to_pylist(), table.column("text").combine_chunks()
+    table = scoring_input(edge_postings(spark), plan).toArrow()
+    return table.column("posting_id").to_pylist(), table.column(TEXT_COLUMN).combine_chunks()
 
 
 def test_tokens_equal_the_fitted_tokenizer_and_stop_words(spark, fitted):

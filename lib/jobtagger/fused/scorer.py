@@ -29,7 +29,8 @@ from jobtagger.fused.plan import FusedPlan, FusedScoring, NotFusable
 from jobtagger.fused.text import TextFeaturizer
 from jobtagger.models.common import forward_logits, sigmoid
 
-_TEXT = "_fused_text"
+TEXT_COLUMN = "_fused_text"
+_DECISION_CELLS = 1 << 22  # 32 MB per float64 score block
 _DECIDED_FIELDS = [
     StructField("tags", ArrayType(StringType())),
     StructField("tag_scores", MapType(StringType(), FloatType())),
@@ -40,11 +41,7 @@ _DECIDED_FIELDS = [
 def fused_gold_columns(postings: DataFrame, plan: FusedPlan) -> DataFrame:
     """``posting_id, run_date, tags, tag_scores, candidate_scores`` of ``postings``, as the model's
     own transform would decide them (shape them as gold with ``to_gold_rows``)."""
-    text = plan.combine_text.transform(postings)
-    if plan.text_column not in text.columns:
-        raise NotFusable(f"the text stage does not produce the tokenizer's input {plan.text_column!r}")
-    source = text.select("posting_id", F.col("run_date").cast(DateType()).alias("run_date"),
-                         java_lowercase(F.col(plan.text_column)).alias(_TEXT))
+    source = scoring_input(postings, plan)
     schema = StructType([source.schema["posting_id"], source.schema["run_date"], *_DECIDED_FIELDS])
     shared = postings.sparkSession.sparkContext.broadcast(plan.scoring)
 
@@ -52,6 +49,15 @@ def fused_gold_columns(postings: DataFrame, plan: FusedPlan) -> DataFrame:
         yield from score_batches(batches, shared.value)
 
     return source.mapInArrow(score, schema)
+
+
+def scoring_input(postings: DataFrame, plan: FusedPlan) -> DataFrame:
+    """What the JVM hands the Python pass: posting_id, run_date and the lower-cased text."""
+    text = plan.combine_text.transform(postings)
+    if plan.text_column not in text.columns:
+        raise NotFusable(f"the text stage does not produce the tokenizer's input {plan.text_column!r}")
+    return text.select("posting_id", F.col("run_date").cast(DateType()).alias("run_date"),
+                       java_lowercase(F.col(plan.text_column)).alias(TEXT_COLUMN))
 
 
 def java_lowercase(text: Column) -> Column:
@@ -63,15 +69,21 @@ def java_lowercase(text: Column) -> Column:
 
 
 def score_batches(batches: Iterator[pa.RecordBatch], scoring: FusedScoring) -> Iterator[pa.RecordBatch]:
-    """Gold columns of each batch of (posting_id, run_date, lower-cased text)."""
+    """Gold columns of each batch of (posting_id, run_date, lower-cased text). Scores are decided
+    in blocks of at most ``_DECISION_CELLS`` (rows x labels): the decision holds a few dense
+    float64 copies of its block, which must stay small with thousands of labels."""
     featurizer = TextFeaturizer(scoring.text)
     decision = BatchDecision(scoring.decision)
     arrays = scoring.model_arrays
+    block = max(1, _DECISION_CELLS // len(scoring.decision.labels))
     for batch in batches:
-        features = featurizer.features(batch.column(_TEXT), width=scoring.width)
-        decided = decision.decide(sigmoid(forward_logits(arrays, features) + arrays["logit_offset"]))
-        yield pa.RecordBatch.from_arrays(
-            [batch.column("posting_id"), batch.column("run_date"), decided.tags, decided.tag_scores,
-             decided.candidate_scores],
-            names=["posting_id", "run_date", *[field.name for field in _DECIDED_FIELDS]],
-        )
+        features = featurizer.features(batch.column(TEXT_COLUMN), width=scoring.width)
+        for start in range(0, batch.num_rows, block):
+            rows = batch.slice(start, block)
+            scores = sigmoid(forward_logits(arrays, features[start : start + block]) + arrays["logit_offset"])
+            decided = decision.decide(scores)
+            yield pa.RecordBatch.from_arrays(
+                [rows.column("posting_id"), rows.column("run_date"), decided.tags, decided.tag_scores,
+                 decided.candidate_scores],
+                names=["posting_id", "run_date", *[field.name for field in _DECIDED_FIELDS]],
+            )
