@@ -2,13 +2,15 @@
 targets, block sizes, label statistics, feature mean squares, one partition per core at most."""
 
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
 from pyspark.ml.linalg import DenseVector, SparseVector
 
 from jobtagger.models import OneVsRestLogistic
-from jobtagger.models.common import TrainingBlocks
+from jobtagger.models.common import TrainingBlocks, _exchange_folder
 
 ROWS = [
     ("p0", SparseVector(4, [0, 2], [1.0, 2.0]), ["a", "b"]),
@@ -78,3 +80,15 @@ def test_a_block_of_dense_vectors_only_has_the_vectors_width(spark):
         assert {X.shape for X, _ in blocks.rdd.collect()} == {(1, 4)}
     finally:
         blocks.unpersist()
+
+
+def test_the_exchange_leaves_dev_shm_when_it_lacks_room():
+    """A container's /dev/shm (64 MB by default) must not fail a pass: the temp dir serves instead."""
+    roomy, cramped = _exchange_folder(1), _exchange_folder(2**62)
+    try:
+        assert os.path.dirname(cramped) == tempfile.gettempdir()
+        if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+            assert os.path.dirname(roomy) == "/dev/shm"
+    finally:
+        shutil.rmtree(roomy)
+        shutil.rmtree(cramped)

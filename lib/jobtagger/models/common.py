@@ -142,7 +142,9 @@ class TrainingBlocks:
         self.sc = dataset.sparkSession.sparkContext
         if exchange == "auto":
             exchange = "shared-files" if self.sc.master.startswith("local") else "spark"
-        self.exchange_folder = _exchange_folder() if exchange == "shared-files" else None
+        # At most one d x K array in and one per partition out are on file at a time.
+        largest = (self.rdd.getNumPartitions() + 1) * (self.dim + 1) * len(labels) * 4
+        self.exchange_folder = _exchange_folder(largest) if exchange == "shared-files" else None
 
     def unpersist(self) -> None:
         self.rdd.unpersist()
@@ -208,11 +210,14 @@ def _mapped(path: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     return np.asarray(np.memmap(path, dtype=dtype, mode="r", shape=shape))
 
 
-def _exchange_folder() -> str:
-    """A private folder in /dev/shm (memory, so files cost no disk I/O), else in the temp dir."""
+def _exchange_folder(largest_bytes: int) -> str:
+    """A private folder in /dev/shm (memory, so files cost no disk I/O) when it has room for
+    ``largest_bytes`` twice over, else in the temp dir (containers often mount a 64 MB /dev/shm;
+    the page cache still serves those files from memory)."""
     memory = "/dev/shm"
-    parent = memory if os.path.isdir(memory) and os.access(memory, os.W_OK) else None
-    return tempfile.mkdtemp(prefix="jobtagger-exchange-", dir=parent)
+    roomy = (os.path.isdir(memory) and os.access(memory, os.W_OK)
+             and shutil.disk_usage(memory).free >= 2 * largest_bytes)
+    return tempfile.mkdtemp(prefix="jobtagger-exchange-", dir=memory if roomy else None)
 
 
 def _arrow_blocks(batches, *, features_col: str, labels_col: str, labels: list[str], block_rows: int):
