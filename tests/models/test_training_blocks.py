@@ -49,8 +49,6 @@ def test_blocks_hold_every_row_with_multi_hot_targets_and_statistics(spark):
 def test_sum_partitions_gives_the_same_sums_through_spark_and_shared_files(spark, exchange):
     df = spark.createDataFrame(ROWS, ["posting_id", "features", "labels"]).repartition(3)
     blocks = TrainingBlocks(df, OneVsRestLogistic(labelSpace=["a", "b"], blockRows=2), exchange=exchange)
-    folder = blocks.exchange_folder
-    assert (folder is None) == (exchange == "spark")
 
     def column_sums_and_weighted_rows(partition, weights):  # defined here: tasks cannot import test modules
         """(rows per label, X^T Y weighted by ``weights``): a pass with a small and a d x K result."""
@@ -59,12 +57,15 @@ def test_sum_partitions_gives_the_same_sums_through_spark_and_shared_files(spark
         large = sum((X.T @ (Y.toarray() * weights) for X, Y in partition), np.zeros((4, 2), np.float32))
         return small, large
 
+    folder = None
     try:
         for weights in (np.array([1.0, 2.0], np.float32), np.array([0.5, -1.0], np.float32)):  # two passes
             small, large = blocks.sum_partitions(column_sums_and_weighted_rows, weights)
             np.testing.assert_allclose(small, [2.0, 2.0])
             # column j of X^T Y: the features of the rows carrying label j, times the label's weight
             np.testing.assert_allclose(large, np.array([[1, 1], [0, 3], [2, 2], [0, 0]]) * weights)
+        folder = blocks.exchange_folder
+        assert (folder is None) == (exchange == "spark")
     finally:
         blocks.unpersist()
     if folder is not None:

@@ -92,9 +92,10 @@ class TrainingBlocks:
     each feature's mean square (the diagonal a solver can precondition with).
 
     ``exchange`` is how :meth:`sum_partitions` moves its d x K arrays: ``spark`` (a broadcast in,
-    ``treeReduce`` out: works on any cluster), ``shared-files`` (``.npy`` files in a private folder
+    ``treeReduce`` out: works on any cluster), ``shared-files`` (raw array files in a private folder
     of /dev/shm, memory-mapped by the tasks: needs the driver and the executors on one machine)
-    or ``auto`` (shared files when the master is local)."""
+    or ``auto`` (shared files when the master is local). The folder is made by the first pass,
+    sized by what that pass moves (later passes move no more: labels only drop out)."""
 
     def __init__(self, dataset: DataFrame, params: MultiLabelParams, *, exchange: Exchange = "auto") -> None:
         labels = list(params.getOrDefault(params.labelSpace))
@@ -142,9 +143,8 @@ class TrainingBlocks:
         self.sc = dataset.sparkSession.sparkContext
         if exchange == "auto":
             exchange = "shared-files" if self.sc.master.startswith("local") else "spark"
-        # At most one d x K array in and one per partition out are on file at a time.
-        largest = (self.rdd.getNumPartitions() + 1) * (self.dim + 1) * len(labels) * 4
-        self.exchange_folder = _exchange_folder(largest) if exchange == "shared-files" else None
+        self.exchange = exchange
+        self.exchange_folder: str | None = None
 
     def unpersist(self) -> None:
         self.rdd.unpersist()
@@ -154,8 +154,12 @@ class TrainingBlocks:
     def sum_partitions(self, partition_sum: PartitionSum, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One pass: ``partition_sum(blocks, shared) -> (small, large)`` on every partition, both
         summed over the partitions. ``shared`` (e.g. d x K weights) reaches every task read-only."""
-        if self.exchange_folder is None:
+        if self.exchange == "spark":
             return self._sum_through_spark(partition_sum, shared)
+        if self.exchange_folder is None:
+            # On file at a time: the shared array and one result per partition, sized like it
+            # (weights in, gradients out); /dev/shm is chosen only with room for twice that.
+            self.exchange_folder = _exchange_folder((self.rdd.getNumPartitions() + 1) * shared.nbytes)
         return self._sum_through_files(partition_sum, shared)
 
     def _sum_through_spark(self, partition_sum: PartitionSum, shared: np.ndarray):
@@ -176,7 +180,8 @@ class TrainingBlocks:
 
         results = self.rdd.mapPartitionsWithIndex(run).collect()
         small = sum(result[1] for result in results)
-        parts = [_mapped(os.path.join(folder, f"part-{index}"), shape, dtype) for index, _, shape, dtype in results]
+        parts = [_mapped(os.path.join(folder, f"part-{index}"), part_shape, part_dtype)
+                 for index, _, part_shape, part_dtype in results]
         large = np.array(parts[0])
         for part in parts[1:]:
             large += part

@@ -196,7 +196,7 @@ class _PerLabelLbfgs:
         """Objective and gradient for the labels ``active`` at ``W_active`` (one data pass)."""
         cols, wp, wn = self.cols[active], self.w_pos[active], self.w_neg[active]
         loss, G = self.blocks.sum_partitions(
-            lambda blocks, W: _partition_loss_and_gradient(blocks, W, cols, wp, wn), np.ascontiguousarray(W_active)
+            lambda blocks, W: _partition_loss_and_gradient(blocks, W, cols, wp, wn), W_active
         )
         weights = W_active[:, :-1]  # the bias is not regularised
         f = loss / self.blocks.rows + 0.5 * self.reg * np.einsum("kd,kd->k", weights, weights, dtype=np.float64)
