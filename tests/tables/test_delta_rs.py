@@ -19,7 +19,7 @@ from jobtagger.errors import (
     SchemaMismatchError,
     TableExistsError,
 )
-from jobtagger.tables import Txn
+from jobtagger.tables import TableStore, Txn
 
 SCHEMA = "id long, name string, run_date date"
 NOV1, NOV2, NOV3 = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
@@ -249,3 +249,46 @@ def test_read_is_a_parallel_scan_of_the_snapshot_files(spark, store):
     assert rows_of(df) == [(1000, "y", NOV1)]  # ...but are not read
     assert "FileScan parquet" in df._jdf.queryExecution().executedPlan().toString()  # noqa: SLF001
     assert_df_equality(df, frame(spark, [(1000, "y", NOV1)]), ignore_nullable=True)
+
+
+def test_staged_rows_are_readable_but_invisible_until_the_commit(spark, store):
+    store.write(frame(spark, [(1, "a", NOV1), (2, "b", NOV2)]), "t", partition_by=["run_date"])
+    staged = store.stage(frame(spark, [(8, "x", NOV2), (9, "y", NOV2)]), "t", mode="replace_where",
+                         replace_where="run_date = DATE'2026-11-02'", txn=Txn("jobtagger.tag", 1))
+
+    assert rows_of(staged.rows) == [(8, "x", NOV2), (9, "y", NOV2)]
+    assert rows_of(store.read("t")) == [(1, "a", NOV1), (2, "b", NOV2)]
+    assert DeltaTable(store.path("t")).version() == 0
+    with staged:
+        result = staged.commit()
+    assert (result.committed, result.version, result.rows_written) == (True, 1, 2)
+    assert rows_of(store.read("t")) == [(1, "a", NOV1), (8, "x", NOV2), (9, "y", NOV2)]
+    assert rows_of(store.read("t", version=0)) == [(1, "a", NOV1), (2, "b", NOV2)]  # exit did not delete files
+
+
+def test_a_staged_write_left_uncommitted_deletes_its_files(spark, store):
+    store.write(frame(spark, [(1, "a", NOV1)]), "t", partition_by=["run_date"])
+    before = parquet_files(store.path("t"))
+
+    with pytest.raises(RuntimeError, match="gate failed"):
+        with store.stage(frame(spark, [(2, "b", NOV2)]), "t", mode="append") as staged:
+            assert staged.rows.count() == 1 and len(parquet_files(store.path("t"))) == len(before) + 1
+            raise RuntimeError("gate failed")
+    with store.stage(frame(spark, [(3, "c", NOV3)]), "new_table", partition_by=["run_date"]) as unused:
+        assert unused.rows.count() == 1
+
+    assert parquet_files(store.path("t")) == before and store.version("t") == 0
+    assert not store.exists("new_table") and parquet_files(store.path("new_table")) == set()
+    with pytest.raises(RuntimeError, match="already committed or discarded"):
+        staged.commit()
+
+
+def test_persisted_staging_of_engines_without_file_staging_commits_at_the_end(spark, store):
+    """The base class's staging (what delta-spark uses), run on top of this engine's write."""
+    staged = TableStore.stage(store, frame(spark, [(1, "a", NOV1)]), "t", partition_by=["run_date"])
+
+    assert staged.rows.is_cached and rows_of(staged.rows) == [(1, "a", NOV1)]
+    assert not store.exists("t")
+    result = staged.commit()
+    assert result.committed and rows_of(store.read("t")) == [(1, "a", NOV1)]
+    assert not staged.rows.is_cached

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -91,12 +92,14 @@ def test_duplicate_postings_fail_the_gate_and_publish_nothing(spark, config, sto
     before = store.version(GOLD_POSTING_TAGS)
     day_3 = dt.date(2026, 11, 3)
     store.write(bronze_rows(spark, day_3, 5, prefix="c", duplicate_first=True), BRONZE_POSTINGS, mode="append")
+    gold_files = set(Path(store.path(GOLD_POSTING_TAGS)).rglob("*.parquet"))
 
     with pytest.raises(DataQualityError, match="expect_column_values_to_be_unique") as failure:
         tag(spark, config, store, tiny_model, day_3)
 
     assert "\n" not in str(failure.value)
     assert store.version(GOLD_POSTING_TAGS) == before
+    assert set(Path(store.path(GOLD_POSTING_TAGS)).rglob("*.parquet")) == gold_files  # staged files deleted
     assert store.read(GOLD_POSTING_TAGS).where(F.col("run_date") == day_3).count() == 0
     kept = list((config.storage.warehouse / config.quality.results_dir / "tag" / day_3.isoformat()).glob("gold_posting_tags.*.json"))
     assert len(kept) == 1 and json.loads(kept[0].read_text())["success"] is False

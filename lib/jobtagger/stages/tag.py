@@ -4,7 +4,8 @@
 ``tagging.mode=backfill``) retags every posting in bronze, e.g. after a new model is promoted.
 Gold is written in ONE commit per run: a daily run replaces exactly the ``run_date = D``
 partition, a backfill replaces the whole table (each posting stays under its bronze run_date).
-Nothing is written when the data-quality gate fails; the GX results (JSON + Data Docs) stay under
+The scoring pass stages the gold rows (delta-rs: writes the data files, uncommitted), the gate
+reads them back, and the commit publishes them. Nothing is published when the gate fails; the GX results (JSON + Data Docs) stay under
 ``<warehouse>/<quality.results_dir>/tag/<run_date>/``.
 """
 
@@ -14,7 +15,6 @@ import argparse
 import datetime as dt
 from typing import Any, Literal
 
-from pyspark import StorageLevel
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -26,7 +26,7 @@ from jobtagger.quality import quality_folder
 from jobtagger.quality.gold import check_gold
 from jobtagger.registry import load_current_model
 from jobtagger.runlog import RunContext
-from jobtagger.tables import TableStore, Txn, open_table_store
+from jobtagger.tables import StagedWrite, TableStore, Txn, open_table_store
 from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAG_VIEW, GOLD_POSTING_TAGS
 from jobtagger.tagging import latest_posting_rows, posting_tag_view_sql, score_gold_rows, tag_shares
 
@@ -72,19 +72,19 @@ def tag_postings(
     tagged_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with run.step("score", model_version=model_version) as info:
         scored = score_gold_rows(postings, model, model_version=model_version, run_id=run.run_id, tagged_at=tagged_at)
-        gold = scored.rows.persist(StorageLevel.MEMORY_AND_DISK)
-        info.update(rows=gold.count(), scorer=scored.scorer, fallback_reason=scored.fallback_reason)
+        staged = _stage(store, scored.rows, run, mode=mode, model_version=model_version,
+                        bronze_version=bronze_version, rows=expected_rows)
+        info.update(scorer=scored.scorer, fallback_reason=scored.fallback_reason, staged=store.engine_name)
 
-    try:
+    with staged:
         with run.step("quality") as info:
-            previous = _previous_shares(store, run.run_date, mode=mode)
             outcome = check_gold(
-                gold,
+                staged.rows,
                 postings.select("posting_id"),
                 labels=decision_labels(decision),
                 expected_rows=expected_rows,
                 at_least_one=decision.getOrDefault(decision.atLeastOne),
-                previous_shares=previous,
+                previous_shares=_previous_shares(store, run.run_date, mode=mode),
                 drift_bound=config.tagging.drift_bound,
                 drift_min_share=config.tagging.drift_min_share,
                 results_dir=quality_folder(config, "tag", run.run_date),
@@ -99,11 +99,8 @@ def tag_postings(
             )
 
         with run.step("publish") as info:
-            result = _publish(store, gold, run, mode=mode, model_version=model_version,
-                              bronze_version=bronze_version, rows=expected_rows)
+            result = staged.commit()
             info.update(committed=result.committed, table_version=result.version)
-    finally:
-        gold.unpersist()
 
     with run.step("register") as info:
         info["tables"] = register_gold(spark, store)
@@ -158,10 +155,12 @@ def _previous_shares(store: TableStore, run_date: dt.date, *, mode: str) -> Data
     return tag_shares(gold)
 
 
-def _publish(store: TableStore, gold: DataFrame, run: RunContext, *, mode: str, model_version: str,
-             bronze_version: int, rows: int):
-    """One commit. The Txn version is the run's start time: a retried commit of this run is a no-op
-    and a run that started before the last published one of the same scope cannot overwrite it."""
+def _stage(store: TableStore, gold: DataFrame, run: RunContext, *, mode: str, model_version: str,
+           bronze_version: int, rows: int) -> StagedWrite:
+    """The gold rows computed once and staged for ONE commit (with delta-rs the scoring pass writes
+    the data files, which stay invisible until the gate passes). The Txn version is the run's start
+    time: a retried commit of this run is a no-op and a run that started before the last published
+    one of the same scope cannot overwrite it."""
     scope = "backfill" if mode == "backfill" else run.run_date.isoformat()
     metadata = {
         **run.commit_metadata(),
@@ -172,9 +171,9 @@ def _publish(store: TableStore, gold: DataFrame, run: RunContext, *, mode: str, 
     }
     txn = Txn(f"jobtagger.tag:{scope}", int(run.started_at.timestamp() * 1000))
     if mode == "backfill":
-        return store.write(gold, GOLD_POSTING_TAGS, mode="overwrite", partition_by=["run_date"], txn=txn,
+        return store.stage(gold, GOLD_POSTING_TAGS, mode="overwrite", partition_by=["run_date"], txn=txn,
                            metadata=metadata)
-    return store.write(gold, GOLD_POSTING_TAGS, mode="replace_where",
+    return store.stage(gold, GOLD_POSTING_TAGS, mode="replace_where",
                        replace_where=f"run_date = '{run.run_date.isoformat()}'", partition_by=["run_date"],
                        txn=txn, metadata=metadata)
 

@@ -4,6 +4,7 @@ Tables are addressed by a short name (``bronze_postings``, ``gold_posting_tags``
 ``<warehouse>/<name>``. Every write is ONE atomic Delta commit. Writes that carry a
 :class:`Txn` are idempotent: a second write with the same app id and a version not above the
 table's recorded version for that app id commits nothing and returns ``committed=False``.
+A write can also be staged (:meth:`TableStore.stage`): its rows are validated before the commit.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
@@ -37,6 +39,53 @@ class CommitResult:
     files_added: int = 0
     files_removed: int = 0
     metrics: Mapping[str, Any] = field(default_factory=dict)
+
+
+class StagedWrite(abc.ABC):
+    """A write whose rows are materialized but not committed: validate :attr:`rows`, then
+    :meth:`commit` or :meth:`discard`. Leaving a ``with`` block without committing discards it."""
+
+    @property
+    @abc.abstractmethod
+    def rows(self) -> DataFrame:
+        """The staged rows, exactly as the commit will publish them (cheap to read again)."""
+
+    @abc.abstractmethod
+    def commit(self) -> CommitResult:
+        """Publish the staged rows in ONE commit (with the write's txn, mode and metadata)."""
+
+    @abc.abstractmethod
+    def discard(self) -> None:
+        """Drop the staged rows unless they were committed (then it does nothing)."""
+
+    def __enter__(self) -> StagedWrite:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()
+
+
+class _PersistedWrite(StagedWrite):
+    """Staging for engines that cannot commit files written earlier: the rows are persisted by
+    Spark (memory, spilling to disk) and written by :meth:`TableStore.write` at commit."""
+
+    def __init__(self, store: TableStore, df: DataFrame, name: str, options: Mapping[str, Any]) -> None:
+        self._store, self._name, self._options = store, name, options
+        self._rows = df.persist(StorageLevel.MEMORY_AND_DISK)
+        self._rows.count()
+
+    @property
+    def rows(self) -> DataFrame:
+        return self._rows
+
+    def commit(self) -> CommitResult:
+        try:
+            return self._store.write(self._rows, self._name, **self._options)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        self._rows.unpersist()
 
 
 class TableStore(abc.ABC):
@@ -87,6 +136,25 @@ class TableStore(abc.ABC):
         SchemaMismatchError before any data file is written, unless ``schema_mode`` asks for
         evolution. ``metadata`` lands in the commit info (visible in :meth:`history`).
         """
+
+    def stage(
+        self,
+        df: DataFrame,
+        name: str,
+        *,
+        mode: WriteMode = "error",
+        replace_where: str | None = None,
+        partition_by: Sequence[str] = (),
+        txn: Txn | None = None,
+        schema_mode: SchemaMode = "enforce",
+        metadata: Mapping[str, str] | None = None,
+    ) -> StagedWrite:
+        """:meth:`write` in two steps, for a gate between computing rows and publishing them:
+        ``df`` is computed once now, its rows can be read and checked, and the commit (or
+        discard) comes later. Engines that can write data files before committing them do so."""
+        options = dict(mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
+                       schema_mode=schema_mode, metadata=metadata)
+        return _PersistedWrite(self, df, name, options)
 
     @abc.abstractmethod
     def merge(

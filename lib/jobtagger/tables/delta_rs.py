@@ -46,7 +46,7 @@ from jobtagger.errors import (
     SchemaMismatchError,
     TableExistsError,
 )
-from jobtagger.tables.base import CommitResult, SchemaMode, TableStore, Txn, WriteMode
+from jobtagger.tables.base import CommitResult, SchemaMode, StagedWrite, TableStore, Txn, WriteMode
 from jobtagger.tables.delta_files import (
     NULL_VIOLATION,
     PREDICATE_VIOLATION,
@@ -99,12 +99,14 @@ class DeltaRsTableStore(TableStore):
         return self._scan(table, table.file_uris())
 
     def _scan(self, table: DeltaTable, uris: Sequence[str]) -> DataFrame:
+        return self._scan_files(spark_schema(table), self.path_of(table), uris)
+
+    def _scan_files(self, schema: StructType, root: str, uris: Sequence[str]) -> DataFrame:
         """Spark's own Parquet reader over exactly ``uris``; partition values come from the
-        folder names below ``basePath``, typed by the table schema."""
-        schema = spark_schema(table)
+        folder names below ``root``, typed by ``schema``."""
         if not uris:
             return self.spark.createDataFrame([], schema)
-        frame = self.spark.read.schema(schema).option("basePath", self.path_of(table)).parquet(*uris)
+        frame = self.spark.read.schema(schema).option("basePath", root).parquet(*uris)
         return frame.select(*schema.fieldNames())
 
     @staticmethod
@@ -157,13 +159,29 @@ class DeltaRsTableStore(TableStore):
         schema_mode: SchemaMode = "enforce",
         metadata: Mapping[str, str] | None = None,
     ) -> CommitResult:
+        table = self._writable(name, mode)
+        if _already_applied(table, txn):  # a rerun: not even the data files are written again
+            return CommitResult(name, committed=False, version=table.version())
+        return self.stage(df, name, mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
+                          schema_mode=schema_mode, metadata=metadata).commit()
+
+    def stage(
+        self,
+        df: DataFrame,
+        name: str,
+        *,
+        mode: WriteMode = "error",
+        replace_where: str | None = None,
+        partition_by: Sequence[str] = (),
+        txn: Txn | None = None,
+        schema_mode: SchemaMode = "enforce",
+        metadata: Mapping[str, str] | None = None,
+    ) -> StagedFiles:
+        """Executors write the data files into the table folder now; they stay invisible to every
+        Delta reader until :meth:`StagedFiles.commit` (a discard deletes them)."""
         if (mode == "replace_where") != (replace_where is not None):
             raise ValueError("replace_where is required with mode='replace_where' and only then")
-        table = self._table(name) if self.exists(name) else None
-        if table is not None and mode == "error":
-            raise TableExistsError(f"table {name!r} already exists (mode='error'); choose append, overwrite or replace_where")
-        if _already_applied(table, txn):
-            return CommitResult(name, committed=False, version=table.version())
+        table = self._writable(name, mode)
         table_schema = spark_schema(table) if table is not None else None
         schema = target_schema(name, df.schema, table_schema, mode=mode, schema_mode=schema_mode)
         partitions = check_partition_columns(
@@ -177,7 +195,14 @@ class DeltaRsTableStore(TableStore):
                 removes = self._matching_files(table, replace_where, partitions)
         files = self._write_files(frame, name, schema, partitions, check=replace_where is not None)
         commit_mode = "overwrite" if mode == "overwrite" else "append"
-        return self._commit(name, schema, partitions, files, removes, commit_mode, txn, metadata)
+        return StagedFiles(self, name, schema, partitions, files, removes, commit_mode, txn, metadata)
+
+    def _writable(self, name: str, mode: WriteMode) -> DeltaTable | None:
+        """The existing table (None when there is none); refuses mode='error' on an existing one."""
+        table = self._table(name) if self.exists(name) else None
+        if table is not None and mode == "error":
+            raise TableExistsError(f"table {name!r} already exists (mode='error'); choose append, overwrite or replace_where")
+        return table
 
     def merge(
         self,
@@ -339,6 +364,34 @@ class DeltaRsTableStore(TableStore):
             target = os.path.join(self.path(name), file["path"])
             if os.path.exists(target):
                 os.remove(target)
+
+
+class StagedFiles(StagedWrite):
+    """Data files written into the table folder and not yet in its Delta log."""
+
+    def __init__(self, store: DeltaRsTableStore, name: str, schema: StructType, partitions: list[str],
+                 files: list[dict[str, Any]], removes: list[RemoveAction], mode: str, txn: Txn | None,
+                 metadata: Mapping[str, str] | None) -> None:
+        self._store, self._name, self._schema, self._partitions = store, name, schema, partitions
+        self._files, self._removes, self._mode, self._txn, self._metadata = files, removes, mode, txn, metadata
+        self._settled = False
+
+    @property
+    def rows(self) -> DataFrame:
+        root = self._store.path(self._name)
+        return self._store._scan_files(self._schema, root, [os.path.join(root, file["path"]) for file in self._files])
+
+    def commit(self) -> CommitResult:
+        if self._settled:
+            raise RuntimeError(f"{self._name}: this staged write was already committed or discarded")
+        self._settled = True  # a failed commit deletes the files itself
+        return self._store._commit(self._name, self._schema, self._partitions, self._files, self._removes,
+                                   self._mode, self._txn, self._metadata)
+
+    def discard(self) -> None:
+        if not self._settled:
+            self._settled = True
+            self._store._delete_files(self._name, self._files)
 
 
 def _already_applied(table: DeltaTable | None, txn: Txn | None) -> bool:
