@@ -1,0 +1,279 @@
+"""The vocabulary terms of pure-ASCII texts (nearly every job posting) in one compiled pass over
+the UTF-8 buffer: tokens, length filter, stop words, n-grams and the vocabulary lookup, exactly
+as :class:`~jobtagger.fused.text.TextFeaturizer` (so Spark) finds them.
+
+Why it can be one pass over bytes: in ASCII a character is a byte and ``minTokenLength``'s UTF-16
+units are bytes, and TOKEN_PATTERN (``L+(?:[.-]L+)*[+#]*``) never backtracks: ``L+`` stops at a
+non-letter, a ``.``/``-`` joins the token only when a letter follows, then ``+``/``#`` are taken
+greedily, and Java's find resumes where the match ended (``a+b`` is ``a+`` then ``b``).
+
+The strings a token can be (the words of the vocabulary's terms, the stop words) sit in one
+open-addressing table keyed by the FNV-1a hash of their bytes and checked byte for byte, so a
+token costs one lookup: stop word, word id, or neither. N-grams are matched on word ids, never
+joined: the vocabulary's terms form a trie whose nodes are numbered across all lengths (a word's
+node is its id), and the (parent node, word) -> child table turns the nodes of the k-grams ending
+at the previous token into those of the (k+1)-grams ending at this one. A token that is no word
+of any term ends every n-gram through it without a lookup.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jobtagger.fused.text import TextFeatureParams
+
+_GAP, _LETTER, _INNER, _TRAILING = 0, 1, 2, 3  # byte classes: '.'/'-' inner, '+'/'#' trailing
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: a hash's top bits pick its slot
+_STOP = -2  # the string table's payload for a stop word (else the word id)
+
+
+class AsciiTermIndex:
+    """Built once per partition from :class:`TextFeatureParams`: the byte classes, the string
+    table and the vocabulary trie the kernel reads."""
+
+    def __init__(self, params: TextFeatureParams) -> None:
+        self.byte_classes = _ascii_byte_classes(params.letter_ranges)
+        self.min_token_length = params.min_token_length
+        sizes = (1, *params.ngram_sizes)
+        self.repeats = np.bincount(sizes).astype(np.int64)  # NGram(n=1), or one n twice, counts its terms again
+        words, children, self.node_terms = _vocabulary_trie(params.vocabulary, set(sizes))
+        stop_words = set(params.stop_words)  # a stop word is removed even when a term holds it
+        strings = [*words, *sorted(stop_words - words.keys())]
+        payloads = [_STOP if string in stop_words else words[string] for string in strings]
+        self.string_bytes, self.string_table = _string_table([string.encode() for string in strings], payloads)
+        self.child_table = _child_table(children, len(words))
+        self.word_count = len(words)
+
+    def term_occurrences(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """(row, vocabulary index) of every token and n-gram of these lower-cased, pure-ASCII texts
+        (string or large_string, nulls read as empty) that is a vocabulary term, in no set order."""
+        if texts.null_count:
+            texts = pc.fill_null(texts, "")
+        offsets, data = _ascii_buffers(texts)
+        rows = np.empty((offsets[-1] - offsets[0]) // 8 + 64, np.int64)  # postings have a term per 9 bytes or so
+        terms = np.empty_like(rows)
+        row, count = 0, 0
+        while True:
+            row, count = _fill_term_occurrences(
+                offsets, data, row, count, rows, terms, self.byte_classes, self.min_token_length,
+                self.string_table, self.string_bytes, self.child_table, self.word_count, self.node_terms, self.repeats,
+            )
+            if row == len(texts):
+                return rows[:count], terms[:count]
+            rows, terms = _doubled(rows, count), _doubled(terms, count)
+
+
+def _ascii_byte_classes(letter_ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """The class of each byte value read as an ASCII character (bytes >= 128 are gaps: no input has them)."""
+    classes = np.full(256, _GAP, np.uint8)
+    for low, high in letter_ranges:
+        classes[min(low, 128) : min(high + 1, 128)] = _LETTER
+    classes[[ord("."), ord("-")]] = _INNER
+    classes[[ord("+"), ord("#")]] = _TRAILING
+    return classes
+
+
+def _vocabulary_trie(vocabulary: tuple[str, ...], sizes: set[int]) -> tuple[dict[str, int], dict[tuple[int, int], int], np.ndarray]:
+    """(word id of each word of the terms of these lengths, the child node of each (node, word),
+    the vocabulary index each node spells or -1). A term's words are its space-separated parts
+    (tokens hold no space); nodes 0..words-1 are the words, the longer prefixes follow; a term
+    listed twice keeps its first index, as ``index_in``."""
+    term_words = [term.split(" ") for term in vocabulary]
+    words: dict[str, int] = {}
+    for parts in term_words:
+        if len(parts) in sizes:
+            for part in parts:
+                words.setdefault(part, len(words))
+    children: dict[tuple[int, int], int] = {}
+    node_terms = np.full(len(words) + sum(len(parts) - 1 for parts in term_words if len(parts) in sizes), -1, np.int64)
+    for index, parts in enumerate(term_words):
+        if len(parts) not in sizes:
+            continue
+        node = words[parts[0]]
+        for part in parts[1:]:
+            node = children.setdefault((node, words[part]), len(words) + len(children))
+        if node_terms[node] < 0:
+            node_terms[node] = index
+    return words, children, node_terms[: len(words) + len(children)]
+
+
+def _string_table(strings: list[bytes], payloads: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(the strings' bytes end to end; open-addressing slots of (hash, start, length or -1 when
+    empty, payload)) for distinct strings."""
+    offsets = np.zeros(len(strings) + 1, np.int64)
+    np.cumsum([len(string) for string in strings], out=offsets[1:])
+    data = np.frombuffer(b"".join(strings), np.uint8)
+    return data, _filled_string_table(data, offsets, np.array(payloads, np.int64), _table_bits(len(strings)))
+
+
+def _child_table(children: dict[tuple[int, int], int], word_count: int) -> np.ndarray:
+    """Open-addressing slots of (parent node * word count + word or -1 when empty, child node)."""
+    keys = np.array([parent * word_count + word for parent, word in children], np.int64)
+    return _filled_child_table(keys, np.array(list(children.values()), np.int64), _table_bits(len(children)))
+
+
+def _ascii_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(the Arrow offsets of each text into the bytes, the bytes), without copying the bytes."""
+    offset_type = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+    _, offset_buffer, data_buffer = texts.buffers()
+    if len(texts) == 0 or data_buffer is None:
+        return np.zeros(len(texts) + 1, np.int64), np.zeros(0, np.uint8)
+    offsets = np.frombuffer(offset_buffer, offset_type)[texts.offset : texts.offset + len(texts) + 1]
+    return offsets.astype(np.int64), np.frombuffer(data_buffer, np.uint8)
+
+
+def _doubled(array: np.ndarray, count: int) -> np.ndarray:
+    """An array twice as long holding ``array``'s first ``count`` values."""
+    doubled = np.empty(2 * len(array), array.dtype)
+    doubled[:count] = array[:count]
+    return doubled
+
+
+def _table_bits(count: int) -> int:
+    """log2 of a table size at least twice the entries: short probe runs."""
+    return max(4, count.bit_length() + 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _slot(hash_value, bits):
+    """Fibonacci hashing: the top bits of the hash times the golden ratio."""
+    return np.int64((np.uint64(hash_value) * _GOLDEN) >> np.uint64(64 - bits))
+
+
+@numba.njit(cache=True, nogil=True)
+def _fnv_step(hash_value, byte):
+    """One byte of FNV-1a, as the kernel hashes a token while it reads it."""
+    return (hash_value ^ np.uint64(byte)) * _FNV_PRIME
+
+
+@numba.njit(cache=True, nogil=True)
+def _filled_string_table(data, offsets, payloads, bits):
+    """The slots of :func:`_string_table`, linear probing."""
+    table = np.zeros((1 << bits, 4), np.int64)
+    table[:, 2] = -1
+    for entry in range(len(offsets) - 1):
+        hash_value = _FNV_OFFSET
+        for i in range(offsets[entry], offsets[entry + 1]):
+            hash_value = _fnv_step(hash_value, data[i])
+        slot = _slot(hash_value, bits)
+        while table[slot, 2] >= 0:
+            slot = (slot + 1) & ((1 << bits) - 1)
+        table[slot, 0] = np.int64(hash_value)
+        table[slot, 1] = offsets[entry]
+        table[slot, 2] = offsets[entry + 1] - offsets[entry]
+        table[slot, 3] = payloads[entry]
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
+def _filled_child_table(keys, children, bits):
+    """The slots of :func:`_child_table`, linear probing."""
+    table = np.full((1 << bits, 2), -1, np.int64)
+    for entry in range(len(keys)):
+        slot = _slot(keys[entry], bits)
+        while table[slot, 0] >= 0:
+            slot = (slot + 1) & ((1 << bits) - 1)
+        table[slot, 0] = keys[entry]
+        table[slot, 1] = children[entry]
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
+def _string_payload(table, bits, strings, hash_value, data, start, end):
+    """The payload of the string ``data[start:end]`` (of this hash), or -1 when it is not in the table."""
+    mask = len(table) - 1
+    slot = _slot(hash_value, bits)
+    length = end - start
+    while table[slot, 2] >= 0:
+        if table[slot, 0] == np.int64(hash_value) and table[slot, 2] == length:
+            key_start = table[slot, 1]
+            same = True
+            for i in range(length):
+                if strings[key_start + i] != data[start + i]:
+                    same = False
+                    break
+            if same:
+                return table[slot, 3]
+        slot = (slot + 1) & mask
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _child(table, bits, key):
+    """The child node under this (parent node * word count + word) key, or -1."""
+    mask = len(table) - 1
+    slot = _slot(key, bits)
+    while table[slot, 0] >= 0:
+        if table[slot, 0] == key:
+            return table[slot, 1]
+        slot = (slot + 1) & mask
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _log2(size):
+    """The bits of a table's power-of-two size."""
+    bits = 0
+    while (1 << bits) < size:
+        bits += 1
+    return bits
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_term_occurrences(
+    offsets, data, first_row, count, rows, terms, classes, min_token_length,
+    string_table, strings, child_table, word_count, node_terms, repeats,
+):
+    """Writes (row, vocabulary index) of the terms of the texts from ``first_row`` on at ``count``
+    on; returns (the row it stopped at, as it was full, or the row count; the new count)."""
+    string_bits, child_bits = _log2(len(string_table)), _log2(len(child_table))
+    longest = len(repeats) - 1
+    per_token = 0
+    for n in range(1, longest + 1):
+        per_token += repeats[n]
+    ending = np.empty(longest + 1, np.int64)  # node of the n-gram ending at the last kept token, by n
+    for row in range(first_row, len(offsets) - 1):
+        row_count = count
+        ending[:] = -1
+        position, end = offsets[row], offsets[row + 1]
+        while position < end:
+            if classes[data[position]] != _LETTER:
+                position += 1
+                continue
+            start = position
+            hash_value = _FNV_OFFSET
+            while True:  # L+, then [.-]L+ while a letter follows the mark
+                while position < end and classes[data[position]] == _LETTER:
+                    hash_value = _fnv_step(hash_value, data[position])
+                    position += 1
+                if position + 1 < end and classes[data[position]] == _INNER and classes[data[position + 1]] == _LETTER:
+                    hash_value = _fnv_step(hash_value, data[position])
+                    position += 1
+                else:
+                    break
+            while position < end and classes[data[position]] == _TRAILING:
+                hash_value = _fnv_step(hash_value, data[position])
+                position += 1
+            if position - start < min_token_length:
+                continue
+            word = _string_payload(string_table, string_bits, strings, hash_value, data, start, position)
+            if word == _STOP:
+                continue
+            if count + per_token > len(rows):
+                return row, row_count
+            for n in range(longest, 1, -1):
+                parent = ending[n - 1]
+                ending[n] = _child(child_table, child_bits, parent * word_count + word) if parent >= 0 and word >= 0 else -1
+            ending[1] = word
+            for n in range(1, longest + 1):
+                if ending[n] >= 0 and node_terms[ending[n]] >= 0:
+                    for _ in range(repeats[n]):
+                        rows[count] = row
+                        terms[count] = node_terms[ending[n]]
+                        count += 1
+    return len(offsets) - 1, count
