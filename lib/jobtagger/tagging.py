@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from pyspark import Accumulator
 from pyspark.ml import PipelineModel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -27,6 +28,7 @@ from pyspark.sql.types import (
 from pyspark.sql.window import Window
 
 from jobtagger.fused import NotFusable, fused_gold_columns, read_plan
+from jobtagger.quality.gold_profile import GoldProfile, gold_profile_accumulator, profile_rows
 
 LOGGER = logging.getLogger("jobtagger.tag")
 
@@ -95,11 +97,18 @@ def to_gold_rows(
 
 @dataclass(frozen=True)
 class ScoredGold:
-    """Gold rows and which scorer made them (``fused``, or ``spark`` with the reason)."""
+    """Gold rows, which scorer made them (``fused``, or ``spark`` with the reason), and the
+    accumulator their computation fills with the rows' :class:`GoldProfile`."""
 
     rows: DataFrame
     scorer: str
+    profile_accumulator: Accumulator
     fallback_reason: str | None = None
+
+    @property
+    def profile(self) -> GoldProfile:
+        """What the rows' computation measured: read it after the rows were computed ONCE."""
+        return self.profile_accumulator.value
 
 
 def score_gold_rows(
@@ -112,15 +121,18 @@ def score_gold_rows(
 ) -> ScoredGold:
     """Gold rows of ``postings`` scored by ``model``: in one fused Arrow pass where the fused scorer
     reproduces every stage of the model exactly, else (logged with the reason) through
-    ``model.transform``. Both give the same rows; the fused pass is many times faster."""
+    ``model.transform``. Both give the same rows; the fused pass is many times faster. Either way
+    the rows are profiled for the gold gate as they are computed (no second pass)."""
     def as_gold(decided: DataFrame) -> DataFrame:
         return to_gold_rows(decided, model_version=model_version, run_id=run_id, tagged_at=tagged_at)
 
+    profile = gold_profile_accumulator(postings.sparkSession.sparkContext)
     try:
-        return ScoredGold(as_gold(fused_gold_columns(postings, read_plan(model, postings.sparkSession))), "fused")
+        plan = read_plan(model, postings.sparkSession)
+        return ScoredGold(as_gold(fused_gold_columns(postings, plan, profile=profile)), "fused", profile)
     except NotFusable as reason:
         LOGGER.warning("tag: scoring through model.transform, the fused scorer cannot reproduce this model: %s", reason)
-        return ScoredGold(as_gold(model.transform(postings)), "spark", str(reason))
+        return ScoredGold(profile_rows(as_gold(model.transform(postings)), profile), "spark", profile, str(reason))
 
 
 def posting_tag_view_sql(gold_table: str) -> str:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from jobtagger.quality.gold import check_gold
+from jobtagger.quality.gold_profile import InputSummary, gold_profile_accumulator, profile_rows, summarize_input
 from jobtagger.tagging import tag_shares, to_gold_rows
 
 DAY = dt.date(2026, 11, 2)
@@ -30,20 +31,29 @@ def gold_of(spark, rows):
     return to_gold_rows(decided, model_version="m1", run_id="r1", tagged_at=dt.datetime(2026, 11, 2, 6))
 
 
-def gate(spark, tmp_path, rows, *, input_ids=None, expected_rows=None, previous=None, drift_bound=0.2):
-    gold = gold_of(spark, rows)
-    ids = input_ids or sorted({row[0] for row in rows})
+def profile_of(spark, gold):
+    """The gold rows computed once through the profiling pass, as the tag job stages them."""
+    accumulator = gold_profile_accumulator(spark.sparkContext)
+    profile_rows(gold, accumulator).write.format("noop").mode("overwrite").save()
+    return accumulator.value
+
+
+def inputs_of(spark, ids):
+    return InputSummary.of_row(summarize_input(spark.createDataFrame([(i,) for i in ids], "posting_id string")).first())
+
+
+def gate(spark, tmp_path, rows, *, input_ids=None, previous=None, drift_bound=0.2, drift_min_share=0.01, run_id="r1"):
     return check_gold(
-        gold,
-        spark.createDataFrame([(i,) for i in ids], "posting_id string"),
+        spark,
+        profile_of(spark, gold_of(spark, rows)),
+        inputs_of(spark, [row[0] for row in rows] if input_ids is None else input_ids),
         labels=LABELS,
-        expected_rows=len(rows) if expected_rows is None else expected_rows,
         at_least_one=True,
         previous_shares=previous,
         drift_bound=drift_bound,
-        drift_min_share=0.01,
+        drift_min_share=drift_min_share,
         results_dir=tmp_path / "quality",
-        run_id="r1",
+        run_id=run_id,
     )
 
 
@@ -52,48 +62,79 @@ def test_clean_rows_pass_and_results_are_kept(spark, tmp_path):
     assert outcome.passed, outcome.reason
     assert outcome.drift_checked
     assert sorted(path.name for path in (tmp_path / "quality").glob("*.json")) == [
-        "gold_posting_tags.r1.json", "gold_tag_drift.r1.json"
+        "gold_posting_tags.r1.json", "gold_tag_drift.r1.json", "gold_tags.r1.json"
     ]
     assert all(json.loads(report.results_path.read_text())["success"] for report in outcome.reports)
+    assert (tmp_path / "quality" / "data_docs" / "index.html").exists()
+
+
+def test_the_profile_counts_what_spark_counts(spark):
+    rows = [*GOOD_ROWS, ("ü-ß-€", DAY, [], {}, {"skill:java": 0.0}), ("", DAY, ["skill:java"], {"skill:java": 1.0}, {})]
+    gold = gold_of(spark, rows)
+    profile = profile_of(spark, gold)
+
+    assert profile.rows == gold.count() == 6 and profile.untagged == 1 and profile.null_ids == 0
+    assert profile.id_fingerprint == inputs_of(spark, [row[0] for row in rows]).id_fingerprint
+    assert (profile.score_min, profile.score_max, profile.non_finite_scores) == (0.0, 1.0, 0)
+    assert dict(profile.tag_postings) == {
+        row.tag: row.postings for row in tag_shares(gold).collect()
+    }
+    assert profile.scored_tags["skill:java"] == 7 and profile.scores == 12
 
 
 @pytest.mark.parametrize(
     ("case", "expected_phrase"),
     [
-        ("duplicate_id", "expect_column_values_to_be_unique(posting_id)"),
-        ("not_in_input", "expect_column_values_to_not_be_null(in_input)"),
-        ("row_count", "expect_table_row_count_to_equal"),
-        ("untagged", "expect_column_min_to_be_between(tag_count)"),
-        ("score_above_one", "expect_column_max_to_be_between(score_max)"),
-        ("score_below_zero", "expect_column_min_to_be_between(score_min)"),
-        ("unknown_tag", "expect_column_max_to_be_between(unknown_tags)"),
+        ("duplicate_id", "expect_column_pair_values_to_be_equal(rows,input_rows): 1 unexpected [rows=5, input_rows=4]"),
+        ("duplicate_input_id", "expect_column_pair_values_to_be_equal(input_distinct_ids,input_rows)"),
+        ("not_in_input", "expect_column_pair_values_to_be_equal(id_fingerprint,input_id_fingerprint)"),
+        ("row_count", "expect_column_pair_values_to_be_equal(rows,input_rows)"),
+        ("null_id", "expect_column_values_to_be_between(null_ids)"),
+        ("untagged", "expect_column_values_to_be_between(untagged)"),
+        ("score_above_one", "expect_column_values_to_be_between(score_max)"),
+        ("score_below_zero", "expect_column_values_to_be_between(score_min)"),
+        ("score_not_a_number", "expect_column_values_to_be_between(non_finite_scores)"),
+        ("unknown_tag", "expect_column_values_to_be_in_set(tag): 1 unexpected: tags outside the model's labels ['skill:cobol']"),
     ],
 )
 def test_each_failure_kind_is_named(spark, tmp_path, case, expected_phrase):
     rows = list(GOOD_ROWS)
-    input_ids = None
-    expected_rows = None
+    input_ids = [row[0] for row in rows]
     if case == "duplicate_id":
         rows.append(rows[0])
+    elif case == "duplicate_input_id":
+        rows.append(rows[0])
+        input_ids.append(rows[0][0])
     elif case == "not_in_input":
-        input_ids = ["p1", "p2", "p3"]
+        input_ids = ["p1", "p2", "p3", "p9"]
     elif case == "row_count":
-        expected_rows = len(rows) + 1
+        input_ids.append("p5")
+    elif case == "null_id":
+        rows.append((None, DAY, ["skill:java"], {"skill:java": 0.5}, {}))
+        input_ids.append(None)
     elif case == "untagged":
         rows.append(("p5", DAY, [], {}, {"skill:java": 0.1}))
+        input_ids.append("p5")
     elif case == "score_above_one":
         rows.append(("p5", DAY, ["skill:java"], {"skill:java": 1.5}, {}))
+        input_ids.append("p5")
     elif case == "score_below_zero":
         rows.append(("p5", DAY, ["skill:java"], {"skill:java": 0.5}, {"skill:python": -0.1}))
+        input_ids.append("p5")
+    elif case == "score_not_a_number":
+        rows.append(("p5", DAY, ["skill:java"], {"skill:java": float("nan")}, {}))
+        input_ids.append("p5")
     elif case == "unknown_tag":
         rows.append(("p5", DAY, ["skill:cobol"], {"skill:cobol": 0.9}, {}))
+        input_ids.append("p5")
 
-    outcome = gate(spark, tmp_path, rows, input_ids=input_ids, expected_rows=expected_rows)
+    outcome = gate(spark, tmp_path, rows, input_ids=input_ids)
 
     assert not outcome.passed
-    assert expected_phrase in outcome.reason
+    assert expected_phrase in outcome.reason, outcome.reason
     assert "\n" not in outcome.reason
-    assert json.loads(outcome.reports[0].results_path.read_text())["success"] is False
+    failed = [report for report in outcome.reports if not report.passed]
+    assert len(failed) == 1 and json.loads(failed[0].results_path.read_text())["success"] is False
 
 
 def test_drift_beyond_the_bound_fails_and_names_the_tag(spark, tmp_path):
@@ -109,10 +150,5 @@ def test_drift_beyond_the_bound_fails_and_names_the_tag(spark, tmp_path):
 
 def test_rare_tags_are_exempt_from_drift(spark, tmp_path):
     previous = tag_shares(gold_of(spark, GOOD_ROWS))
-    outcome = check_gold(
-        gold_of(spark, GOOD_ROWS[:3]),
-        spark.createDataFrame([("p1",), ("p2",), ("p3",)], "posting_id string"),
-        labels=LABELS, expected_rows=3, at_least_one=True, previous_shares=previous,
-        drift_bound=0.0, drift_min_share=0.9, results_dir=tmp_path / "quality", run_id="r2",
-    )
+    outcome = gate(spark, tmp_path, GOOD_ROWS[:3], previous=previous, drift_bound=0.0, drift_min_share=0.9, run_id="r2")
     assert outcome.passed and outcome.drift_checked, outcome.reason

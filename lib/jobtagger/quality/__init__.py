@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from pyspark.sql import DataFrame
 
 from jobtagger.config import JobtaggerConfig
@@ -96,7 +97,7 @@ def quality_folder(config: JobtaggerConfig, job: str, run_date: dt.date) -> Path
 
 
 def run_suite(
-    df: DataFrame,
+    df: DataFrame | pd.DataFrame,
     *,
     suite_name: str,
     expectations: Sequence[Any],
@@ -105,15 +106,20 @@ def run_suite(
     data_docs: bool = True,
 ) -> QualityReport:
     """Validate ``df`` against ``expectations`` (GX Expectation objects) in an ephemeral context;
-    save the JSON result (and Data Docs unless ``data_docs=False``) under ``results_dir``."""
+    save the JSON result (and Data Docs unless ``data_docs=False``) under ``results_dir``.
+    ``df`` is a Spark DataFrame, or a pandas one for small frames of aggregates (no Spark jobs)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     results_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = (
+        context.data_sources.add_pandas(f"{suite_name}_source") if isinstance(df, pd.DataFrame)
+        else context.data_sources.add_spark(f"{suite_name}_source")
+    )
     batch = (
-        context.data_sources.add_spark(f"{suite_name}_source")
+        source
         .add_dataframe_asset(f"{suite_name}_frame")
         .add_batch_definition_whole_dataframe(f"{suite_name}_batch")
     )
@@ -160,9 +166,10 @@ def _outcome(item: Any) -> ExpectationOutcome:
     config = item.expectation_config
     details = item.result or {}
     severity = getattr(config, "severity", None) or BLOCKING
+    columns = [config.kwargs[key] for key in ("column", "column_A", "column_B") if config.kwargs.get(key)]
     return ExpectationOutcome(
         expectation=config.type,
-        column=config.kwargs.get("column"),
+        column=",".join(columns) or None,
         severity=str(getattr(severity, "value", severity)),
         success=bool(item.success),
         observed=details.get("observed_value"),

@@ -1,9 +1,10 @@
-"""The gold data-quality suite: what must hold before a tag run publishes anything.
+"""The gold data-quality gate: what must hold before a tag run publishes anything.
 
-GX validates plain columns best, so the checks are phrased over small derived frames:
-:func:`gold_check_frame` adds one column per per-row rule to the gold rows, and the drift rule
-runs on :func:`jobtagger.tagging.tag_share_drift`'s one-row-per-tag frame. Aggregate
-expectations (min/max/row count) are preferred: they cost one pass and no unexpected-value lists.
+The rules are checked by GX on small frames of aggregates (see :mod:`jobtagger.quality.gold_profile`
+for how they are measured while the rows are produced): ``gold_posting_tags`` on one row comparing
+gold with the scored bronze rows (row count, ids, untagged postings, score range),
+``gold_tags`` on one row per tag the rows name (the model's label set), and ``gold_tag_drift`` on
+one row per tag comparing shares with the previous run (:func:`jobtagger.tagging.tag_share_drift`).
 """
 
 from __future__ import annotations
@@ -13,52 +14,73 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import great_expectations as gx
-from pyspark.sql import DataFrame
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobtagger.quality import QualityReport, run_suite
-from jobtagger.tagging import tag_share_drift, tag_shares
+from jobtagger.quality.gold_profile import GoldProfile, InputSummary
+from jobtagger.tagging import TAG_SHARE_COLUMNS, tag_share_drift
 
 GOLD_SUITE = "gold_posting_tags"
+TAGS_SUITE = "gold_tags"
 DRIFT_SUITE = "gold_tag_drift"
 
 
-def gold_check_frame(gold: DataFrame, input_ids: DataFrame, *, labels: Sequence[str]) -> DataFrame:
-    """Gold rows reduced to the columns the gold suite checks.
-
-    ``in_input`` is null when the posting is absent from the bronze rows that were scored;
-    ``unknown_tags`` counts assigned or candidate tags outside the model's label set; a posting
-    with no scores at all has nothing out of range, so its score bounds read 0.
-    """
-    scores = F.concat(F.map_values("tag_scores"), F.map_values("candidate_scores"))
-    present = input_ids.select("posting_id").distinct().withColumn("in_input", F.lit(True))
-    return gold.join(present, on="posting_id", how="left").select(
-        "posting_id",
-        "in_input",
-        F.size("tags").alias("tag_count"),
-        F.coalesce(F.array_min(scores), F.lit(0.0)).alias("score_min"),
-        F.coalesce(F.array_max(scores), F.lit(0.0)).alias("score_max"),
-        # isin over many literals becomes one hash set (InSet), not a scan of every label per tag.
-        F.size(
-            F.filter(F.array_union("tags", F.map_keys("candidate_scores")), lambda tag: ~tag.isin(*labels))
-        ).alias("unknown_tags"),
-    )
+def gold_summary_frame(profile: GoldProfile, inputs: InputSummary) -> pd.DataFrame:
+    """One row: the gold rows' counts next to the scored bronze rows'. Fingerprints are decimal
+    text (exact; they exceed 64 bits). Without any score the range reads 0 (nothing out of it)."""
+    return pd.DataFrame([{
+        "rows": profile.rows,
+        "input_rows": inputs.rows,
+        "input_distinct_ids": inputs.distinct_ids,
+        "null_ids": profile.null_ids,
+        "id_fingerprint": str(profile.id_fingerprint),
+        "input_id_fingerprint": str(inputs.id_fingerprint),
+        "untagged": profile.untagged,
+        "non_finite_scores": profile.non_finite_scores,
+        "score_min": profile.score_min if profile.scores > profile.non_finite_scores else 0.0,
+        "score_max": profile.score_max if profile.scores > profile.non_finite_scores else 0.0,
+    }])
 
 
-def gold_expectations(*, expected_rows: int, at_least_one: bool) -> list[gx.expectations.Expectation]:
-    """Expectations over :func:`gold_check_frame`."""
+def gold_tags_frame(profile: GoldProfile) -> pd.DataFrame:
+    """One row per tag named in ``tags`` or a score map: postings carrying it, its share, score entries."""
+    names = sorted(set(profile.tag_postings) | set(profile.scored_tags))
+    postings = [profile.tag_postings.get(name, 0) for name in names]
+    return pd.DataFrame({
+        "tag": pd.Series(names, dtype=object),
+        "postings": pd.Series(postings, dtype="int64"),
+        "share": pd.Series([count / profile.rows if profile.rows else 0.0 for count in postings], dtype="float64"),
+        "score_entries": pd.Series([profile.scored_tags.get(name, 0) for name in names], dtype="int64"),
+    })
+
+
+def gold_expectations(*, at_least_one: bool) -> list[gx.expectations.Expectation]:
+    """Expectations over :func:`gold_summary_frame`."""
+    def equal(column_a: str, column_b: str) -> gx.expectations.Expectation:
+        return gx.expectations.ExpectColumnPairValuesToBeEqual(column_A=column_a, column_B=column_b)
+
+    def zero(column: str) -> gx.expectations.Expectation:
+        return gx.expectations.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0)
+
     expectations: list[gx.expectations.Expectation] = [
-        gx.expectations.ExpectColumnValuesToNotBeNull(column="posting_id"),
-        gx.expectations.ExpectColumnValuesToBeUnique(column="posting_id"),
-        gx.expectations.ExpectTableRowCountToEqual(value=expected_rows),
-        gx.expectations.ExpectColumnValuesToNotBeNull(column="in_input"),
-        gx.expectations.ExpectColumnMinToBeBetween(column="score_min", min_value=0.0),
-        gx.expectations.ExpectColumnMaxToBeBetween(column="score_max", max_value=1.0),
-        gx.expectations.ExpectColumnMaxToBeBetween(column="unknown_tags", max_value=0),
+        equal("rows", "input_rows"),
+        equal("input_distinct_ids", "input_rows"),
+        equal("id_fingerprint", "input_id_fingerprint"),
+        zero("null_ids"),
+        zero("non_finite_scores"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="score_min", min_value=0.0),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="score_max", max_value=1.0),
     ]
     if at_least_one:
-        expectations.append(gx.expectations.ExpectColumnMinToBeBetween(column="tag_count", min_value=1))
+        expectations.append(zero("untagged"))
     return expectations
+
+
+def tag_expectations(*, labels: Sequence[str]) -> list[gx.expectations.Expectation]:
+    """Expectations over :func:`gold_tags_frame`."""
+    return [gx.expectations.ExpectColumnValuesToBeInSet(column="tag", value_set=list(labels))]
 
 
 def drift_expectations(*, drift_bound: float) -> list[gx.expectations.Expectation]:
@@ -83,11 +105,11 @@ class GateOutcome:
 
 
 def check_gold(
-    gold: DataFrame,
-    input_ids: DataFrame,
+    spark: SparkSession,
+    profile: GoldProfile,
+    inputs: InputSummary,
     *,
     labels: Sequence[str],
-    expected_rows: int,
     at_least_one: bool,
     previous_shares: DataFrame | None,
     drift_bound: float,
@@ -95,20 +117,32 @@ def check_gold(
     results_dir: Path,
     run_id: str,
 ) -> GateOutcome:
-    """Validate gold rows, and tag-share drift against ``previous_shares`` when given.
+    """Validate the profile of the gold rows against the scored input, and tag-share drift
+    against ``previous_shares`` when given.
 
     GX results (JSON and Data Docs) are always kept under ``results_dir``; ``reason`` is one line
-    naming every failed rule, None when all passed.
+    naming every failed rule (with the values compared), None when all passed.
     """
-    checks = gold_check_frame(gold, input_ids, labels=labels).persist()
-    try:
-        reports = [run_suite(checks, suite_name=GOLD_SUITE, results_dir=results_dir, run_id=run_id,
-                             expectations=gold_expectations(expected_rows=expected_rows, at_least_one=at_least_one))]
-    finally:
-        checks.unpersist()
-    failures = [outcome.describe() for outcome in reports[0].critical_failures]
+    summary = gold_summary_frame(profile, inputs)
+    tags = gold_tags_frame(profile)
+    reports = [
+        run_suite(summary, suite_name=GOLD_SUITE, results_dir=results_dir, run_id=run_id,
+                  expectations=gold_expectations(at_least_one=at_least_one)),
+        run_suite(tags, suite_name=TAGS_SUITE, results_dir=results_dir, run_id=run_id,
+                  expectations=tag_expectations(labels=labels)),
+    ]
+    values = summary.iloc[0]
+    failures = [
+        f"{outcome.describe()} [{', '.join(f'{column}={values[column]}' for column in outcome.column.split(','))}]"
+        for outcome in reports[0].critical_failures
+    ]
+    if reports[1].critical_failures:
+        unknown = sorted(set(tags["tag"]) - set(labels))
+        failures.append(f"{reports[1].critical_failures[0].describe()}: tags outside the model's labels {unknown[:5]}")
     if previous_shares is not None:
-        drift = tag_share_drift(tag_shares(gold), previous_shares, min_share=drift_min_share).persist()
+        current = spark.createDataFrame(tags[list(TAG_SHARE_COLUMNS)], "tag string, postings long, share double")
+        drift = tag_share_drift(current.where(F.col("postings") > 0), previous_shares, min_share=drift_min_share)
+        drift = drift.persist()
         try:
             reports.append(run_suite(drift, suite_name=DRIFT_SUITE, results_dir=results_dir, run_id=run_id,
                                      expectations=drift_expectations(drift_bound=drift_bound)))

@@ -4,8 +4,9 @@
 ``tagging.mode=backfill``) retags every posting in bronze, e.g. after a new model is promoted.
 Gold is written in ONE commit per run: a daily run replaces exactly the ``run_date = D``
 partition, a backfill replaces the whole table (each posting stays under its bronze run_date).
-The scoring pass stages the gold rows (delta-rs: writes the data files, uncommitted), the gate
-reads them back, and the commit publishes them. Nothing is published when the gate fails; the GX results (JSON + Data Docs) stay under
+The scoring pass stages the gold rows (delta-rs: writes the data files, uncommitted) and profiles
+them for the gate (:mod:`jobtagger.quality.gold_profile`), the gate checks that profile against
+the scored bronze rows, and the commit publishes the staged rows. Nothing is published when the gate fails; the GX results (JSON + Data Docs) stay under
 ``<warehouse>/<quality.results_dir>/tag/<run_date>/``.
 """
 
@@ -24,6 +25,7 @@ from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import DataQualityError, JobtaggerError, MissingInputError
 from jobtagger.quality import quality_folder
 from jobtagger.quality.gold import check_gold
+from jobtagger.quality.gold_profile import InputSummary, summarize_input
 from jobtagger.registry import load_current_model
 from jobtagger.runlog import RunContext
 from jobtagger.tables import StagedWrite, TableStore, Txn, open_table_store
@@ -63,7 +65,8 @@ def tag_postings(
 
     with run.step("read", mode=mode) as info:
         postings, bronze_version = _postings_to_tag(store, run.run_date, mode=mode)
-        expected_rows = postings.count()
+        inputs = InputSummary.of_row(summarize_input(postings).first())
+        expected_rows = inputs.rows
         info.update(rows=expected_rows, bronze_version=bronze_version)
         if expected_rows == 0:
             where = "bronze" if mode == "backfill" else f"bronze for run date {run.run_date}"
@@ -79,10 +82,10 @@ def tag_postings(
     with staged:
         with run.step("quality") as info:
             outcome = check_gold(
-                staged.rows,
-                postings.select("posting_id"),
+                spark,
+                scored.profile,
+                inputs,
                 labels=decision_labels(decision),
-                expected_rows=expected_rows,
                 at_least_one=decision.getOrDefault(decision.atLeastOne),
                 previous_shares=_previous_shares(store, run.run_date, mode=mode),
                 drift_bound=config.tagging.drift_bound,

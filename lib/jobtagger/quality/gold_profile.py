@@ -1,0 +1,151 @@
+"""What the gold gate validates, measured while the gold rows are produced instead of by reading
+them again: at 1M postings a second Spark pass over the tag maps, a join with bronze and a
+distinct count cost more than scoring itself.
+
+Executors profile every Arrow batch of gold columns they emit (:func:`profiled_batches`) into a
+Spark accumulator (:class:`GoldProfile`: row count, id fingerprint, untagged rows, score range,
+postings per tag, tags named in the score maps). The input side comes from one aggregation of the
+bronze rows that were scored (:func:`summarize_input`). Ids are compared through a fingerprint:
+the exact sum of Spark's ``xxhash64`` of every id (the ``xxhash`` package computes the same value
+in Python). With equal row counts, distinct input ids and equal fingerprints, gold holds exactly
+the input's ids, each once (a lost, duplicated or altered id changes the sum unless 64-bit hashes
+collide). An accumulator counts a retried task twice: the gate then fails on the row count, it
+never passes wrongly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import xxhash
+from pyspark import Accumulator, SparkContext
+from pyspark.accumulators import AccumulatorParam
+from pyspark.sql import DataFrame, Row
+from pyspark.sql import functions as F
+
+SPARK_XXHASH64_SEED = 42  # what Spark's xxhash64() uses
+_SCORE_ENTRY = pa.list_(pa.struct([("key", pa.string()), ("value", pa.float64())]))
+
+
+def id_fingerprint(ids: pa.Array) -> int:
+    """Exact sum of Spark's ``xxhash64`` (a signed long) over the non-null ids."""
+    total = 0
+    for value in ids.cast(pa.binary()).to_pylist():
+        if value is not None:
+            digest = xxhash.xxh64_intdigest(value, seed=SPARK_XXHASH64_SEED)
+            total += digest - (1 << 64) if digest >= 1 << 63 else digest
+    return total
+
+
+@dataclass
+class GoldProfile:
+    """Counts over gold rows (posting_id, tags, tag_scores, candidate_scores); merges by adding."""
+
+    rows: int = 0
+    null_ids: int = 0
+    id_fingerprint: int = 0
+    untagged: int = 0
+    scores: int = 0
+    non_finite_scores: int = 0  # null, NaN or infinite
+    score_min: float = math.inf
+    score_max: float = -math.inf
+    tag_postings: Counter = field(default_factory=Counter)  # entries of ``tags`` per tag
+    scored_tags: Counter = field(default_factory=Counter)  # entries of both score maps per tag
+
+    @classmethod
+    def of_batch(cls, batch: pa.RecordBatch) -> GoldProfile:
+        ids = batch.column("posting_id")
+        tags = batch.column("tags")
+        tag_counts = pc.fill_null(pc.list_value_length(tags), 0).to_numpy()
+        entries = [pc.list_flatten(batch.column(name).cast(_SCORE_ENTRY)) for name in ("tag_scores", "candidate_scores")]
+        values = np.concatenate([entry.field("value").to_numpy(zero_copy_only=False) for entry in entries])
+        finite = values[np.isfinite(values)]  # nulls arrive as NaN
+        return cls(
+            rows=batch.num_rows,
+            null_ids=ids.null_count,
+            id_fingerprint=id_fingerprint(ids),
+            untagged=int(np.count_nonzero(tag_counts == 0)),
+            scores=len(values),
+            non_finite_scores=len(values) - len(finite),
+            score_min=float(finite.min()) if len(finite) else math.inf,
+            score_max=float(finite.max()) if len(finite) else -math.inf,
+            tag_postings=_value_counts(pc.list_flatten(tags)),
+            scored_tags=_value_counts(pa.concat_arrays([entry.field("key") for entry in entries])),
+        )
+
+    def merged(self, other: GoldProfile) -> GoldProfile:
+        return GoldProfile(
+            rows=self.rows + other.rows,
+            null_ids=self.null_ids + other.null_ids,
+            id_fingerprint=self.id_fingerprint + other.id_fingerprint,
+            untagged=self.untagged + other.untagged,
+            scores=self.scores + other.scores,
+            non_finite_scores=self.non_finite_scores + other.non_finite_scores,
+            score_min=min(self.score_min, other.score_min),
+            score_max=max(self.score_max, other.score_max),
+            tag_postings=self.tag_postings + other.tag_postings,
+            scored_tags=self.scored_tags + other.scored_tags,
+        )
+
+
+def _value_counts(values: pa.Array) -> Counter:
+    counts = pc.value_counts(values)
+    return Counter(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
+
+
+class GoldProfileParam(AccumulatorParam):
+    def zero(self, value: GoldProfile) -> GoldProfile:
+        return GoldProfile()
+
+    def addInPlace(self, value1: GoldProfile, value2: GoldProfile) -> GoldProfile:
+        return value1.merged(value2)
+
+
+def gold_profile_accumulator(context: SparkContext) -> Accumulator:
+    return context.accumulator(GoldProfile(), GoldProfileParam())
+
+
+def profiled_batches(batches: Iterator[pa.RecordBatch], profile: Accumulator) -> Iterator[pa.RecordBatch]:
+    """Pass the batches through, adding each one's :class:`GoldProfile` to ``profile``."""
+    for batch in batches:
+        profile.add(GoldProfile.of_batch(batch))
+        yield batch
+
+
+def profile_rows(gold: DataFrame, profile: Accumulator) -> DataFrame:
+    """``gold`` unchanged, profiled into ``profile`` whenever it is computed (one Arrow pass)."""
+    def profile_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield from profiled_batches(batches, profile)
+
+    return gold.mapInArrow(profile_partition, gold.schema)
+
+
+@dataclass(frozen=True)
+class InputSummary:
+    """The scored bronze rows, from one aggregation: count, distinct and null ids, id fingerprint."""
+
+    rows: int
+    distinct_ids: int
+    null_ids: int
+    id_fingerprint: int
+
+    @classmethod
+    def of_row(cls, row: Row) -> InputSummary:
+        return cls(rows=row.rows, distinct_ids=row.distinct_ids, null_ids=row.null_ids,
+                   id_fingerprint=int(row.id_fingerprint or 0))
+
+
+def summarize_input(postings: DataFrame) -> DataFrame:
+    """One row: ``rows, distinct_ids, null_ids, id_fingerprint`` (the fingerprint as GoldProfile's)."""
+    return postings.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count_distinct("posting_id").alias("distinct_ids"),
+        F.count_if(F.col("posting_id").isNull()).alias("null_ids"),
+        F.sum(F.when(F.col("posting_id").isNotNull(), F.xxhash64("posting_id")).cast("decimal(38,0)")).alias("id_fingerprint"),
+    )
