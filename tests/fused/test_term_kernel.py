@@ -1,6 +1,7 @@
-"""The compiled ASCII term kernel against TextFeaturizer: the same (row, vocabulary index) multiset
-on the tokenizer's hard cases and on random texts over a small alphabet (many repeated tokens,
-every punctuation TOKEN_PATTERN treats specially)."""
+"""The compiled term kernel against TextFeaturizer: the same (row, vocabulary index) multiset on
+the tokenizer's hard cases, ASCII and not (accents, CJK, final sigma, letters newer than the JVM's
+Unicode, supplementary characters, combining marks, other scripts' digits), and on random texts
+over a small mixed alphabet (many repeated tokens, every punctuation TOKEN_PATTERN treats specially)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobtagger.fused.ascii_terms import AsciiTermIndex
+from jobtagger.fused.term_kernel import TermIndex
 from jobtagger.fused.text import TextFeatureParams, TextFeaturizer
 
-# The ASCII part of the JVM's [\p{L}\p{N}] (digits, upper and lower case) and a non-ASCII range.
-LETTER_RANGES = ((0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A), (0xAA, 0xAA))
+# The JVM's (Java 17, Unicode 13) [\p{L}\p{N}] in the blocks these texts use: Latin and Greek, the
+# Arabic-Indic and Devanagari digits, kana, CJK (U+9FFD on are Unicode 14), bold math capitals
+# (U+1D400-U+1D454) and CJK extension B. Combining marks (U+0300-U+036F) and emoji are not in it.
+LETTER_RANGES = (
+    (0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A), (0xAA, 0xAA), (0xB2, 0xB3), (0xB5, 0xB5), (0xB9, 0xBA), (0xBC, 0xBE),
+    (0xC0, 0xD6), (0xD8, 0xF6), (0xF8, 0x2C1), (0x2C6, 0x2D1), (0x2E0, 0x2E4), (0x2EC, 0x2EC), (0x2EE, 0x2EE),
+    (0x370, 0x374), (0x376, 0x377), (0x37A, 0x37D), (0x37F, 0x37F), (0x386, 0x386), (0x388, 0x38A), (0x38C, 0x38C),
+    (0x38E, 0x3A1), (0x3A3, 0x3F5), (0x3F7, 0x481), (0x660, 0x669), (0x966, 0x96F), (0x3041, 0x3096),
+    (0x309D, 0x309F), (0x30A1, 0x30FA), (0x30FC, 0x30FF), (0x4E00, 0x9FFC), (0x1D400, 0x1D454), (0x20000, 0x2A6DD),
+)
 EDGE_TEXTS = [
     "c++ c# node.js a-b a.-b ..a.. a+b c++b x..y c+-d c-+d ab.-cd.-ef++gh a..b+#c--d",
     "trailing. trailing- trailing.- .-leading -x- 10+ years 3.14 v2.0.1 e-mail --flag ...python...",
@@ -23,8 +32,15 @@ EDGE_TEXTS = [
     "", "!!! --- ... +++ ### ", " ", "-.- +", "the of", "a",
     "abc", "def", "c+", "+d", "ab.", "-cd",  # tokens touching across texts
     "node.js c++ node.js c++ c# c#",
+    "café crème brûlée naïve straße façade-design é.-f ü-ö ß# ä.ö+ à",
+    "日本語テキスト 東京 python日本 ab東京 日本.東京 日本 日本",
+    "οδυσσευς ας σς ασ-β ασ1β σ ς",  # final sigma: a letter like any other
+    "\u9ffd\u9ffe x\u9ffdy ab\u9ffecd",  # Unicode 14 CJK: not the JVM's letters
+    "😀x x😀y 𝐀 𝐀b a𝐀 𝐀.𝐁 𝐀++𝐁 𠀀 𠀁𠀂 🇩🇪 👩\u200d💻 ab😀",
+    "cafe\u0301 e\u0301e a\u0301b \u0301\u0301",  # combining marks are no letters
+    "٣٤٥ ९९ ab٣ ²³ x² v٢.٠",  # \p{N} of other scripts
 ]
-EDGE_STOP_WORDS = ("the", "of", "b")
+EDGE_STOP_WORDS = ("the", "of", "b", "straße", "東京")
 
 
 def params(vocabulary, *, min_token_length=2, stop_words=EDGE_STOP_WORDS, ngram_sizes=(2,)) -> TextFeatureParams:
@@ -57,7 +73,7 @@ def expected_occurrences(text_params: TextFeatureParams, texts: pa.Array) -> Cou
 
 
 def kernel_occurrences(text_params: TextFeatureParams, texts: pa.Array) -> Counter:
-    rows, terms = AsciiTermIndex(text_params).term_occurrences(texts)
+    rows, terms = TermIndex(text_params).term_occurrences(texts)
     assert rows.dtype == terms.dtype == np.int64
     return Counter(zip(rows.tolist(), terms.tolist()))
 
@@ -81,6 +97,51 @@ def test_edge_texts_tokens_are_the_java_regex_matches():
     """What the edge cases must tokenize to, so a featurizer regression cannot hide in the comparison."""
     found = set(every_term(pa.array(["a+b c++b a.-b ..a.. x. y- z.-"]), min_token_length=1, stop_words=(), ngram_sizes=()))
     assert found == {"a+", "b", "c++", "a", "x", "y", "z"}
+
+
+def test_non_ascii_tokens_are_the_java_regex_matches():
+    """The kernel's own tokens (each its own vocabulary term) where characters are not bytes."""
+    texts = pa.array([
+        "é.-f ü-ö+ ß#x 日本.東京 ασ-ς ab\u9ffdcd e\u0301e 😀x 𝐀.𝐁++ ٣٤٥",
+        "𝐀 é 日 ς ab",  # one character each (𝐀 is two UTF-16 units) and one ASCII token
+    ])
+    tokens = ["é", "f", "ü-ö+", "ß#", "x", "日本.東京", "ασ-ς", "ab", "cd", "e", "𝐀.𝐁++", "٣٤٥", "𝐀", "日", "ς"]
+    kept_at_length_2 = {"ü-ö+", "ß#", "日本.東京", "ασ-ς", "ab", "cd", "𝐀.𝐁++", "٣٤٥", "𝐀"}
+    text_params = params([*tokens, "ab\u9ffdcd", "e\u0301e", "😀x", "\u9ffd"], min_token_length=1, stop_words=(), ngram_sizes=())
+
+    found = kernel_occurrences(text_params, texts)
+    at_length_2 = kernel_occurrences(params(text_params.vocabulary, stop_words=(), ngram_sizes=()), texts)
+
+    assert found == Counter({
+        (0, 0): 1, (0, 1): 1, (0, 2): 1, (0, 3): 1, (0, 4): 2, (0, 5): 1, (0, 6): 1, (0, 7): 1, (0, 8): 1,
+        (0, 9): 2, (0, 10): 1, (0, 11): 1, (1, 12): 1, (1, 0): 1, (1, 13): 1, (1, 14): 1, (1, 7): 1,
+    })
+    assert {text_params.vocabulary[term] for _, term in at_length_2} == kept_at_length_2
+
+
+def test_supplementary_letters_count_two_toward_the_minimum_length():
+    texts = pa.array(["𝐀 𝐀b éé 日本 𠀀 𠀀x abc"])
+    text_params = params(["𝐀", "𝐀b", "éé", "日本", "𠀀", "𠀀x", "abc"], min_token_length=3)
+
+    assert kernel_occurrences(text_params, texts) == Counter({(0, 1): 1, (0, 5): 1, (0, 6): 1})
+    assert kernel_occurrences(text_params, texts) == expected_occurrences(text_params, texts)
+
+
+def test_non_ascii_stop_words_and_ngrams():
+    texts = pa.array(["straße café 東京 日本 café 日本 東京 ας"])
+    text_params = params(["café 日本", "日本 café", "straße café", "café", "東京 日本", "日本 ας"])
+
+    assert kernel_occurrences(text_params, texts) == Counter({(0, 0): 2, (0, 1): 1, (0, 3): 2, (0, 5): 1})
+    assert kernel_occurrences(text_params, texts) == expected_occurrences(text_params, texts)
+
+
+def test_a_character_cut_by_the_end_of_a_text_is_a_gap():
+    """Invalid UTF-8 (Arrow does not check buffers it is handed) is read as gaps, never past a text."""
+    data = "ab日".encode()[:-1] + "日".encode()[-1:] + b"cd"  # "ab" and two bytes of 日, then its last byte and "cd"
+    texts = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(np.array([0, 4, 7], np.int32)), pa.py_buffer(data)])
+    text_params = params(["ab", "cd", "ab日", "日cd"], stop_words=())
+
+    assert kernel_occurrences(text_params, texts) == Counter({(0, 0): 1, (1, 1): 1})
 
 
 def test_min_length_and_stop_words_apply_before_ngrams():
@@ -127,12 +188,16 @@ def test_vocabulary_terms_of_other_lengths_and_repeated_terms():
     assert kernel_occurrences(text_params, texts) == expected_occurrences(text_params, texts)
 
 
-WORDS = ["a", "b", "ab", "ba", "1", "a1", "zz", "abc"]
-SEPARATORS = [" ", " ", " ", "  ", ".", "-", "+", "#", ".-", "++", " .", "- ", "+ ", "# "]
+# ASCII and 2-, 3- and 4-byte letters and separators: é, final sigma, CJK, Arabic-Indic 3, bold A;
+# a combining acute, U+9FFD (a letter after Java 17), an emoji.
+LETTERS = "ab1zéς日٣𝐀"
+NON_LETTERS = "\u0301\u9ffd😀"
+WORDS = ["a", "b", "ab", "ba", "1", "a1", "zz", "abc", "é", "aé", "ς", "日本", "٣", "𝐀", "𝐀b", "a\u0301"]
+SEPARATORS = [" ", " ", " ", "  ", ".", "-", "+", "#", ".-", "++", " .", "- ", "+ ", "# ", "\u0301", "\u9ffd", "😀", " 😀 "]
 random_texts = st.lists(
     st.one_of(
         st.none(),
-        st.text(alphabet="ab1z.-+# ", max_size=40),
+        st.text(alphabet=LETTERS + NON_LETTERS + ".-+# ", max_size=40),
         st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=15).map(
             lambda pairs: "".join(word + separator for word, separator in pairs)),  # runs of words: n-grams
     ),
@@ -144,17 +209,17 @@ random_texts = st.lists(
 @given(
     texts=random_texts,
     min_token_length=st.integers(1, 3),
-    stop_words=st.lists(st.sampled_from([*WORDS, "a+", "zz#"]), max_size=3),
+    stop_words=st.lists(st.sampled_from([*WORDS, "a+", "zz#", "é+"]), max_size=3),
     ngram_sizes=st.lists(st.integers(1, 3), max_size=3),
     kept_share=st.floats(0.0, 1.0),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_random_ascii_texts_give_the_featurizers_occurrences(texts, min_token_length, stop_words, ngram_sizes, kept_share, seed):
+def test_random_texts_give_the_featurizers_occurrences(texts, min_token_length, stop_words, ngram_sizes, kept_share, seed):
     texts = pa.array(texts, pa.string())
     options = dict(min_token_length=min_token_length, stop_words=stop_words, ngram_sizes=ngram_sizes)
     terms = every_term(texts, **options)
     rng = np.random.default_rng(seed)
-    vocabulary = [term for term in terms if rng.random() < kept_share] + ["zz zz", "a.-b", "ab ab ab ab"]
+    vocabulary = [term for term in terms if rng.random() < kept_share] + ["zz zz", "a.-b", "ab ab ab ab", "𝐀 日本"]
     rng.shuffle(vocabulary)
     text_params = params(vocabulary, **options)
 

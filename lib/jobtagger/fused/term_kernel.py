@@ -1,11 +1,14 @@
-"""The vocabulary terms of pure-ASCII texts (nearly every job posting) in one compiled pass over
-the UTF-8 buffer: tokens, length filter, stop words, n-grams and the vocabulary lookup, exactly
-as :class:`~jobtagger.fused.text.TextFeaturizer` (so Spark) finds them.
+"""The vocabulary terms of lower-cased texts in one compiled pass over the UTF-8 buffer: tokens,
+length filter, stop words, n-grams and the vocabulary lookup, exactly as
+:class:`~jobtagger.fused.text.TextFeaturizer` (so Spark) finds them.
 
-Why it can be one pass over bytes: in ASCII a character is a byte and ``minTokenLength``'s UTF-16
-units are bytes, and TOKEN_PATTERN (``L+(?:[.-]L+)*[+#]*``) never backtracks: ``L+`` stops at a
-non-letter, a ``.``/``-`` joins the token only when a letter follows, then ``+``/``#`` are taken
-greedily, and Java's find resumes where the match ended (``a+b`` is ``a+`` then ``b``).
+Why it can be one pass over bytes: TOKEN_PATTERN (``L+(?:[.-]L+)*[+#]*``) never backtracks: ``L+``
+stops at a non-letter, a ``.``/``-`` joins the token only when a letter follows, then ``+``/``#``
+are taken greedily, and Java's find resumes where the match ended (``a+b`` is ``a+`` then ``b``).
+A character is read where it starts: an ASCII byte's class comes from a table (nearly every
+character), any other character is decoded and is a letter when its code point falls in the JVM's
+``[\\p{L}\\p{N}]`` ranges (binary search). Java's ``String.length``, which ``minTokenLength``
+compares, counts UTF-16 units: one per character, two for a 4-byte one (code point >= 0x10000).
 
 The strings a token can be (the words of the vocabulary's terms, the stop words) sit in one
 open-addressing table keyed by the FNV-1a hash of their bytes and checked byte for byte, so a
@@ -32,12 +35,14 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: a hash's top bits 
 _STOP = -2  # the string table's payload for a stop word (else the word id)
 
 
-class AsciiTermIndex:
-    """Built once per partition from :class:`TextFeatureParams`: the byte classes, the string
-    table and the vocabulary trie the kernel reads."""
+class TermIndex:
+    """Built once per partition from :class:`TextFeatureParams`: the ASCII classes, the letter
+    ranges, the string table and the vocabulary trie the kernel reads."""
 
     def __init__(self, params: TextFeatureParams) -> None:
         self.byte_classes = _ascii_byte_classes(params.letter_ranges)
+        ranges = np.array(params.letter_ranges, np.int64).reshape(-1, 2)
+        self.range_lows, self.range_highs = ranges[:, 0].copy(), ranges[:, 1].copy()
         self.min_token_length = params.min_token_length
         sizes = (1, *params.ngram_sizes)
         self.repeats = np.bincount(sizes).astype(np.int64)  # NGram(n=1), or one n twice, counts its terms again
@@ -50,17 +55,17 @@ class AsciiTermIndex:
         self.word_count = len(words)
 
     def term_occurrences(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        """(row, vocabulary index) of every token and n-gram of these lower-cased, pure-ASCII texts
-        (string or large_string, nulls read as empty) that is a vocabulary term, in no set order."""
+        """(row, vocabulary index) of every token and n-gram of these lower-cased texts (string or
+        large_string, nulls read as empty) that is a vocabulary term, in no set order."""
         if texts.null_count:
             texts = pc.fill_null(texts, "")
-        offsets, data = _ascii_buffers(texts)
+        offsets, data = _utf8_buffers(texts)
         rows = np.empty((offsets[-1] - offsets[0]) // 8 + 64, np.int64)  # postings have a term per 9 bytes or so
         terms = np.empty_like(rows)
         row, count = 0, 0
         while True:
             row, count = _fill_term_occurrences(
-                offsets, data, row, count, rows, terms, self.byte_classes, self.min_token_length,
+                offsets, data, row, count, rows, terms, self.byte_classes, self.range_lows, self.range_highs, self.min_token_length,
                 self.string_table, self.string_bytes, self.child_table, self.word_count, self.node_terms, self.repeats,
             )
             if row == len(texts):
@@ -69,7 +74,8 @@ class AsciiTermIndex:
 
 
 def _ascii_byte_classes(letter_ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """The class of each byte value read as an ASCII character (bytes >= 128 are gaps: no input has them)."""
+    """The class of each byte value read as an ASCII character (bytes >= 128 are gaps: they are
+    decoded, and a '+'/'#' test on one must fail)."""
     classes = np.full(256, _GAP, np.uint8)
     for low, high in letter_ranges:
         classes[min(low, 128) : min(high + 1, 128)] = _LETTER
@@ -117,7 +123,7 @@ def _child_table(children: dict[tuple[int, int], int], word_count: int) -> np.nd
     return _filled_child_table(keys, np.array(list(children.values()), np.int64), _table_bits(len(children)))
 
 
-def _ascii_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(the Arrow offsets of each text into the bytes, the bytes), without copying the bytes."""
     offset_type = np.int64 if pa.types.is_large_string(texts.type) else np.int32
     _, offset_buffer, data_buffer = texts.buffers()
@@ -225,8 +231,44 @@ def _log2(size):
 
 
 @numba.njit(cache=True, nogil=True)
+def _is_letter(code_point, range_lows, range_highs):
+    """Whether the code point falls in one of the sorted inclusive ranges (binary search)."""
+    low, high = 0, len(range_lows)
+    while low < high:
+        middle = (low + high) >> 1
+        if range_lows[middle] <= code_point:
+            low = middle + 1
+        else:
+            high = middle
+    return low > 0 and code_point <= range_highs[low - 1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _letter_width(data, position, end, classes, range_lows, range_highs):
+    """The byte count of the letter starting at ``position``, or 0 when none does: a gap, a mark,
+    a continuation byte (so a non-letter is skipped a byte at a time), or a character cut by ``end``
+    (invalid UTF-8, never read past)."""
+    byte = data[position]
+    if byte < 0x80:
+        return 1 if classes[byte] == _LETTER else 0
+    if byte < 0xC0:
+        return 0
+    if byte < 0xE0:
+        width, code_point = 2, np.int64(byte & 0x1F)
+    elif byte < 0xF0:
+        width, code_point = 3, np.int64(byte & 0x0F)
+    else:
+        width, code_point = 4, np.int64(byte & 0x07)
+    if position + width > end:
+        return 0
+    for i in range(position + 1, position + width):
+        code_point = (code_point << 6) | np.int64(data[i] & 0x3F)
+    return width if _is_letter(code_point, range_lows, range_highs) else 0
+
+
+@numba.njit(cache=True, nogil=True)
 def _fill_term_occurrences(
-    offsets, data, first_row, count, rows, terms, classes, min_token_length,
+    offsets, data, first_row, count, rows, terms, classes, range_lows, range_highs, min_token_length,
     string_table, strings, child_table, word_count, node_terms, repeats,
 ):
     """Writes (row, vocabulary index) of the terms of the texts from ``first_row`` on at ``count``
@@ -242,16 +284,35 @@ def _fill_term_occurrences(
         ending[:] = -1
         position, end = offsets[row], offsets[row + 1]
         while position < end:
-            if classes[data[position]] != _LETTER:
+            byte = data[position]
+            if byte < 0x80:  # an ASCII character (nearly every one): no decoding
+                letter = classes[byte] == _LETTER
+            else:
+                letter = _letter_width(data, position, end, classes, range_lows, range_highs) > 0
+            if not letter:
                 position += 1
                 continue
             start = position
             hash_value = _FNV_OFFSET
+            surplus = 0  # the token's bytes beyond its UTF-16 units (none in ASCII)
             while True:  # L+, then [.-]L+ while a letter follows the mark
-                while position < end and classes[data[position]] == _LETTER:
-                    hash_value = _fnv_step(hash_value, data[position])
-                    position += 1
-                if position + 1 < end and classes[data[position]] == _INNER and classes[data[position + 1]] == _LETTER:
+                while position < end:
+                    byte = data[position]
+                    if byte < 0x80:  # an ASCII character (nearly every one): no decoding
+                        if classes[byte] != _LETTER:
+                            break
+                        hash_value = _fnv_step(hash_value, byte)
+                        position += 1
+                        continue
+                    width = _letter_width(data, position, end, classes, range_lows, range_highs)
+                    if width == 0:
+                        break
+                    for i in range(position, position + width):
+                        hash_value = _fnv_step(hash_value, data[i])
+                    surplus += 2 if width == 4 else width - 1  # a 4-byte one is 2 units
+                    position += width
+                if (position + 1 < end and classes[data[position]] == _INNER
+                        and _letter_width(data, position + 1, end, classes, range_lows, range_highs)):
                     hash_value = _fnv_step(hash_value, data[position])
                     position += 1
                 else:
@@ -259,7 +320,7 @@ def _fill_term_occurrences(
             while position < end and classes[data[position]] == _TRAILING:
                 hash_value = _fnv_step(hash_value, data[position])
                 position += 1
-            if position - start < min_token_length:
+            if position - start - surplus < min_token_length:
                 continue
             word = _string_payload(string_table, string_bits, strings, hash_value, data, start, position)
             if word == _STOP:
