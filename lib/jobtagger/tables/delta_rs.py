@@ -124,13 +124,13 @@ class DeltaRsTableStore(TableStore):
         """A catalog table over the ``jobtagger_delta`` reader: Spark SQL sees the current snapshot
         at query time (a temporary view cannot live in a database)."""
         qualified = f"{self.database}.{name}"
-        self._table(name)
+        columns = spark_schema(self._table(name)).toDDL()  # given, so Spark need not ask the source
         location = os.path.join(self.warehouse, "_catalog", f"{self.database}.db")
         self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {self.database} LOCATION '{_sql_text(location)}'")
         self.spark.sql(f"DROP TABLE IF EXISTS {qualified}")
         source_name = f"{SOURCE_NAME}_{self.database}_{name}"
         self.spark.dataSource.register(table_source(source_name, self.path(name)))
-        self.spark.sql(f"CREATE TABLE {qualified} USING {source_name}")
+        self.spark.sql(f"CREATE TABLE {qualified} ({columns}) USING {source_name}")
         return qualified
 
     # ---- maintenance ---------------------------------------------------------------------
