@@ -1,4 +1,5 @@
-"""The compiled term kernel against TextFeaturizer: the same (row, vocabulary index) multiset on
+"""The compiled term kernel against the tests' reference tokenizer (Spark's tokens, see
+reference_tokens.py) with n-grams and the vocabulary lookup in plain Python: the same (row, vocabulary index) multiset on
 the tokenizer's hard cases, ASCII and not (accents, CJK, final sigma, letters newer than the JVM's
 Unicode, supplementary characters, combining marks, other scripts' digits), and on random texts
 over a small mixed alphabet (many repeated tokens, every punctuation TOKEN_PATTERN treats specially)."""
@@ -13,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobtagger.fused.term_kernel import TermIndex
-from jobtagger.fused.text import TextFeatureParams, TextFeaturizer
+from jobtagger.fused.text import TextFeatureParams
+
+from reference_tokens import reference_tokens
 
 # The JVM's (Java 17, Unicode 13) [\p{L}\p{N}] in the blocks these texts use: Latin and Greek, the
 # Arabic-Indic and Devanagari digits, kana, CJK (U+9FFD on are Unicode 14), bold math capitals
@@ -51,11 +54,12 @@ def params(vocabulary, *, min_token_length=2, stop_words=EDGE_STOP_WORDS, ngram_
 
 
 def featurizer_terms(text_params: TextFeatureParams, texts: pa.Array) -> list[tuple[int, str]]:
-    """(row, term) of the featurizer's tokens and their n-grams (Spark's NGram then concat)."""
-    rows, tokens = TextFeaturizer(text_params).tokens(texts)
-    by_row: dict[int, list[str]] = {}
-    for row, token in zip(rows.tolist(), tokens.to_pylist()):
-        by_row.setdefault(row, []).append(token)
+    """(row, term) of the reference tokens and their n-grams (Spark's NGram then concat)."""
+    by_row = {
+        row: reference_tokens(text, letter_ranges=text_params.letter_ranges,
+                              min_token_length=text_params.min_token_length, stop_words=text_params.stop_words)
+        for row, text in enumerate(texts.to_pylist())
+    }
     return [
         (row, " ".join(row_tokens[i : i + n]))
         for row, row_tokens in by_row.items()
@@ -65,7 +69,7 @@ def featurizer_terms(text_params: TextFeatureParams, texts: pa.Array) -> list[tu
 
 
 def expected_occurrences(text_params: TextFeatureParams, texts: pa.Array) -> Counter:
-    """CountVectorizerModel's lookup of the featurizer's terms (first index of a repeated term)."""
+    """CountVectorizerModel's lookup of the reference terms (first index of a repeated term)."""
     index = {}
     for i, term in enumerate(text_params.vocabulary):
         index.setdefault(term, i)
@@ -79,7 +83,7 @@ def kernel_occurrences(text_params: TextFeatureParams, texts: pa.Array) -> Count
 
 
 def every_term(texts: pa.Array, **options) -> list[str]:
-    """The distinct terms the featurizer finds in these texts, as a vocabulary that holds them all."""
+    """The distinct terms the reference finds in these texts, as a vocabulary that holds them all."""
     return sorted({term for _, term in featurizer_terms(params((), **options), texts)})
 
 
@@ -94,7 +98,7 @@ def test_edge_texts_with_every_term_in_the_vocabulary():
 
 
 def test_edge_texts_tokens_are_the_java_regex_matches():
-    """What the edge cases must tokenize to, so a featurizer regression cannot hide in the comparison."""
+    """What the edge cases must tokenize to, so a reference regression cannot hide in the comparison."""
     found = set(every_term(pa.array(["a+b c++b a.-b ..a.. x. y- z.-"]), min_token_length=1, stop_words=(), ngram_sizes=()))
     assert found == {"a+", "b", "c++", "a", "x", "y", "z"}
 
@@ -214,7 +218,7 @@ random_texts = st.lists(
     kept_share=st.floats(0.0, 1.0),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_random_texts_give_the_featurizers_occurrences(texts, min_token_length, stop_words, ngram_sizes, kept_share, seed):
+def test_random_texts_give_the_reference_occurrences(texts, min_token_length, stop_words, ngram_sizes, kept_share, seed):
     texts = pa.array(texts, pa.string())
     options = dict(min_token_length=min_token_length, stop_words=stop_words, ngram_sizes=ngram_sizes)
     terms = every_term(texts, **options)

@@ -1,18 +1,19 @@
-"""The fused text features against the fitted Spark stages: tokens, then feature vectors, exactly."""
+"""The fused text features against the fitted Spark stages: feature vectors exactly, and the
+tests' reference tokenizer against Spark's tokens."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from pyspark.ml import PipelineModel
 
 from jobtagger.fused import read_plan
 from jobtagger.fused.plan import jvm_letters_and_digits
 from jobtagger.fused.scorer import TEXT_COLUMN, scoring_input
-from jobtagger.fused.text import TextFeatureParams, TextFeaturizer
-from jobtagger.text.features import TOKEN_PATTERN, TOKENS_COL, build_feature_pipeline
+from jobtagger.fused.text import TextFeaturizer
+from jobtagger.text.features import TOKENS_COL, build_feature_pipeline
 
 from fused_world import FEATURES, NO_JARS, edge_postings, training_rows, with_untrained_classifier
+from reference_tokens import reference_tokens
 
 FEATURE_VARIANTS = {
     "default": FEATURES,
@@ -35,17 +36,20 @@ def lowered_texts(spark, plan):
     return table.column("posting_id").to_pylist(), table.column(TEXT_COLUMN).combine_chunks()
 
 
-def test_tokens_equal_the_fitted_tokenizer_and_stop_words(spark, fitted):
+def test_the_reference_tokens_equal_the_fitted_tokenizer_and_stop_words(spark, fitted):
+    """The tokenizer the kernel's tests compare with is Spark's, on every script of the edge postings."""
     feature_model, plan = fitted
     ids, texts = lowered_texts(spark, plan)
     token_stages = PipelineModel(stages=feature_model.stages[:3])
     expected = {row.posting_id: row[TOKENS_COL] for row in token_stages.transform(edge_postings(spark)).collect()}
+    params = plan.scoring.text
 
-    rows, tokens = TextFeaturizer(plan.scoring.text).tokens(texts)
+    found = {
+        posting_id: reference_tokens(text, letter_ranges=params.letter_ranges, min_token_length=params.min_token_length,
+                                     stop_words=params.stop_words)
+        for posting_id, text in zip(ids, texts.to_pylist())
+    }
 
-    found = {posting_id: [] for posting_id in ids}
-    for row, token in zip(rows, tokens.to_pylist()):
-        found[ids[row]].append(token)
     assert found.keys() == expected.keys()
     for posting_id, spark_tokens in expected.items():
         assert found[posting_id] == spark_tokens, posting_id
@@ -71,15 +75,6 @@ def test_edge_postings_hit_the_vocabulary(spark, fitted):
     """The comparisons above mean something only if the odd tokens are terms of the model."""
     vocabulary = set(fitted[1].scoring.text.vocabulary)
     assert {"c++", "node.js", "straße", "οδυσσευς", "ασ-β", "ασ1β", "日本語テキスト"} <= vocabulary
-
-
-def test_token_regex_is_token_pattern_with_the_jvm_class():
-    featurizer = TextFeaturizer(TextFeatureParams(
-        letter_ranges=((0x61, 0x7A),), min_token_length=1, stop_words=(), ngram_sizes=(), vocabulary=(),
-        sublinear=False, idf=np.zeros(0),
-    ))
-    token = TOKEN_PATTERN.replace(r"[\p{L}\p{N}]", r"[\x{61}-\x{7a}]")
-    assert featurizer.mark_tokens == r"[^\x{61}-\x{7a}]*(" + token + r")|[^\x{61}-\x{7a}]+"
 
 
 def test_the_letter_class_is_the_jvms_not_pythons(spark):

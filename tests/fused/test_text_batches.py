@@ -1,6 +1,6 @@
-"""The fused text features on the batches its byte-level tokenizer and n-gram trie find hard
-(every chunk irregular or none, empty, null and token-less texts, supplementary characters,
-tokens touching across texts, sliced and large-string arrays), against Spark's own stages."""
+"""The fused text features on the batches a byte-level tokenizer and an n-gram trie find hard
+(irregular punctuation, empty, null and token-less texts, supplementary characters, tokens
+touching across texts, sliced and large-string arrays), against Spark's own stages."""
 
 from __future__ import annotations
 
@@ -62,17 +62,19 @@ def spark_rows(spark, texts, stages) -> list:
     return sorted(PipelineModel(stages=stages).transform(frame).collect(), key=lambda row: row.row)
 
 
-def tokens_by_row(rows: np.ndarray, tokens: pa.Array, n: int) -> list[list[str]]:
-    found = [[] for _ in range(n)]
-    for row, token in zip(rows, tokens.to_pylist()):
-        found[row].append(token)
-    return found
-
-
+@pytest.mark.parametrize(("ngram_sizes", "kept"), [((), 1), ((2, 3), 2), ((3,), 2), ((1, 2), 2)])
 @pytest.mark.parametrize("batch", list(BATCHES))
-def test_tokens_equal_spark_in_any_arrow_layout(spark, letters, batch):
+def test_feature_vectors_equal_spark_bit_for_bit(spark, letters, batch, ngram_sizes, kept):
+    """Unigrams alone with every token in the vocabulary (so every token counts), and n-grams with
+    every other term in it, so n-grams hit and miss at every level of the trie (with sizes (3,)
+    the bigrams are only prefixes)."""
     texts = BATCHES[batch]
-    expected = [row.tokens for row in spark_rows(spark, texts, spark_stages())]
+    terms = sorted({term for row in spark_rows(spark, texts, spark_stages(ngram_sizes)) for term in row.terms})
+    vocabulary = terms[::kept] or ["unseen"]
+    counts = CountVectorizerModel.from_vocabulary(vocabulary, inputCol="terms", outputCol="counts")
+    stages = [*spark_stages(ngram_sizes), counts, Normalizer(inputCol="counts", outputCol="features", p=2.0)]
+    expected = [row.features for row in spark_rows(spark, texts, stages)]
+
     layouts = {
         "string": pa.array(texts, pa.string()),
         "large_string": pa.array(texts, pa.large_string()),
@@ -80,36 +82,16 @@ def test_tokens_equal_spark_in_any_arrow_layout(spark, letters, batch):
     }
 
     for layout, array in layouts.items():
-        rows, tokens = featurizer(letters).tokens(array)
-        assert tokens_by_row(rows, tokens, len(texts)) == expected, layout
+        features = featurizer(letters, vocabulary, ngram_sizes).features(array, width=len(vocabulary))
+        assert features.shape == (len(texts), len(vocabulary)), layout
+        for i, vector in enumerate(expected):
+            row = features.getrow(i)
+            assert list(row.indices) == list(vector.indices), (layout, i)
+            assert row.data.tolist() == vector.values.astype("float32").tolist(), (layout, i)
 
 
-@pytest.mark.parametrize("ngram_sizes", [(2, 3), (3,), (1, 2)])
-@pytest.mark.parametrize("batch", list(BATCHES))
-def test_feature_vectors_equal_spark_bit_for_bit(spark, letters, batch, ngram_sizes):
-    """Every other term of the batch is in the vocabulary, so n-grams hit and miss at every level
-    of the trie (with sizes (3,) the bigrams are only prefixes)."""
-    texts = BATCHES[batch]
-    terms = sorted({term for row in spark_rows(spark, texts, spark_stages(ngram_sizes)) for term in row.terms})
-    vocabulary = terms[::2] or ["unseen"]
-    counts = CountVectorizerModel.from_vocabulary(vocabulary, inputCol="terms", outputCol="counts")
-    stages = [*spark_stages(ngram_sizes), counts, Normalizer(inputCol="counts", outputCol="features", p=2.0)]
-    expected = [row.features for row in spark_rows(spark, texts, stages)]
-
-    features = featurizer(letters, vocabulary, ngram_sizes).features(pa.array(texts), width=len(vocabulary))
-
-    assert features.shape == (len(texts), len(vocabulary))
-    for i, vector in enumerate(expected):
-        row = features.getrow(i)
-        assert list(row.indices) == list(vector.indices), i
-        assert row.data.tolist() == vector.values.astype("float32").tolist(), i
-
-
-def test_an_empty_batch_has_no_tokens_and_empty_rows(letters):
-    texts = pa.array([], pa.string())
-    rows, tokens = featurizer(letters).tokens(texts)
-    features = featurizer(letters, ("python", "python sql"), (2,)).features(texts, width=2)
-    assert rows.size == 0 and len(tokens) == 0
+def test_an_empty_batch_has_no_rows(letters):
+    features = featurizer(letters, ("python", "python sql"), (2,)).features(pa.array([], pa.string()), width=2)
     assert features.shape == (0, 2) and features.nnz == 0
 
 

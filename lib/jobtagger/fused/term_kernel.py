@@ -21,12 +21,15 @@ of any term ends every n-gram through it without a lookup.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobtagger.fused.text import TextFeatureParams
+if TYPE_CHECKING:  # text.py builds its featurizer on this module
+    from jobtagger.fused.text import TextFeatureParams
 
 _GAP, _LETTER, _INNER, _TRAILING = 0, 1, 2, 3  # byte classes: '.'/'-' inner, '+'/'#' trailing
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
