@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import pyarrow as pa
 import pytest
@@ -63,6 +64,8 @@ def test_fused_gold_rows_equal_the_spark_path(spark, model, rules):
     assert fused.rows.schema == expected.schema
     found, wanted = stored(fused.rows), stored(expected)
     assert found.keys() == wanted.keys()
+    assert (fused.profile.rows, fused.profile.untagged) == (len(wanted), sum(not row.tags for row in wanted.values()))
+    assert fused.profile.tag_postings == Counter(tag for row in wanted.values() for tag in row.tags)
     for posting_id, row in wanted.items():
         got = found[posting_id]
         assert (got.run_date, got.model_version, got.run_id, got.tagged_at) == (
