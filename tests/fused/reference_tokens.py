@@ -19,7 +19,5 @@ def _token_regex(letter_ranges: tuple[tuple[int, int], ...]) -> re.Pattern[str]:
 def reference_tokens(text: str | None, *, letter_ranges, min_token_length: int, stop_words) -> list[str]:
     """Spark's tokens of one lower-cased text (None reads as empty)."""
     found = (match.group() for match in _token_regex(tuple(map(tuple, letter_ranges))).finditer(text or ""))
-    return [
-        token for token in found
-        if len(token.encode("utf-16-le")) // 2 >= min_token_length and token not in set(stop_words)
-    ]
+    removed = set(stop_words)
+    return [token for token in found if len(token.encode("utf-16-le")) // 2 >= min_token_length and token not in removed]

@@ -29,7 +29,8 @@ DRIFT_SUITE = "gold_tag_drift"
 
 def gold_summary_frame(profile: GoldProfile, inputs: InputSummary) -> pd.DataFrame:
     """One row: the gold rows' counts next to the scored bronze rows'. Fingerprints are decimal
-    text (exact; they exceed 64 bits). Without any score the range reads 0 (nothing out of it)."""
+    text (exact; they exceed 64 bits). Without any finite score the range reads 0 (nothing out of it)."""
+    scored = profile.scores > profile.non_finite_scores
     return pd.DataFrame([{
         "rows": profile.rows,
         "input_rows": inputs.rows,
@@ -39,20 +40,19 @@ def gold_summary_frame(profile: GoldProfile, inputs: InputSummary) -> pd.DataFra
         "input_id_fingerprint": str(inputs.id_fingerprint),
         "untagged": profile.untagged,
         "non_finite_scores": profile.non_finite_scores,
-        "score_min": profile.score_min if profile.scores > profile.non_finite_scores else 0.0,
-        "score_max": profile.score_max if profile.scores > profile.non_finite_scores else 0.0,
+        "score_min": profile.score_min if scored else 0.0,
+        "score_max": profile.score_max if scored else 0.0,
     }])
 
 
 def gold_tags_frame(profile: GoldProfile) -> pd.DataFrame:
-    """One row per tag named in ``tags`` or a score map: postings carrying it, its share, score entries."""
+    """One row per tag named in ``tags`` or a score map: postings carrying it and its share."""
     names = sorted(set(profile.tag_postings) | set(profile.scored_tags))
     postings = [profile.tag_postings.get(name, 0) for name in names]
     return pd.DataFrame({
         "tag": pd.Series(names, dtype=object),
         "postings": pd.Series(postings, dtype="int64"),
         "share": pd.Series([count / profile.rows if profile.rows else 0.0 for count in postings], dtype="float64"),
-        "score_entries": pd.Series([profile.scored_tags.get(name, 0) for name in names], dtype="int64"),
     })
 
 

@@ -6,7 +6,8 @@ Gold is written in ONE commit per run: a daily run replaces exactly the ``run_da
 partition, a backfill replaces the whole table (each posting stays under its bronze run_date).
 The scoring pass stages the gold rows (delta-rs: writes the data files, uncommitted) and profiles
 them for the gate (:mod:`jobtagger.quality.gold_profile`), the gate checks that profile against
-the scored bronze rows, and the commit publishes the staged rows. Nothing is published when the gate fails; the GX results (JSON + Data Docs) stay under
+the scored bronze rows, and the commit publishes the staged rows. Nothing is published when the
+gate fails; the GX results (JSON + Data Docs) stay under
 ``<warehouse>/<quality.results_dir>/tag/<run_date>/``.
 """
 
