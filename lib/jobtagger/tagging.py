@@ -1,16 +1,19 @@
 """Pure logic of the tag job: postings -> gold rows (fused scorer or the model's transform),
 the exploded view, tag-share drift.
 
-Every function is ``DataFrame -> DataFrame``; nothing here reads or writes a table. The tag stage
-chains them around the data-quality gate.
+Nothing here reads or writes a table. Gold rows come as :class:`MappedRows` (a Python Arrow pass
+the table layer writes in place); the rest are ``DataFrame -> DataFrame``. The tag stage chains
+them around the data-quality gate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pyarrow as pa
 from pyspark import Accumulator
 from pyspark.ml import PipelineModel
 from pyspark.sql import Column, DataFrame
@@ -28,7 +31,9 @@ from pyspark.sql.types import (
 from pyspark.sql.window import Window
 
 from jobtagger.fused import NotFusable, fused_gold_columns, read_plan
-from jobtagger.quality.gold_profile import GoldProfile, gold_profile_accumulator, profile_rows
+from jobtagger.quality.gold_profile import GoldProfile, gold_profile_accumulator, profiling
+from jobtagger.tables import MappedRows
+from jobtagger.tables.base import ArrowBatchFunction
 
 LOGGER = logging.getLogger("jobtagger.tag")
 
@@ -91,8 +96,32 @@ def to_gold_rows(
         _float_map("candidate_scores").alias("candidate_scores"),
         F.lit(model_version).alias("model_version"),
         F.lit(run_id).alias("run_id"),
-        F.lit(tagged_at).cast(TimestampType()).alias("tagged_at"),
+        F.lit(_utc(tagged_at)).cast(TimestampType()).alias("tagged_at"),
     )
+
+
+def with_run_columns(*, model_version: str, run_id: str, tagged_at: dt.datetime) -> ArrowBatchFunction:
+    """The batch function appending gold's run columns to decided batches (what ``to_gold_rows``
+    adds in Spark, for the fused scorer, whose decided columns are never null)."""
+    constants = {
+        "model_version": pa.scalar(model_version, pa.string()),
+        "run_id": pa.scalar(run_id, pa.string()),
+        "tagged_at": pa.scalar(_utc(tagged_at), pa.timestamp("us", tz="UTC")),
+    }
+
+    def append(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield pa.RecordBatch.from_arrays(
+                [*batch.columns, *[pa.repeat(value, batch.num_rows) for value in constants.values()]],
+                names=[*batch.schema.names, *constants],
+            )
+
+    return append
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """A naive time is UTC (Spark would read it in the Python process's local time zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -100,7 +129,7 @@ class ScoredGold:
     """Gold rows, which scorer made them (``fused``, or ``spark`` with the reason), and the
     accumulator their computation fills with the rows' :class:`GoldProfile`."""
 
-    rows: DataFrame
+    rows: MappedRows
     scorer: str
     profile_accumulator: Accumulator
     fallback_reason: str | None = None
@@ -122,17 +151,18 @@ def score_gold_rows(
     """Gold rows of ``postings`` scored by ``model``: in one fused Arrow pass where the fused scorer
     reproduces every stage of the model exactly, else (logged with the reason) through
     ``model.transform``. Both give the same rows; the fused pass is many times faster. Either way
-    the rows are profiled for the gold gate as they are computed (no second pass)."""
-    def as_gold(decided: DataFrame) -> DataFrame:
-        return to_gold_rows(decided, model_version=model_version, run_id=run_id, tagged_at=tagged_at)
-
+    the rows are profiled for the gold gate in the Python pass that hands them to the writer."""
     profile = gold_profile_accumulator(postings.sparkSession.sparkContext)
     try:
         plan = read_plan(model, postings.sparkSession)
-        return ScoredGold(as_gold(fused_gold_columns(postings, plan, profile=profile)), "fused", profile)
     except NotFusable as reason:
         LOGGER.warning("tag: scoring through model.transform, the fused scorer cannot reproduce this model: %s", reason)
-        return ScoredGold(profile_rows(as_gold(model.transform(postings)), profile), "spark", profile, str(reason))
+        gold = to_gold_rows(model.transform(postings), model_version=model_version, run_id=run_id, tagged_at=tagged_at)
+        return ScoredGold(MappedRows.of(gold).then(profiling(profile), gold.schema), "spark", profile, str(reason))
+    decided = fused_gold_columns(postings, plan)
+    schema = StructType([decided.schema["posting_id"], decided.schema["run_date"], *GOLD_POSTING_TAGS_SCHEMA.fields[2:]])
+    run_columns = with_run_columns(model_version=model_version, run_id=run_id, tagged_at=tagged_at)
+    return ScoredGold(decided.then(run_columns, schema).then(profiling(profile), schema), "fused", profile)
 
 
 def posting_tag_view_sql(gold_table: str) -> str:

@@ -62,7 +62,7 @@ def test_fused_gold_rows_equal_the_spark_path(spark, model, rules):
 
     assert fused.scorer == "fused" and fused.fallback_reason is None
     assert fused.rows.schema == expected.schema
-    found, wanted = stored(fused.rows), stored(expected)
+    found, wanted = stored(fused.rows.frame()), stored(expected)
     assert found.keys() == wanted.keys()
     assert (fused.profile.rows, fused.profile.untagged) == (len(wanted), sum(not row.tags for row in wanted.values()))
     assert fused.profile.tag_postings == Counter(tag for row in wanted.values() for tag in row.tags)
@@ -79,7 +79,7 @@ def test_fused_gold_rows_equal_the_spark_path(spark, model, rules):
 def test_the_models_exercise_calibration_and_parents(spark, model, request):
     calibration = request.node.callspec.params["model"].split("-")[1]
     assert calibration in model.stages[-1].getOrDefault("calibrationMethods")
-    tags = [row.tags for row in score_gold_rows(edge_postings(spark), model, **RUN).rows.collect()]
+    tags = [row.tags for row in score_gold_rows(edge_postings(spark), model, **RUN).rows.frame().collect()]
     assert any("skill:programming" in row for row in tags)  # a parent that is no model label
 
 

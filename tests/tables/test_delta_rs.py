@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from chispa import assert_df_equality
 from deltalake import DeltaTable, QueryBuilder, write_deltalake
@@ -19,7 +21,7 @@ from jobtagger.errors import (
     SchemaMismatchError,
     TableExistsError,
 )
-from jobtagger.tables import TableStore, Txn
+from jobtagger.tables import MappedRows, TableStore, Txn
 
 SCHEMA = "id long, name string, run_date date"
 NOV1, NOV2, NOV3 = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
@@ -104,9 +106,7 @@ def test_replace_where_rejects_rows_outside_the_predicate_and_commits_nothing(sp
                     replace_where="run_date = DATE'2026-11-01'")
     assert store.version("t") == 0
     assert rows_of(store.read("t")) == [(1, "a", NOV1)]
-    # A task still running when the job aborted may leave an uncommitted file; vacuum removes it.
-    store.vacuum("t", retention_hours=0)
-    assert parquet_files(store.path("t")) == before
+    assert parquet_files(store.path("t")) == before  # the written files were deleted
     with pytest.raises(SchemaMismatchError, match="partition columns"):
         store.write(frame(spark, [(2, "b", NOV1)]), "t", mode="replace_where", replace_where="name = 'b'")
 
@@ -292,3 +292,77 @@ def test_persisted_staging_of_engines_without_file_staging_commits_at_the_end(sp
     result = staged.commit()
     assert result.committed and rows_of(store.read("t")) == [(1, "a", NOV1)]
     assert not staged.rows.is_cached
+
+
+def doubling():
+    """A Python pass computing new rows: ids doubled, names upper-cased (made inside a function, so
+    that Spark ships it by value to workers that cannot import this test module)."""
+    def doubled_ids(batches):
+        for batch in batches:
+            yield pa.RecordBatch.from_arrays(
+                [pc.multiply(batch.column("id"), 2), pc.utf8_upper(batch.column("name")), batch.column("run_date")],
+                names=["id", "name", "run_date"])
+    return doubled_ids
+
+
+def mapped(spark, rows):
+    source = frame(spark, rows).repartition(2)
+    return MappedRows(source, doubling(), source.schema)
+
+
+def test_mapped_rows_are_written_by_their_own_pass(spark, store):
+    store.write(frame(spark, [(1, "a", NOV1), (2, "b", NOV2)]), "t", partition_by=["run_date"])
+    rows = mapped(spark, [(4, "x", NOV2), (5, "y", NOV2), (6, None, NOV2)])
+
+    with store.stage(rows, "t", mode="replace_where", replace_where="run_date = DATE'2026-11-02'") as staged:
+        assert rows_of(staged.rows) == [(8, "X", NOV2), (10, "Y", NOV2), (12, None, NOV2)]
+        assert rows_of(store.read("t")) == [(1, "a", NOV1), (2, "b", NOV2)]
+        result = staged.commit()
+
+    assert (result.committed, result.rows_written, result.files_removed) == (True, 3, 1)
+    assert rows_of(store.read("t")) == [(1, "a", NOV1), (8, "X", NOV2), (10, "Y", NOV2), (12, None, NOV2)]
+    assert rows_of(rows.frame()) == rows_of(store.read("t").where("run_date = DATE'2026-11-02'"))
+    assert sorted(DeltaTable(store.path("t")).to_pyarrow_dataset().to_table().column("id").to_pylist()) == [1, 8, 10, 12]
+
+
+def test_mapped_rows_take_the_table_column_order_and_its_checks(spark, store):
+    store.write(frame(spark, [("k1", 1, NOV1)], "key string not null, n int, run_date date"), "strict",
+                partition_by=["run_date"])
+    reordered = frame(spark, [(2, "k2", NOV1)], "n int, key string, run_date date")
+    store.stage(MappedRows.of(reordered), "strict", mode="append").commit()
+    assert rows_of(store.read("strict"), order="n") == [("k1", 1, NOV1), ("k2", 2, NOV1)]
+
+    before = parquet_files(store.path("strict"))
+    with pytest.raises(SchemaMismatchError, match="NOT NULL"):
+        store.stage(MappedRows.of(frame(spark, [(None, 3, NOV1)], "key string, n int, run_date date")), "strict",
+                    mode="append")
+    with pytest.raises(DataQualityError, match="replace_where"):
+        store.stage(MappedRows.of(frame(spark, [("k4", 4, NOV1), ("k5", 5, NOV3)], "key string, n int, run_date date")),
+                    "strict", mode="replace_where", replace_where="run_date = DATE'2026-11-01'")
+    assert parquet_files(store.path("strict")) == before and store.version("strict") == 1
+
+
+def test_a_failing_pass_leaves_no_file_behind(spark, store):
+    """One task writes its file and succeeds, the other fails later: the job's files are deleted."""
+    doubled_ids = doubling()
+
+    def fails_on_id_1(batches):
+        for batch in doubled_ids(batches):
+            if 2 in batch.column("id").to_pylist():
+                time.sleep(2)  # the other task has finished its file by now
+                raise ValueError("scoring failed on posting 1")
+            yield batch
+
+    store.write(frame(spark, [(1, "a", NOV1)]), "t", partition_by=["run_date"])
+    before = parquet_files(store.path("t"))
+    source = spark.range(2, numPartitions=2).selectExpr("id", "'x' AS name", "DATE'2026-11-02' AS run_date")
+    with pytest.raises(Exception, match="scoring failed on posting 1"):
+        store.stage(MappedRows(source, fails_on_id_1, frame(spark, []).schema), "t", mode="append")
+    assert parquet_files(store.path("t")) == before and store.version("t") == 0
+
+
+def test_persisted_staging_takes_mapped_rows(spark, store):
+    staged = TableStore.stage(store, mapped(spark, [(1, "a", NOV1)]), "t", partition_by=["run_date"])
+    assert rows_of(staged.rows) == [(2, "A", NOV1)]
+    staged.commit()
+    assert rows_of(store.read("t")) == [(2, "A", NOV1)]

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from jobtagger.quality.gold import check_gold
-from jobtagger.quality.gold_profile import InputSummary, gold_profile_accumulator, profile_rows, summarize_input
+from jobtagger.quality.gold_profile import InputSummary, gold_profile_accumulator, profiling, summarize_input
+from jobtagger.tables import MappedRows
 from jobtagger.tagging import tag_shares, to_gold_rows
 
 DAY = dt.date(2026, 11, 2)
@@ -34,7 +35,7 @@ def gold_of(spark, rows):
 def profile_of(spark, gold):
     """The gold rows computed once through the profiling pass, as the tag job stages them."""
     accumulator = gold_profile_accumulator(spark.sparkContext)
-    profile_rows(gold, accumulator).write.format("noop").mode("overwrite").save()
+    MappedRows.of(gold).then(profiling(accumulator), gold.schema).frame().write.format("noop").mode("overwrite").save()
     return accumulator.value
 
 

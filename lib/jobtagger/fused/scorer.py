@@ -1,4 +1,4 @@
-"""The fused tag scorer: bronze postings -> gold columns in ONE ``mapInArrow`` pass.
+"""The fused tag scorer: bronze postings -> gold columns in ONE Python Arrow pass.
 
 Per Arrow batch: text features (:mod:`jobtagger.fused.text`), one sparse x dense product with the
 classifier's float32 arrays (the same functions its own Arrow UDF uses), the decision in numpy
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pyarrow as pa
-from pyspark import Accumulator
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -29,7 +28,7 @@ from jobtagger.fused.decision import BatchDecision
 from jobtagger.fused.plan import FusedPlan, FusedScoring, NotFusable
 from jobtagger.fused.text import TextFeaturizer
 from jobtagger.models.common import forward_logits, sigmoid
-from jobtagger.quality.gold_profile import profiled_batches
+from jobtagger.tables import MappedRows
 
 TEXT_COLUMN = "_fused_text"
 _DECISION_CELLS = 1 << 22  # 32 MB per float64 score block
@@ -40,20 +39,18 @@ _DECIDED_FIELDS = [
 ]
 
 
-def fused_gold_columns(postings: DataFrame, plan: FusedPlan, *, profile: Accumulator | None = None) -> DataFrame:
+def fused_gold_columns(postings: DataFrame, plan: FusedPlan) -> MappedRows:
     """``posting_id, run_date, tags, tag_scores, candidate_scores`` of ``postings``, as the model's
-    own transform would decide them (shape them as gold with ``to_gold_rows``). With ``profile``
-    (:func:`jobtagger.quality.gold_profile.gold_profile_accumulator`) the same pass profiles the
-    decided rows for the gold gate."""
+    own transform would decide them. The rows stay a Python pass (:class:`MappedRows`): the gold
+    columns are added to the same batches, and the table layer writes them there."""
     source = scoring_input(postings, plan)
     schema = StructType([source.schema["posting_id"], source.schema["run_date"], *_DECIDED_FIELDS])
     shared = postings.sparkSession.sparkContext.broadcast(plan.scoring)
 
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        decided = score_batches(batches, shared.value)
-        yield from decided if profile is None else profiled_batches(decided, profile)
+        return score_batches(batches, shared.value)
 
-    return source.mapInArrow(score, schema)
+    return MappedRows(source, score, schema)
 
 
 def scoring_input(postings: DataFrame, plan: FusedPlan) -> DataFrame:

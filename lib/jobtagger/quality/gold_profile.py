@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,12 +118,12 @@ def profiled_batches(batches: Iterator[pa.RecordBatch], profile: Accumulator) ->
         yield batch
 
 
-def profile_rows(gold: DataFrame, profile: Accumulator) -> DataFrame:
-    """``gold`` unchanged, profiled into ``profile`` whenever it is computed (one Arrow pass)."""
+def profiling(profile: Accumulator) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The batch function passing gold batches through :func:`profiled_batches` into ``profile``."""
     def profile_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield from profiled_batches(batches, profile)
+        return profiled_batches(batches, profile)
 
-    return gold.mapInArrow(profile_partition, gold.schema)
+    return profile_partition
 
 
 @dataclass(frozen=True)

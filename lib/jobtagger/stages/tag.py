@@ -73,7 +73,7 @@ def tag_postings(
             where = "bronze" if mode == "backfill" else f"bronze for run date {run.run_date}"
             raise MissingInputError(f"no postings to tag in {where}")
 
-    tagged_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    tagged_at = dt.datetime.now(dt.timezone.utc)
     with run.step("score", model_version=model_version) as info:
         scored = score_gold_rows(postings, model, model_version=model_version, run_id=run.run_id, tagged_at=tagged_at)
         staged = _stage(store, scored.rows, run, mode=mode, model_version=model_version,

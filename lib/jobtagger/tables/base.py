@@ -5,15 +5,18 @@ Tables are addressed by a short name (``bronze_postings``, ``gold_posting_tags``
 :class:`Txn` are idempotent: a second write with the same app id and a version not above the
 table's recorded version for that app id commits nothing and returns ``committed=False``.
 A write can also be staged (:meth:`TableStore.stage`): its rows are validated before the commit.
+Rows computed by a Python Arrow pass can be handed over as :class:`MappedRows`, so an engine that
+writes data files from Python writes them in that pass.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
@@ -39,6 +42,38 @@ class CommitResult:
     files_added: int = 0
     files_removed: int = 0
     metrics: Mapping[str, Any] = field(default_factory=dict)
+
+
+ArrowBatchFunction = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+
+
+@dataclass(frozen=True)
+class MappedRows:
+    """Rows that ``function`` computes from each partition's Arrow batches of ``source``, i.e.
+    ``source.mapInArrow(function, schema)``. Kept apart so that an engine writing data files from
+    Python writes the batches in the pass that computes them, instead of handing every row back
+    to the JVM and on to a writer."""
+
+    source: DataFrame
+    function: ArrowBatchFunction
+    schema: StructType
+
+    @classmethod
+    def of(cls, frame: DataFrame) -> MappedRows:
+        """The rows of ``frame`` as they are (the batches pass through unchanged)."""
+        return cls(frame, _unchanged, frame.schema)
+
+    def then(self, function: ArrowBatchFunction, schema: StructType) -> MappedRows:
+        """These rows passed through one more batch function, in the same Python pass."""
+        first = self.function
+        return MappedRows(self.source, lambda batches: function(first(batches)), schema)
+
+    def frame(self) -> DataFrame:
+        return self.source.mapInArrow(self.function, self.schema)
+
+
+def _unchanged(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    return batches
 
 
 class StagedWrite(abc.ABC):
@@ -139,7 +174,7 @@ class TableStore(abc.ABC):
 
     def stage(
         self,
-        df: DataFrame,
+        df: DataFrame | MappedRows,
         name: str,
         *,
         mode: WriteMode = "error",
@@ -154,7 +189,7 @@ class TableStore(abc.ABC):
         discard) comes later. Engines that can write data files before committing them do so."""
         options = dict(mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
                        schema_mode=schema_mode, metadata=metadata)
-        return _PersistedWrite(self, df, name, options)
+        return _PersistedWrite(self, df.frame() if isinstance(df, MappedRows) else df, name, options)
 
     @abc.abstractmethod
     def merge(

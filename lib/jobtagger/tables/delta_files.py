@@ -5,8 +5,9 @@ Writing: each task writes one Parquet file per partition value straight into the
 and returns the file descriptions. ``commit()`` runs in a Python worker that Spark starts on the
 driver, away from the caller's process, so it only saves those descriptions as a JSON manifest;
 the caller (``DeltaRsTableStore``) then makes the ONE Delta commit with deltalake, where it can
-check idempotency and map conflicts to our errors. Files of a write that is never committed are
-invisible to every Delta reader (and removed by a full vacuum).
+check idempotency and map conflicts to our errors. Rows computed by a Python Arrow pass skip the
+data source: :class:`DeltaFilesWriter` writes them inside that pass. Files of a write that is
+never committed are invisible to every Delta reader (and removed by a full vacuum).
 
 Reading: one input partition per file of the snapshot, partition values taken from the Delta log
 (not parsed from folder names), so a catalog table ``USING jobtagger_delta`` always shows the
@@ -39,8 +40,7 @@ from pyspark.sql.types import StructType
 
 SOURCE_NAME = "jobtagger_delta"
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
-# Marker words in task errors, recognised by the driver to raise a clean one-line error.
-PREDICATE_VIOLATION = "JOBTAGGER_REPLACE_WHERE_VIOLATION"
+# Marker word in task errors, recognised by the driver to raise a clean one-line error.
 NULL_VIOLATION = "JOBTAGGER_NOT_NULL_VIOLATION"
 # Characters Spark escapes in partition folder names (ExternalCatalogUtils.escapePathName).
 _ESCAPED = set('"#%\'*/:=?\\\x7f{[]^') | {chr(code) for code in range(0x20)}
@@ -76,8 +76,8 @@ class WrittenFiles(WriterCommitMessage):
 
 class DeltaFilesSource(DataSource):
     """Options: ``table_uri``; writes also ``partition_by`` (JSON list), ``file_schema``
-    (Arrow IPC schema, hex), ``manifest`` (where commit() saves the file list), ``write_id``,
-    optional ``check_column`` and ``not_null`` (JSON list); reads also optional ``version``."""
+    (Arrow IPC schema, hex), ``manifest`` (where commit() saves the file list), ``write_id``
+    (in every file name) and ``not_null`` (JSON list); reads also optional ``version``."""
 
     @classmethod
     def name(cls) -> str:
@@ -100,9 +100,8 @@ class DeltaFilesWriter(DataSourceArrowWriter):
         self.table_uri = options["table_uri"]
         self.partition_by: list[str] = json.loads(options.get("partition_by", "[]"))
         self.file_schema_hex = options["file_schema"]
-        self.manifest = options["manifest"]
+        self.manifest = options.get("manifest")
         self.write_id = options["write_id"]
-        self.check_column = options.get("check_column") or None
         self.not_null: list[str] = json.loads(options.get("not_null", "[]"))
 
     def write(self, iterator: Iterator[pa.RecordBatch]) -> WrittenFiles:
@@ -130,11 +129,6 @@ class DeltaFilesWriter(DataSourceArrowWriter):
             raise
 
     def _checked(self, table: pa.Table) -> pa.Table:
-        if self.check_column:
-            check = table.column(self.check_column)
-            if check.null_count or not pc.all(check).as_py():
-                raise ValueError(f"{PREDICATE_VIOLATION}: a row does not match the replace_where predicate")
-            table = table.drop_columns([self.check_column])
         for column in self.not_null:
             if table.column(column).null_count:
                 raise ValueError(f"{NULL_VIOLATION}: column {column!r} is NOT NULL in the table but has nulls")
@@ -214,6 +208,17 @@ class _OpenFile:
             _delete_quietly(self.filesystem, self.full_path)
 
 
+def delete_write(table_uri: str, write_id: str) -> None:
+    """Delete every data file a write left in the table folder (found by its write id): what a
+    failed job leaves when its tasks wrote files outside a data source, which has no abort."""
+    filesystem, root = filesystem_for(table_uri)
+    if filesystem.get_file_info(root).type != pafs.FileType.Directory:
+        return
+    for info in filesystem.get_file_info(pafs.FileSelector(root, recursive=True)):
+        if info.type == pafs.FileType.File and f"-{write_id}-" in info.base_name:
+            _delete_quietly(filesystem, info.path)
+
+
 def _delete_quietly(filesystem: pafs.FileSystem, path: str) -> None:
     try:
         filesystem.delete_file(path)
@@ -260,10 +265,10 @@ class DeltaSnapshotReader(DataSourceReader):
         filesystem, root = filesystem_for(self.options["table_uri"])
         parquet = pq.ParquetFile(f"{root}/{relative_path}", filesystem=filesystem)
         for batch in parquet.iter_batches():
-            yield _conform(batch, self.arrow_schema, partition_values)
+            yield conform_batch(batch, self.arrow_schema, partition_values)
 
 
-def _conform(batch: pa.RecordBatch, schema: pa.Schema, partition_values: Mapping[str, Any]) -> pa.RecordBatch:
+def conform_batch(batch: pa.RecordBatch, schema: pa.Schema, partition_values: Mapping[str, Any]) -> pa.RecordBatch:
     """``batch`` with the partition columns added and every column of ``schema`` in order (columns
     absent from an older file, after schema evolution, are null)."""
     columns = []

@@ -4,7 +4,8 @@ A write runs one Spark job through the ``jobtagger_delta`` data source (executor
 files into the table folder), then the driver commits all files as ONE Delta transaction. What
 delta-rs leaves to the application is done here: idempotency by app id/version (checked before the
 job and again right before the commit), schema enforcement before any task runs, replace-where
-and merge as remove + add actions in one commit. Reads are native Spark Parquet scans over the
+and merge as remove + add actions in one commit. Rows computed by a Python Arrow pass
+(:class:`MappedRows`) are written by that pass itself: only file descriptions reach the driver. Reads are native Spark Parquet scans over the
 snapshot's file list, never the bare folder (it also holds removed and uncommitted files).
 """
 
@@ -17,7 +18,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -46,19 +47,20 @@ from jobtagger.errors import (
     SchemaMismatchError,
     TableExistsError,
 )
-from jobtagger.tables.base import CommitResult, SchemaMode, StagedWrite, TableStore, Txn, WriteMode
+from jobtagger.tables.base import CommitResult, MappedRows, SchemaMode, StagedWrite, TableStore, Txn, WriteMode
 from jobtagger.tables.delta_files import (
     NULL_VIOLATION,
-    PREDICATE_VIOLATION,
     SOURCE_NAME,
     DeltaFilesSource,
+    DeltaFilesWriter,
+    conform_batch,
+    delete_write,
     list_table_names,
-    table_source,
     partition_value_text,
+    table_source,
 )
 from jobtagger.tables.schema_check import check_partition_columns, conform, target_schema
 
-CHECK_COLUMN = "__jobtagger_matches_predicate"
 WRITE_ID_KEY = "jobtagger.write_id"
 
 
@@ -167,7 +169,7 @@ class DeltaRsTableStore(TableStore):
 
     def stage(
         self,
-        df: DataFrame,
+        df: DataFrame | MappedRows,
         name: str,
         *,
         mode: WriteMode = "error",
@@ -188,12 +190,11 @@ class DeltaRsTableStore(TableStore):
             name, schema, partition_by, None if table is None else table.metadata().partition_columns
         )
         removes: list[RemoveAction] = []
-        frame = conform(df, schema)
+        if replace_where is not None and table is not None:
+            removes = self._matching_files(table, replace_where, partitions)
+        files = self._write_files(df, name, schema, partitions)
         if replace_where is not None:
-            frame = frame.withColumn(CHECK_COLUMN, F.coalesce(F.expr(replace_where), F.lit(False)))
-            if table is not None:
-                removes = self._matching_files(table, replace_where, partitions)
-        files = self._write_files(frame, name, schema, partitions, check=replace_where is not None)
+            self._check_replace_where(name, files, replace_where, schema, partitions)
         commit_mode = "overwrite" if mode == "overwrite" else "append"
         return StagedFiles(self, name, schema, partitions, files, removes, commit_mode, txn, metadata)
 
@@ -237,60 +238,71 @@ class DeltaRsTableStore(TableStore):
         survivors = self._scan(table, [os.path.join(self.path_of(table), path) for path in sorted(touched)])
         rows = survivors.join(source.select(*keys), list(keys), "left_anti").unionByName(source)
         partitions = table.metadata().partition_columns
-        files = self._write_files(rows, name, schema, partitions, check=False)
+        files = self._write_files(rows, name, schema, partitions)
         return self._commit(name, schema, partitions, files, removes, "append", txn, metadata)
 
     def _matching_files(self, table: DeltaTable, predicate: str, partitions: list[str]) -> list[RemoveAction]:
-        """The current files whose partition values satisfy ``predicate`` (evaluated by Spark on
-        the file list, which is metadata-sized)."""
+        """The current files whose partition values satisfy ``predicate``."""
         actions = pa.table(table.get_add_actions(flatten=False)).to_pylist()
-        if not actions:
-            return []
-        schema = spark_schema(table)
-        partition_schema = StructType([schema[column] for column in partitions])
-        rows = [(action["path"], *[(action.get("partition") or {}).get(column) for column in partitions]) for action in actions]
-        listing = self.spark.createDataFrame(
-            [tuple(str(value) if value is not None else None for value in row) for row in rows],
-            ", ".join(["path string"] + [f"`{column}` string" for column in partitions]),
-        ).select("path", *[F.col(field.name).cast(field.dataType).alias(field.name) for field in partition_schema.fields])
+        listing = [
+            (action["path"], {column: partition_value_text(value) for column, value in (action.get("partition") or {}).items()})
+            for action in actions
+        ]
+        matching = self._satisfying(listing, predicate, spark_schema(table), partitions)
+        by_path = {action["path"]: action for action in actions}
+        return [_remove_action(by_path[path]) for path in sorted(matching)]
+
+    def _check_replace_where(self, name: str, files: list[dict[str, Any]], predicate: str, schema: StructType,
+                             partitions: list[str]) -> None:
+        """Every written file's partition values satisfy ``predicate`` (a predicate over partition
+        columns holds for each row exactly when it holds for its file); else the files are deleted."""
         try:
-            matching = {row.path for row in listing.where(F.expr(predicate)).select("path").collect()}
+            inside = self._satisfying([(file["path"], file["partition_values"]) for file in files], predicate, schema,
+                                      partitions)
+            if len(inside) < len(files):
+                raise DataQualityError(f"{name}: rows to write do not all match the replace_where predicate")
+        except BaseException:
+            self._delete_files(name, files)
+            raise
+
+    def _satisfying(self, listing: Sequence[tuple[str, Mapping[str, str | None]]], predicate: str,
+                    schema: StructType, partitions: list[str]) -> set[str]:
+        """Paths of the files whose partition values (as the Delta log writes them) satisfy
+        ``predicate``, evaluated by Spark on the file list, which is metadata-sized."""
+        if not listing:
+            return set()
+        frame = self.spark.createDataFrame(
+            [(path, *[values.get(column) for column in partitions]) for path, values in listing],
+            ", ".join(["path string"] + [f"`{column}` string" for column in partitions]),
+        ).select("path", *[F.col(column).cast(schema[column].dataType).alias(column) for column in partitions])
+        try:
+            return {row.path for row in frame.where(F.expr(predicate)).select("path").collect()}
         except PySparkException as exc:
             raise SchemaMismatchError(
                 f"replace_where must be a predicate over the partition columns {partitions}: {str(exc).splitlines()[0]}"
             ) from None
-        by_path = {action["path"]: action for action in actions}
-        return [_remove_action(by_path[path]) for path in sorted(matching)]
 
-    def _write_files(self, frame: DataFrame, name: str, schema: StructType, partitions: list[str], *, check: bool) -> list[dict[str, Any]]:
-        """Run the Spark job that writes the data files; returns their descriptions."""
+    def _write_files(self, rows: DataFrame | MappedRows, name: str, schema: StructType,
+                     partitions: list[str]) -> list[dict[str, Any]]:
+        """Run the Spark job whose tasks write the data files; returns their descriptions."""
         data_schema = StructType([field for field in schema.fields if field.name not in partitions])
-        file_schema = to_arrow_schema(data_schema)
-        staging = tempfile.mkdtemp(prefix="jobtagger-write-")
-        manifest = os.path.join(staging, "files.json")
         options = {
             "table_uri": self.path(name),
             "partition_by": json.dumps(partitions),
-            "file_schema": file_schema.serialize().to_pybytes().hex(),
-            "manifest": manifest,
+            "file_schema": to_arrow_schema(data_schema).serialize().to_pybytes().hex(),
             "write_id": uuid.uuid4().hex[:12],
-            "check_column": CHECK_COLUMN if check else "",
             "not_null": json.dumps([field.name for field in schema.fields if not field.nullable]),
         }
         try:
-            frame.write.format(SOURCE_NAME).mode("append").options(**options).save()
-            with open(manifest, encoding="utf-8") as handle:
-                return json.load(handle)
+            if isinstance(rows, MappedRows):
+                return _write_in_pass(rows, schema, options)
+            return _write_through_source(conform(rows, schema), options)
         except (Py4JJavaError, PySparkException) as exc:
             text = str(exc)
-            if PREDICATE_VIOLATION in text:
-                raise DataQualityError(f"{name}: rows to write do not all match the replace_where predicate") from None
             if NULL_VIOLATION in text:
                 column = text.split(NULL_VIOLATION, 1)[1].split("\n", 1)[0]
                 raise SchemaMismatchError(f"{name}: null values in a NOT NULL column{column}") from None
             raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     def _commit(
         self,
@@ -392,6 +404,39 @@ class StagedFiles(StagedWrite):
         if not self._settled:
             self._settled = True
             self._store._delete_files(self._name, self._files)
+
+
+def _write_through_source(frame: DataFrame, options: dict[str, str]) -> list[dict[str, Any]]:
+    """The ``jobtagger_delta`` data source writes ``frame``; its commit leaves the file list in a manifest."""
+    staging = tempfile.mkdtemp(prefix="jobtagger-write-")
+    manifest = os.path.join(staging, "files.json")
+    try:
+        frame.write.format(SOURCE_NAME).mode("append").options(**options, manifest=manifest).save()
+        with open(manifest, encoding="utf-8") as handle:
+            return json.load(handle)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_in_pass(rows: MappedRows, schema: StructType, options: dict[str, str]) -> list[dict[str, Any]]:
+    """Each task runs ``rows.function`` and writes its batches (in ``schema``'s column order, absent
+    columns null) with the data source's own writer; only the file descriptions are collected.
+    A failed job's files are deleted by write id (a data source would abort them)."""
+    writer = DeltaFilesWriter(options)
+    arrow_schema = to_arrow_schema(schema)
+    function = rows.function
+
+    def write_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        written = writer.write(conform_batch(batch, arrow_schema, {}) for batch in function(batches))
+        yield pa.RecordBatch.from_arrays([pa.array([json.dumps(file) for file in written.files], pa.string())],
+                                         names=["file"])
+
+    try:
+        described = rows.source.mapInArrow(write_partition, "file string").collect()
+    except BaseException:
+        delete_write(options["table_uri"], options["write_id"])
+        raise
+    return [json.loads(row.file) for row in described]
 
 
 def _already_applied(table: DeltaTable | None, txn: Txn | None) -> bool:
