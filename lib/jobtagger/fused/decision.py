@@ -1,4 +1,4 @@
-"""MultiLabelDecision's rules on a dense batch of scores with numpy: the fused scorer's decision.
+"""MultiLabelDecision's rules on a dense batch of scores, compiled: the fused scorer's decision.
 
 The rules and their tie order are those of :class:`jobtagger.calibration.MultiLabelDecision`,
 whose Spark expressions define them: calibrate each label's score; shortlist the labels that pass
@@ -7,12 +7,18 @@ label, descending; keep the passing ones (or, with at-least-one and none passing
 the best score / threshold ratio, ties by score then label), at most ``maxLabels``; append each
 kept label's ancestors (first occurrence order), scored with their own score when they are a model
 label, else with their best kept child's; candidates are the first ``top`` shortlist entries.
+
+Calibration is numpy (Platt's ``exp``/``log`` stay numpy's). The rules then run row by row in one
+numba pass: they only compare, select and copy scores read as float64, so they are exact, and a
+row's K scores stay in cache instead of passing through n x K temporaries. Ties and NaN follow
+the numpy array form the pass replaced (``partition``, ``lexsort``, ``minimum``, ``maximum``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pyarrow as pa
 
@@ -85,7 +91,10 @@ class BatchDecision:
 
     def calibrated(self, scores: np.ndarray) -> np.ndarray:
         """Platt: ``1 / (1 + exp(-(a logit(s) + b)))`` on the clipped score; isotonic: the value of
-        the last knot <= s (the first value below every knot)."""
+        the last knot <= s (the first value below every knot). With no calibrated label, the
+        scores themselves (the rules read every score as float64)."""
+        if not self.platt.size and not self.isotonic:
+            return scores
         calibrated = scores.astype(np.float64)
         if self.platt.size:
             clipped = np.minimum(np.maximum(calibrated[:, self.platt], EPSILON), 1.0 - EPSILON)
@@ -99,79 +108,168 @@ class BatchDecision:
     def decide(self, scores: np.ndarray) -> DecidedBatch:
         """Tags, tag scores and candidates of an n x K matrix of model probabilities."""
         params = self.params
-        S = self.calibrated(scores)
-        n, K = S.shape
-        thresholds = params.thresholds
-        top = min(max(params.top_candidates, 1), K)
-        cutoff = np.partition(S, K - top, axis=1)[:, K - top]  # the top-th highest score
-        rows, cols = np.nonzero(S >= np.minimum(thresholds, cutoff[:, None]))
-        values = S[rows, cols]
-        order = np.lexsort((-self.label_rank[cols], -values, rows))
-        rows, cols, values = rows[order], cols[order], values[order]
-        first = np.searchsorted(rows, np.arange(n))  # each row's first shortlist entry
-        position = np.arange(len(rows)) - first[rows]
-
-        passing = values >= thresholds[cols]
-        passed_before = np.concatenate([[0], np.cumsum(passing)])
-        rank = passed_before[1:] - passed_before[first[rows]]  # 1-based among the row's passing labels
-        kept = passing & (rank <= params.max_labels)
-        kept_rows, kept_cols, kept_values = rows[kept], cols[kept], values[kept]
-        if params.at_least_one and params.max_labels > 0:
-            none = np.flatnonzero(np.bincount(rows[passing], minlength=n) == 0)
-            best = self._closest_to_passing(S[none])
-            kept_rows = np.concatenate([kept_rows, none])
-            kept_cols = np.concatenate([kept_cols, best])
-            kept_values = np.concatenate([kept_values, S[none, best]])
-            order = np.argsort(kept_rows, kind="stable")
-            kept_rows, kept_cols, kept_values = kept_rows[order], kept_cols[order], kept_values[order]
-        tag_rows, tags, tag_values = self._with_ancestors(S, kept_rows, kept_cols, kept_values)
-
-        candidate = position < top if params.top_candidates > 0 else np.zeros(len(rows), bool)
+        top = min(max(params.top_candidates, 1), len(params.labels))
+        tag_offsets, tags, tag_values, candidate_offsets, candidates, candidate_values = _decided(
+            self.calibrated(scores), params.thresholds, np.maximum(params.thresholds, EPSILON), self.label_rank,
+            top, params.top_candidates > 0, params.max_labels, params.at_least_one,
+            self.chain_offsets, self.chain_parents, self.own_column,
+        )
+        tag_names = self.tag_names.take(tags)
         return DecidedBatch(
-            tags=pa.ListArray.from_arrays(_offsets(tag_rows, n), self.tag_names.take(tags)),
-            tag_scores=_map(tag_rows, self.tag_names.take(tags), tag_values, n),
-            candidate_scores=_map(rows[candidate], self.tag_names.take(cols[candidate]), values[candidate], n),
+            tags=pa.ListArray.from_arrays(tag_offsets, tag_names),
+            tag_scores=pa.MapArray.from_arrays(tag_offsets, tag_names, tag_values),
+            candidate_scores=pa.MapArray.from_arrays(candidate_offsets, self.tag_names.take(candidates), candidate_values),
         )
 
-    def _closest_to_passing(self, S: np.ndarray) -> np.ndarray:
-        """Per row, the label with the highest score / threshold ratio (ties: score, then label)."""
-        ratio = S / np.maximum(self.params.thresholds, EPSILON)
-        tie = ratio == ratio.max(axis=1, keepdims=True)
-        scores = np.where(tie, S, -np.inf)
-        tie &= scores == scores.max(axis=1, keepdims=True)
-        return np.where(tie, self.label_rank, -1).argmax(axis=1)
 
-    def _with_ancestors(self, S, rows, cols, values):
-        """Kept labels, then the ancestors they imply (once, in order, none already kept)."""
-        if self.chain_parents.size == 0 or rows.size == 0:
-            return rows, cols, values
-        lengths = self.chain_offsets[cols + 1] - self.chain_offsets[cols]
-        child = np.repeat(np.arange(len(rows)), lengths)
-        within = np.arange(len(child)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        parents = self.chain_parents[self.chain_offsets[cols[child]] + within]
-        width = len(self.tag_names)
-        keys = rows[child] * width + parents
-        implied = ~np.isin(keys, rows * width + cols)
-        child, parents, keys = child[implied], parents[implied], keys[implied]
-        unique_keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        best_child = np.full(len(unique_keys), -np.inf)
-        np.maximum.at(best_child, inverse, values[child])
-        order = np.argsort(first)  # first occurrence order
-        parent_rows, parent_ids = rows[child[first[order]]], parents[first[order]]
-        own = self.own_column[parent_ids]
-        parent_values = np.where(own >= 0, S[parent_rows, np.maximum(own, 0)], best_child[order])
-        all_rows = np.concatenate([rows, parent_rows])
-        merged = np.argsort(all_rows * 2 + np.repeat([0, 1], [len(rows), len(parent_rows)]), kind="stable")
-        return (all_rows[merged], np.concatenate([cols, parent_ids])[merged],
-                np.concatenate([values, parent_values])[merged])
+@numba.njit(cache=True, nogil=True)
+def _decided(scores, thresholds, ratio_floors, label_rank, top, with_candidates, max_labels, at_least_one,
+             chain_offsets, chain_parents, own_column):
+    """Row by row: (tag offsets, tag ids, their float32 scores, candidate offsets, candidate
+    label ids, their float32 scores). Scores are read as float64; ties and NaN as numpy's
+    ``partition``, ``lexsort``, ``minimum`` and ``maximum`` treat them in the rules' array form."""
+    n, K = scores.shape
+    tag_count = len(own_column)
+    longest_chain = 0
+    for label in range(K):
+        longest_chain = max(longest_chain, chain_offsets[label + 1] - chain_offsets[label])
+    kept_most = max(min(max_labels, K), 0)
+    tags_most = min(tag_count, kept_most * (1 + longest_chain))
+    tag_offsets = np.zeros(n + 1, np.int32)
+    tags = np.empty(n * tags_most, np.int64)
+    tag_values = np.empty(n * tags_most, np.float32)
+    candidate_offsets = np.zeros(n + 1, np.int32)
+    candidates = np.empty(n * top if with_candidates else 0, np.int64)
+    candidate_values = np.empty(len(candidates), np.float32)
+    highest = np.empty(top, np.float64)  # the row's top highest scores, descending (NaN highest)
+    shortlist = np.empty(K, np.int64)
+    shortlist_values = np.empty(K, np.float64)
+    kept = np.empty(K, np.int64)
+    kept_values = np.empty(K, np.float64)
+    kept_in_row = np.full(tag_count, -1, np.int64)  # the row a tag was last kept in
+    implied_in_row = np.full(tag_count, -1, np.int64)  # the row a parent was last implied in
+    best_child = np.empty(tag_count, np.float64)
+    parents = np.empty(tag_count, np.int64)
+    tag_count_so_far, candidate_count = 0, 0
+    for row in range(n):
+        ranked = 0
+        for label in range(K):
+            value = np.float64(scores[row, label])
+            if ranked == top and not _after_in_partition(value, highest[top - 1]):
+                continue
+            place = min(ranked, top - 1)
+            while place > 0 and _after_in_partition(value, highest[place - 1]):
+                highest[place] = highest[place - 1]
+                place -= 1
+            highest[place] = value
+            ranked = min(ranked + 1, top)
+        cutoff = highest[top - 1]
+        listed = 0
+        for label in range(K):
+            value = np.float64(scores[row, label])
+            if value >= _minimum(thresholds[label], cutoff):
+                place = listed
+                while place > 0 and _precedes(value, label_rank[label], shortlist_values[place - 1],
+                                              label_rank[shortlist[place - 1]]):
+                    shortlist[place] = shortlist[place - 1]
+                    shortlist_values[place] = shortlist_values[place - 1]
+                    place -= 1
+                shortlist[place] = label
+                shortlist_values[place] = value
+                listed += 1
+        passed, kept_count = 0, 0
+        for position in range(listed):
+            label, value = shortlist[position], shortlist_values[position]
+            if value >= thresholds[label]:
+                passed += 1
+                if passed <= max_labels:
+                    kept[kept_count] = label
+                    kept_values[kept_count] = value
+                    kept_count += 1
+            if with_candidates and position < top:
+                candidates[candidate_count] = label
+                candidate_values[candidate_count] = np.float32(value)
+                candidate_count += 1
+        candidate_offsets[row + 1] = candidate_count
+        if at_least_one and max_labels > 0 and passed == 0:
+            best = _closest_to_passing(scores[row], ratio_floors, label_rank)
+            kept[0] = best
+            kept_values[0] = np.float64(scores[row, best])
+            kept_count = 1
+        implied = 0
+        for i in range(kept_count):
+            kept_in_row[kept[i]] = row
+        for i in range(kept_count):
+            for parent in chain_parents[chain_offsets[kept[i]] : chain_offsets[kept[i] + 1]]:
+                if kept_in_row[parent] == row:
+                    continue
+                if implied_in_row[parent] != row:
+                    implied_in_row[parent] = row
+                    best_child[parent] = kept_values[i]
+                    parents[implied] = parent
+                    implied += 1
+                else:
+                    best_child[parent] = _maximum(best_child[parent], kept_values[i])
+        for i in range(kept_count):
+            tags[tag_count_so_far] = kept[i]
+            tag_values[tag_count_so_far] = np.float32(kept_values[i])
+            tag_count_so_far += 1
+        for i in range(implied):
+            parent = parents[i]
+            own = own_column[parent]
+            value = np.float64(scores[row, own]) if own >= 0 else best_child[parent]
+            tags[tag_count_so_far] = parent
+            tag_values[tag_count_so_far] = np.float32(value)
+            tag_count_so_far += 1
+        tag_offsets[row + 1] = tag_count_so_far
+    return (tag_offsets, tags[:tag_count_so_far], tag_values[:tag_count_so_far],
+            candidate_offsets, candidates[:candidate_count], candidate_values[:candidate_count])
 
 
-def _offsets(rows: np.ndarray, n: int) -> pa.Array:
-    offsets = np.zeros(n + 1, np.int32)
-    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
-    return pa.array(offsets)
+@numba.njit(cache=True, nogil=True)
+def _closest_to_passing(scores, ratio_floors, label_rank):
+    """The label with the highest score / threshold ratio, ties by score then label; the first
+    label when a ratio is NaN (as numpy's ``max``/``argmax`` over the tie masks then find no tie)."""
+    best = -1
+    best_ratio, best_score = 0.0, 0.0
+    for label in range(len(scores)):
+        score = np.float64(scores[label])
+        ratio = score / ratio_floors[label]
+        if np.isnan(ratio):
+            return 0
+        if (best < 0 or ratio > best_ratio or (ratio == best_ratio and (
+                score > best_score or (score == best_score and label_rank[label] > label_rank[best])))):
+            best, best_ratio, best_score = label, ratio, score
+    return best
 
 
-def _map(rows: np.ndarray, keys: pa.Array, values: np.ndarray, n: int) -> pa.Array:
-    """map<string, float> rows (Spark's double -> float cast rounds to nearest, as astype does)."""
-    return pa.MapArray.from_arrays(_offsets(rows, n), keys, pa.array(values.astype(np.float32)))
+@numba.njit(cache=True, nogil=True)
+def _after_in_partition(value, other):
+    """Whether ``value`` sorts after ``other`` ascending, NaN last, as ``np.partition`` orders."""
+    return value > other or (np.isnan(value) and not np.isnan(other))
+
+
+@numba.njit(cache=True, nogil=True)
+def _precedes(value, rank, other_value, other_rank):
+    """The shortlist's order: score descending, then label descending."""
+    return value > other_value or (value == other_value and rank > other_rank)
+
+
+@numba.njit(cache=True, nogil=True)
+def _minimum(a, b):
+    """``np.minimum``: NaN when either is, else ``b`` unless ``a`` is less (so min(-0.0, 0.0) is 0.0)."""
+    if np.isnan(a) or np.isnan(b):
+        return np.nan
+    if a < b:
+        return a
+    return b
+
+
+@numba.njit(cache=True, nogil=True)
+def _maximum(a, b):
+    """``np.maximum``: NaN when either is, else ``b`` unless ``a`` is greater (so max(0.0, -0.0) is -0.0)."""
+    if np.isnan(a) or np.isnan(b):
+        return np.nan
+    if a > b:
+        return a
+    return b

@@ -26,8 +26,8 @@ from pyspark.sql.types import (
 
 from jobtagger.fused.decision import BatchDecision
 from jobtagger.fused.plan import FusedPlan, FusedScoring, NotFusable
+from jobtagger.fused.product import probabilities
 from jobtagger.fused.text import TextFeaturizer
-from jobtagger.models.common import forward_logits, sigmoid
 from jobtagger.tables import MappedRows
 
 TEXT_COLUMN = "_fused_text"
@@ -82,7 +82,7 @@ def score_batches(batches: Iterator[pa.RecordBatch], scoring: FusedScoring) -> I
         features = featurizer.features(batch.column(TEXT_COLUMN), width=scoring.width)
         for start in range(0, batch.num_rows, block):
             rows = batch.slice(start, block)
-            scores = sigmoid(forward_logits(arrays, features[start : start + block]) + arrays["logit_offset"])
+            scores = probabilities(arrays, features[start : start + block])
             decided = decision.decide(scores)
             yield pa.RecordBatch.from_arrays(
                 [rows.column("posting_id"), rows.column("run_date"), decided.tags, decided.tag_scores,

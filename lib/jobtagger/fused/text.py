@@ -8,20 +8,27 @@ What makes it match Spark exactly:
   with the JVM's own ``[\\p{L}\\p{N}]`` (handed in as code point ranges), ``minTokenLength`` in
   UTF-16 units as Java's ``String.length``, stop words, n-grams and the vocabulary lookup;
 - counts, ``1 + log(tf)``, ``tf * idf`` and the L2 norm are computed in float64 in Spark's order
-  (the norm sums squares sequentially per row, as ``Vectors.norm``; ``np.bincount`` adds in input
-  order), so the vectors are identical.
+  (the norm sums squares sequentially per row in column order, as ``Vectors.norm``), so the
+  vectors are identical. Counting, idf and the norm are compiled (``+ * / sqrt`` are IEEE in numba
+  as in numpy); ``1 + log(tf)`` is numpy's, looked up per count, as numba's ``log`` may differ in
+  the last bit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
 from jobtagger.fused.term_kernel import TermIndex
 from jobtagger.text.features import sublinear_counts
+
+_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)  # (lowest bit * this) >> 58 differs for each bit
+_DE_BRUIJN_BITS = np.zeros(64, np.int64)  # ... and indexes that bit's position here
+_DE_BRUIJN_BITS[[((1 << bit) * int(_DE_BRUIJN) % (1 << 64)) >> 58 for bit in range(64)]] = np.arange(64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,16 +59,96 @@ class TextFeaturizer:
     def vectors(self, rows: np.ndarray, terms: np.ndarray, n: int, *, width: int) -> sp.csr_matrix:
         """CountVectorizerModel -> SublinearTf -> IDFModel -> Normalizer (p=2) of the (row,
         vocabulary index) of each term, as float32 CSR."""
-        counts = sp.csr_matrix((np.ones(len(terms)), (rows, terms)), shape=(n, len(self.params.vocabulary)))
-        counts.sum_duplicates()  # indices sorted within each row, as in Spark's SparseVector
-        entry_rows = np.repeat(np.arange(n), np.diff(counts.indptr))
-        columns, values = counts.indices, counts.data
-        if self.params.sublinear:
-            values = sublinear_counts(values)
-        values = values * self.params.idf[columns]
-        norms = np.sqrt(np.bincount(entry_rows, weights=values * values, minlength=n))  # sequential per row
-        values = values / np.where(norms != 0.0, norms, 1.0)[entry_rows]  # a zero vector stays zero
-        inside = columns < width  # as the classifier's scoring: features beyond its width are dropped
-        indptr = np.zeros(n + 1, np.int64)
-        np.cumsum(np.bincount(entry_rows[inside], minlength=n), out=indptr[1:])
-        return sp.csr_matrix((values[inside].astype(np.float32), columns[inside], indptr), shape=(n, width))
+        indptr, columns, counts = _counted_terms(rows, terms, n, len(self.params.idf))
+        indptr, columns, values = _normalized(indptr, columns, counts, self._tf_values(counts), self.params.idf, width)
+        return sp.csr_matrix((values, columns, indptr), shape=(n, width))
+
+    def _tf_values(self, counts: np.ndarray) -> np.ndarray:
+        """The tf weight of each count from 0 to the largest, by the very numpy function Spark's
+        stage is tested against (numba's ``log`` may differ in the last bit)."""
+        tf = np.arange(counts.max(initial=0) + 1, dtype=np.float64)
+        return sublinear_counts(tf) if self.params.sublinear else tf
+
+
+@numba.njit(cache=True, nogil=True)
+def _counted_terms(rows, terms, n, vocabulary_size):
+    """(row offsets, each row's distinct vocabulary indices ascending, their counts) of (row,
+    vocabulary index) pairs in any order: Spark's SparseVector order. A row's terms are counted
+    in a dense array and marked in a two-level bitmap (a bit per term, a bit per bitmap word),
+    which yields them in ascending order without sorting."""
+    indptr = np.zeros(n + 1, np.int64)
+    for row in rows:
+        indptr[row + 1] += 1
+    for row in range(n):
+        indptr[row + 1] += indptr[row]
+    grouped = np.empty(len(terms), np.int64)
+    filled = indptr[:-1].copy()
+    for i in range(len(terms)):
+        grouped[filled[rows[i]]] = terms[i]
+        filled[rows[i]] += 1
+    term_counts = np.zeros(vocabulary_size, np.int64)
+    term_bits = np.zeros((vocabulary_size + 63) >> 6, np.uint64)
+    word_bits = np.zeros((len(term_bits) + 63) >> 6, np.uint64)
+    columns = np.empty(len(terms), np.int64)
+    counts = np.empty(len(terms), np.int64)
+    distinct = 0
+    for row in range(n):
+        start, end = indptr[row], indptr[row + 1]
+        indptr[row] = distinct
+        for i in range(start, end):
+            term = grouped[i]
+            if term_counts[term] == 0:
+                term_bits[term >> 6] |= np.uint64(1) << np.uint64(term & 63)
+                word_bits[term >> 12] |= np.uint64(1) << np.uint64((term >> 6) & 63)
+            term_counts[term] += 1
+        for summary in range(len(word_bits)):
+            words = word_bits[summary]
+            word_bits[summary] = 0
+            while words:
+                word = (summary << 6) + _lowest_bit(words)
+                words &= words - np.uint64(1)
+                bits = term_bits[word]
+                term_bits[word] = 0
+                while bits:
+                    term = (word << 6) + _lowest_bit(bits)
+                    bits &= bits - np.uint64(1)
+                    columns[distinct] = term
+                    counts[distinct] = term_counts[term]
+                    term_counts[term] = 0
+                    distinct += 1
+    indptr[n] = distinct
+    return indptr, columns[:distinct], counts[:distinct]
+
+
+@numba.njit(cache=True, nogil=True)
+def _lowest_bit(bits):
+    """The index of the lowest set bit of a nonzero uint64 (de Bruijn multiplication)."""
+    return _DE_BRUIJN_BITS[((bits & (~bits + np.uint64(1))) * _DE_BRUIJN) >> np.uint64(58)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _normalized(indptr, columns, counts, tf_values, idf, width):
+    """(row offsets, columns, float32 values) of ``tf * idf`` divided by each row's L2 norm
+    (squares summed in column order, float64), without the columns at ``width`` and beyond (the
+    classifier's scoring drops them)."""
+    n = len(indptr) - 1
+    kept_indptr = np.zeros(n + 1, np.int64)
+    kept_columns = np.empty(len(columns), np.int64)
+    kept_values = np.empty(len(columns), np.float32)
+    weights = np.empty(len(columns), np.float64)
+    kept = 0
+    for row in range(n):
+        squares = 0.0
+        for i in range(indptr[row], indptr[row + 1]):
+            weights[i] = tf_values[counts[i]] * idf[columns[i]]
+            squares += weights[i] * weights[i]
+        norm = np.sqrt(squares)
+        if norm == 0.0:  # a zero vector stays zero
+            norm = 1.0
+        for i in range(indptr[row], indptr[row + 1]):
+            if columns[i] < width:
+                kept_columns[kept] = columns[i]
+                kept_values[kept] = np.float32(weights[i] / norm)
+                kept += 1
+        kept_indptr[row + 1] = kept
+    return kept_indptr, kept_columns[:kept], kept_values[:kept]
