@@ -83,6 +83,6 @@ def test_a_model_it_cannot_reproduce_is_scored_by_its_transform_and_logged(spark
     assert scored.scorer == "spark" and "HashingTF" in scored.fallback_reason
     assert any("HashingTF" in record.getMessage() for record in caplog.records)
     expected = to_gold_rows(model.transform(postings), **RUN).collect()
-    assert sorted(scored.rows.collect()) == sorted(expected)
+    assert sorted(scored.rows.frame().collect()) == sorted(expected)
     assert scored.profile.rows == len(expected)  # profiled as computed, once
     assert scored.profile.tag_postings == Counter(tag for row in expected for tag in row.tags)
