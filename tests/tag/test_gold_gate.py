@@ -66,7 +66,11 @@ def test_clean_rows_pass_and_results_are_kept(spark, tmp_path):
         "gold_posting_tags.r1.json", "gold_tag_drift.r1.json", "gold_tags.r1.json"
     ]
     assert all(json.loads(report.results_path.read_text())["success"] for report in outcome.reports)
-    assert (tmp_path / "quality" / "data_docs" / "index.html").exists()
+    docs = tmp_path / "quality" / "data_docs"
+    assert {page.stem for page in (docs / "expectations").glob("*.html")} == {
+        "gold_posting_tags", "gold_tags", "gold_tag_drift"}  # one site shows every suite of the run
+    assert {page.name for page in (docs / "validations").iterdir()} == {"gold_posting_tags", "gold_tags", "gold_tag_drift"}
+    assert (docs / "index.html").exists()
 
 
 def test_the_profile_counts_what_spark_counts(spark):

@@ -31,6 +31,7 @@ from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import DataQualityError
 
 BLOCKING = "critical"
+DOCS_SITE = "jobtagger"
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,15 @@ def quality_folder(config: JobtaggerConfig, job: str, run_date: dt.date) -> Path
     return Path(config.storage.warehouse) / config.quality.results_dir / job / run_date.isoformat()
 
 
+@dataclass(frozen=True)
+class SuiteRun:
+    """One suite to validate: the frame and the GX expectations it must meet."""
+
+    frame: DataFrame | pd.DataFrame
+    suite_name: str
+    expectations: Sequence[Any]
+
+
 def run_suite(
     df: DataFrame | pd.DataFrame,
     *,
@@ -108,33 +118,23 @@ def run_suite(
     """Validate ``df`` against ``expectations`` (GX Expectation objects) in an ephemeral context;
     save the JSON result (and Data Docs unless ``data_docs=False``) under ``results_dir``.
     ``df`` is a Spark DataFrame, or a pandas one for small frames of aggregates (no Spark jobs)."""
+    return run_suites([SuiteRun(df, suite_name, expectations)], results_dir=results_dir, run_id=run_id,
+                      data_docs=data_docs)[0]
+
+
+def run_suites(runs: Sequence[SuiteRun], *, results_dir: Path, run_id: str, data_docs: bool = True) -> list[QualityReport]:
+    """:func:`run_suite` for several suites in ONE GX context, with Data Docs built once for all
+    (building them costs more than validating small frames)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     results_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = (
-        context.data_sources.add_pandas(f"{suite_name}_source") if isinstance(df, pd.DataFrame)
-        else context.data_sources.add_spark(f"{suite_name}_source")
-    )
-    batch = (
-        source
-        .add_dataframe_asset(f"{suite_name}_frame")
-        .add_batch_definition_whole_dataframe(f"{suite_name}_batch")
-    )
-    suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{suite_name}_{run_id}", data=batch, suite=suite)
-    )
     docs_path = None
-    actions = []
     if data_docs:
-        site = "jobtagger"
         context.add_data_docs_site(
-            site_name=site,
+            site_name=DOCS_SITE,
             site_config={
                 "class_name": "SiteBuilder",
                 "store_backend": {
@@ -144,17 +144,33 @@ def run_suite(
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             },
         )
-        actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[site]))
         docs_path = results_dir / "data_docs" / "index.html"
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(name=f"{suite_name}_checkpoint", validation_definitions=[definition], actions=actions)
+    reports = [_validate(context, run, results_dir=results_dir, run_id=run_id, docs_path=docs_path) for run in runs]
+    if data_docs:
+        context.build_data_docs(site_names=[DOCS_SITE])
+    return reports
+
+
+def _validate(context: Any, run: SuiteRun, *, results_dir: Path, run_id: str, docs_path: Path | None) -> QualityReport:
+    import great_expectations as gx
+
+    name = run.suite_name
+    source = (
+        context.data_sources.add_pandas(f"{name}_source") if isinstance(run.frame, pd.DataFrame)
+        else context.data_sources.add_spark(f"{name}_source")
     )
-    outcome = checkpoint.run(batch_parameters={"dataframe": df})
+    batch = source.add_dataframe_asset(f"{name}_frame").add_batch_definition_whole_dataframe(f"{name}_batch")
+    suite = context.suites.add(gx.ExpectationSuite(name=name))
+    for expectation in run.expectations:
+        suite.add_expectation(expectation)
+    definition = context.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_{run_id}", data=batch, suite=suite))
+    checkpoint = context.checkpoints.add(gx.Checkpoint(name=f"{name}_checkpoint", validation_definitions=[definition]))
+    outcome = checkpoint.run(batch_parameters={"dataframe": run.frame})
     result = next(iter(outcome.run_results.values()))
-    results_path = results_dir / f"{suite_name}.{run_id}.json"
+    results_path = results_dir / f"{name}.{run_id}.json"
     results_path.write_text(json.dumps(result.to_json_dict(), indent=2, default=str), encoding="utf-8")
     return QualityReport(
-        suite=suite_name,
+        suite=name,
         outcomes=tuple(_outcome(item) for item in result.results),
         results_path=results_path,
         docs_path=docs_path,

@@ -18,7 +18,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobtagger.quality import QualityReport, run_suite
+from jobtagger.quality import QualityReport, SuiteRun, run_suites
 from jobtagger.quality.gold_profile import GoldProfile, InputSummary
 from jobtagger.tagging import TAG_SHARE_COLUMNS, tag_share_drift
 
@@ -125,30 +125,27 @@ def check_gold(
     """
     summary = gold_summary_frame(profile, inputs)
     tags = gold_tags_frame(profile)
-    reports = [
-        run_suite(summary, suite_name=GOLD_SUITE, results_dir=results_dir, run_id=run_id,
-                  expectations=gold_expectations(at_least_one=at_least_one)),
-        run_suite(tags, suite_name=TAGS_SUITE, results_dir=results_dir, run_id=run_id,
-                  expectations=tag_expectations(labels=labels)),
-    ]
-    values = summary.iloc[0]
-    failures = [
-        f"{outcome.describe()} [{', '.join(f'{column}={values[column]}' for column in outcome.column.split(','))}]"
-        for outcome in reports[0].critical_failures
-    ]
-    if reports[1].critical_failures:
-        unknown = sorted(set(tags["tag"]) - set(labels))
-        failures.append(f"{reports[1].critical_failures[0].describe()}: tags outside the model's labels {unknown[:5]}")
+    runs = [SuiteRun(summary, GOLD_SUITE, gold_expectations(at_least_one=at_least_one)),
+            SuiteRun(tags, TAGS_SUITE, tag_expectations(labels=labels))]
+    drift = None
     if previous_shares is not None:
         current = spark.createDataFrame(tags[list(TAG_SHARE_COLUMNS)], "tag string, postings long, share double")
-        drift = tag_share_drift(current.where(F.col("postings") > 0), previous_shares, min_share=drift_min_share)
-        drift = drift.persist()
-        try:
-            reports.append(run_suite(drift, suite_name=DRIFT_SUITE, results_dir=results_dir, run_id=run_id,
-                                     expectations=drift_expectations(drift_bound=drift_bound)))
-            if not reports[-1].passed:
-                failures.append(_drift_reason(drift, drift_bound))
-        finally:
+        drift = tag_share_drift(current.where(F.col("postings") > 0), previous_shares, min_share=drift_min_share).persist()
+        runs.append(SuiteRun(drift, DRIFT_SUITE, drift_expectations(drift_bound=drift_bound)))
+    try:
+        reports = run_suites(runs, results_dir=results_dir, run_id=run_id)  # one Data Docs site for all
+        values = summary.iloc[0]
+        failures = [
+            f"{outcome.describe()} [{', '.join(f'{column}={values[column]}' for column in outcome.column.split(','))}]"
+            for outcome in reports[0].critical_failures
+        ]
+        if reports[1].critical_failures:
+            unknown = sorted(set(tags["tag"]) - set(labels))
+            failures.append(f"{reports[1].critical_failures[0].describe()}: tags outside the model's labels {unknown[:5]}")
+        if drift is not None and not reports[2].passed:
+            failures.append(_drift_reason(drift, drift_bound))
+    finally:
+        if drift is not None:
             drift.unpersist()
     return GateOutcome(reports=tuple(reports), reason="; ".join(failures) if failures else None)
 

@@ -268,15 +268,20 @@ class DeltaRsTableStore(TableStore):
     def _satisfying(self, listing: Sequence[tuple[str, Mapping[str, str | None]]], predicate: str,
                     schema: StructType, partitions: list[str]) -> set[str]:
         """Paths of the files whose partition values (as the Delta log writes them) satisfy
-        ``predicate``, evaluated by Spark on the file list, which is metadata-sized."""
+        ``predicate``. Spark evaluates it over the file list as an inline table, on the driver
+        (a local relation runs no job)."""
         if not listing:
             return set()
-        frame = self.spark.createDataFrame(
-            [(path, *[values.get(column) for column in partitions]) for path, values in listing],
-            ", ".join(["path string"] + [f"`{column}` string" for column in partitions]),
-        ).select("path", *[F.col(column).cast(schema[column].dataType).alias(column) for column in partitions])
+        values = ", ".join(
+            "(" + ", ".join(_sql_literal(value) for value in (path, *[values.get(column) for column in partitions])) + ")"
+            for path, values in listing
+        )
+        names = ", ".join(["path", *[f"`{column}`" for column in partitions]])
+        typed = ", ".join(["path", *[f"CAST(`{column}` AS {schema[column].dataType.simpleString()}) AS `{column}`"
+                                     for column in partitions]])
         try:
-            return {row.path for row in frame.where(F.expr(predicate)).select("path").collect()}
+            files = self.spark.sql(f"SELECT {typed} FROM VALUES {values} AS listing({names})")
+            return {row.path for row in files.where(F.expr(predicate)).select("path").collect()}
         except PySparkException as exc:
             raise SchemaMismatchError(
                 f"replace_where must be a predicate over the partition columns {partitions}: {str(exc).splitlines()[0]}"
@@ -471,6 +476,10 @@ def _history_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
             "operationMetrics", "readVersion", "isBlindAppend", "isolationLevel", "userMetadata"}
     result.update({key: value for key, value in entry.items() if key not in skip})
     return result
+
+
+def _sql_literal(value: str | None) -> str:
+    return "NULL" if value is None else f"'{_sql_text(value)}'"
 
 
 def _sql_text(value: str) -> str:
