@@ -5,10 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 
 from jobtagger.quality.gold import check_gold
-from jobtagger.quality.gold_profile import InputSummary, gold_profile_accumulator, profiling, summarize_input
+from jobtagger.quality.gold_profile import (
+    InputSummary,
+    count_duplicate_ids,
+    gold_profile_accumulator,
+    hash_sum,
+    profiling,
+    summarize_input,
+)
 from jobtagger.tables import MappedRows
 from jobtagger.tagging import tag_shares, to_gold_rows
 
@@ -32,10 +40,11 @@ def gold_of(spark, rows):
     return to_gold_rows(decided, model_version="m1", run_id="r1", tagged_at=dt.datetime(2026, 11, 2, 6))
 
 
-def profile_of(spark, gold):
+def profile_of(spark, gold, *, keep_id_hashes=True):
     """The gold rows computed once through the profiling pass, as the tag job stages them."""
     accumulator = gold_profile_accumulator(spark.sparkContext)
-    MappedRows.of(gold).then(profiling(accumulator), gold.schema).frame().write.format("noop").mode("overwrite").save()
+    profiled = MappedRows.of(gold).then(profiling(accumulator, keep_id_hashes=keep_id_hashes), gold.schema)
+    profiled.frame().write.format("noop").mode("overwrite").save()
     return accumulator.value
 
 
@@ -44,10 +53,13 @@ def inputs_of(spark, ids):
 
 
 def gate(spark, tmp_path, rows, *, input_ids=None, previous=None, drift_bound=0.2, drift_min_share=0.01, run_id="r1"):
+    gold = gold_of(spark, rows)
+    profile = profile_of(spark, gold)
     return check_gold(
         spark,
-        profile_of(spark, gold_of(spark, rows)),
+        profile,
         inputs_of(spark, [row[0] for row in rows] if input_ids is None else input_ids),
+        duplicate_ids=count_duplicate_ids(profile, gold),
         labels=LABELS,
         at_least_one=True,
         previous_shares=previous,
@@ -87,11 +99,28 @@ def test_the_profile_counts_what_spark_counts(spark):
     assert profile.scored_tags["skill:java"] == 7 and profile.scores == 12
 
 
+def test_duplicate_ids_are_counted_from_the_hashes_or_by_spark(spark):
+    unique, repeated = gold_of(spark, GOOD_ROWS), gold_of(spark, [*GOOD_ROWS, GOOD_ROWS[1], GOOD_ROWS[1]])
+
+    assert profile_of(spark, unique).duplicate_id_hashes == 0
+    assert count_duplicate_ids(profile_of(spark, unique), repeated) == 0  # the hashes decide: Spark would count 2
+    assert profile_of(spark, repeated).duplicate_id_hashes == 2
+    assert count_duplicate_ids(profile_of(spark, repeated), repeated) == 2  # confirmed by Spark
+    without_hashes = profile_of(spark, repeated, keep_id_hashes=False)
+    assert without_hashes.duplicate_id_hashes is None and count_duplicate_ids(without_hashes, repeated) == 2
+
+
+def test_hash_sums_are_exact_at_the_int64_extremes():
+    hashes = np.array([np.iinfo(np.int64).max] * 3 + [np.iinfo(np.int64).min] * 2 + [-1, 0, 1], np.int64)
+    assert hash_sum(hashes) == sum(int(value) for value in hashes)
+    assert hash_sum(hashes[:3]) == 3 * (2**63 - 1) and hash_sum(np.empty(0, np.int64)) == 0
+
+
 @pytest.mark.parametrize(
     ("case", "expected_phrase"),
     [
         ("duplicate_id", "expect_column_pair_values_to_be_equal(rows,input_rows): 1 unexpected [rows=5, input_rows=4]"),
-        ("duplicate_input_id", "expect_column_pair_values_to_be_equal(input_distinct_ids,input_rows)"),
+        ("duplicate_input_id", "expect_column_values_to_be_between(duplicate_ids): 1 unexpected [duplicate_ids=1]"),
         ("not_in_input", "expect_column_pair_values_to_be_equal(id_fingerprint,input_id_fingerprint)"),
         ("row_count", "expect_column_pair_values_to_be_equal(rows,input_rows)"),
         ("null_id", "expect_column_values_to_be_between(null_ids)"),

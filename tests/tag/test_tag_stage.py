@@ -94,7 +94,7 @@ def test_duplicate_postings_fail_the_gate_and_publish_nothing(spark, config, sto
     store.write(bronze_rows(spark, day_3, 5, prefix="c", duplicate_first=True), BRONZE_POSTINGS, mode="append")
     gold_files = set(Path(store.path(GOLD_POSTING_TAGS)).rglob("*.parquet"))
 
-    with pytest.raises(DataQualityError, match=r"expect_column_pair_values_to_be_equal\(input_distinct_ids,input_rows\)") as failure:
+    with pytest.raises(DataQualityError, match=r"expect_column_values_to_be_between\(duplicate_ids\): 1 unexpected \[duplicate_ids=1\]") as failure:
         tag(spark, config, store, tiny_model, day_3)
 
     assert "\n" not in str(failure.value)

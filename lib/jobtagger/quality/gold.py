@@ -27,14 +27,14 @@ TAGS_SUITE = "gold_tags"
 DRIFT_SUITE = "gold_tag_drift"
 
 
-def gold_summary_frame(profile: GoldProfile, inputs: InputSummary) -> pd.DataFrame:
+def gold_summary_frame(profile: GoldProfile, inputs: InputSummary, *, duplicate_ids: int) -> pd.DataFrame:
     """One row: the gold rows' counts next to the scored bronze rows'. Fingerprints are decimal
     text (exact; they exceed 64 bits). Without any finite score the range reads 0 (nothing out of it)."""
     scored = profile.scores > profile.non_finite_scores
     return pd.DataFrame([{
         "rows": profile.rows,
         "input_rows": inputs.rows,
-        "input_distinct_ids": inputs.distinct_ids,
+        "duplicate_ids": duplicate_ids,
         "null_ids": profile.null_ids,
         "id_fingerprint": str(profile.id_fingerprint),
         "input_id_fingerprint": str(inputs.id_fingerprint),
@@ -66,7 +66,7 @@ def gold_expectations(*, at_least_one: bool) -> list[gx.expectations.Expectation
 
     expectations: list[gx.expectations.Expectation] = [
         equal("rows", "input_rows"),
-        equal("input_distinct_ids", "input_rows"),
+        zero("duplicate_ids"),
         equal("id_fingerprint", "input_id_fingerprint"),
         zero("null_ids"),
         zero("non_finite_scores"),
@@ -109,6 +109,7 @@ def check_gold(
     profile: GoldProfile,
     inputs: InputSummary,
     *,
+    duplicate_ids: int,
     labels: Sequence[str],
     at_least_one: bool,
     previous_shares: DataFrame | None,
@@ -117,13 +118,14 @@ def check_gold(
     results_dir: Path,
     run_id: str,
 ) -> GateOutcome:
-    """Validate the profile of the gold rows against the scored input, and tag-share drift
-    against ``previous_shares`` when given.
+    """Validate the profile of the gold rows (and their ``duplicate_ids``, see
+    :func:`jobtagger.quality.gold_profile.count_duplicate_ids`) against the scored input, and
+    tag-share drift against ``previous_shares`` when given.
 
     GX results (JSON and Data Docs) are always kept under ``results_dir``; ``reason`` is one line
     naming every failed rule (with the values compared), None when all passed.
     """
-    summary = gold_summary_frame(profile, inputs)
+    summary = gold_summary_frame(profile, inputs, duplicate_ids=duplicate_ids)
     tags = gold_tags_frame(profile)
     runs = [SuiteRun(summary, GOLD_SUITE, gold_expectations(at_least_one=at_least_one)),
             SuiteRun(tags, TAGS_SUITE, tag_expectations(labels=labels))]

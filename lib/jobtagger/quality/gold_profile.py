@@ -4,13 +4,15 @@ distinct count cost more than scoring itself.
 
 Executors profile every Arrow batch of gold columns they emit (:func:`profiled_batches`) into a
 Spark accumulator (:class:`GoldProfile`: row count, id fingerprint, untagged rows, score range,
-postings per tag, tags named in the score maps). The input side comes from one aggregation of the
-bronze rows that were scored (:func:`summarize_input`). Ids are compared through a fingerprint:
-the exact sum of Spark's ``xxhash64`` of every id (the ``xxhash`` package computes the same value
-in Python). With equal row counts, distinct input ids and equal fingerprints, gold holds exactly
-the input's ids, each once (a lost, duplicated or altered id changes the sum unless 64-bit hashes
-collide). An accumulator counts a retried task twice: the gate then fails on the row count, it
-never passes wrongly.
+postings per tag, tags named in the score maps, and the ids' hashes). The input side comes from
+one aggregation of the bronze rows that were scored (:func:`summarize_input`). Ids are compared
+through a fingerprint: the exact sum of Spark's ``xxhash64`` of every id (the ``xxhash`` package
+computes the same value in Python). Gold ids are unique when their 64-bit hashes are (sorting 8
+bytes per row on the driver is much cheaper than Spark's distinct count, which decides only when
+hashes repeat or runs exceed :data:`ID_HASHES_MAX_ROWS`, see :func:`count_duplicate_ids`). With
+equal row counts, unique gold ids and equal fingerprints, gold holds exactly the input's ids, each
+once (a lost or altered id changes the sum unless 64-bit hashes collide). An accumulator counts a
+retried task twice: the gate then fails on the row count, it never passes wrongly.
 """
 
 from __future__ import annotations
@@ -30,17 +32,20 @@ from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
 SPARK_XXHASH64_SEED = 42  # what Spark's xxhash64() uses
+ID_HASHES_MAX_ROWS = 20_000_000  # id hashes kept for the uniqueness check: at most 160 MB on the driver
 _SCORE_ENTRY = pa.list_(pa.struct([("key", pa.string()), ("value", pa.float64())]))
 
 
-def id_fingerprint(ids: pa.Array) -> int:
-    """Exact sum of Spark's ``xxhash64`` (a signed long) over the non-null ids."""
-    total = 0
-    for value in ids.cast(pa.binary()).to_pylist():
-        if value is not None:
-            digest = xxhash.xxh64_intdigest(value, seed=SPARK_XXHASH64_SEED)
-            total += digest - (1 << 64) if digest >= 1 << 63 else digest
-    return total
+def id_hashes(ids: pa.Array) -> np.ndarray:
+    """Spark's ``xxhash64`` (a signed long) of each non-null id."""
+    values = [value for value in ids.cast(pa.binary()).to_pylist() if value is not None]
+    digests = (xxhash.xxh64_intdigest(value, seed=SPARK_XXHASH64_SEED) for value in values)
+    return np.fromiter(digests, dtype=np.uint64, count=len(values)).view(np.int64)
+
+
+def hash_sum(hashes: np.ndarray) -> int:
+    """Exact sum of int64 hashes (high and low 32-bit halves summed apart: no overflow)."""
+    return (int(np.sum(hashes >> 32)) << 32) + int(np.sum(hashes & 0xFFFFFFFF))
 
 
 @dataclass
@@ -57,10 +62,20 @@ class GoldProfile:
     score_max: float = -math.inf
     tag_postings: Counter = field(default_factory=Counter)  # entries of ``tags`` per tag
     scored_tags: Counter = field(default_factory=Counter)  # entries of both score maps per tag
+    id_hash_parts: list[np.ndarray] | None = None  # hashes of the non-null ids, when kept
+
+    @property
+    def duplicate_id_hashes(self) -> int | None:
+        """Ids whose hash another id has too (0 proves the ids unique); None when not kept."""
+        if self.id_hash_parts is None:
+            return None
+        hashes = np.sort(np.concatenate(self.id_hash_parts)) if self.id_hash_parts else np.empty(0, np.int64)
+        return int(np.count_nonzero(hashes[1:] == hashes[:-1]))
 
     @classmethod
-    def of_batch(cls, batch: pa.RecordBatch) -> GoldProfile:
+    def of_batch(cls, batch: pa.RecordBatch, *, keep_id_hashes: bool = False) -> GoldProfile:
         ids = batch.column("posting_id")
+        hashes = id_hashes(ids)
         tags = batch.column("tags")
         tag_counts = pc.fill_null(pc.list_value_length(tags), 0).to_numpy()
         entries = [pc.list_flatten(batch.column(name).cast(_SCORE_ENTRY)) for name in ("tag_scores", "candidate_scores")]
@@ -69,7 +84,7 @@ class GoldProfile:
         return cls(
             rows=batch.num_rows,
             null_ids=ids.null_count,
-            id_fingerprint=id_fingerprint(ids),
+            id_fingerprint=hash_sum(hashes),
             untagged=int(np.count_nonzero(tag_counts == 0)),
             scores=len(values),
             non_finite_scores=len(values) - len(finite),
@@ -77,6 +92,7 @@ class GoldProfile:
             score_max=float(finite.max()) if len(finite) else -math.inf,
             tag_postings=_value_counts(pc.list_flatten(tags)),
             scored_tags=_value_counts(pa.concat_arrays([entry.field("key") for entry in entries])),
+            id_hash_parts=[hashes] if keep_id_hashes else None,
         )
 
     def merged(self, other: GoldProfile) -> GoldProfile:
@@ -91,6 +107,8 @@ class GoldProfile:
             score_max=max(self.score_max, other.score_max),
             tag_postings=self.tag_postings + other.tag_postings,
             scored_tags=self.scored_tags + other.scored_tags,
+            id_hash_parts=None if self.id_hash_parts is None and other.id_hash_parts is None
+            else (self.id_hash_parts or []) + (other.id_hash_parts or []),
         )
 
 
@@ -111,41 +129,49 @@ def gold_profile_accumulator(context: SparkContext) -> Accumulator:
     return context.accumulator(GoldProfile(), GoldProfileParam())
 
 
-def profiled_batches(batches: Iterator[pa.RecordBatch], profile: Accumulator) -> Iterator[pa.RecordBatch]:
+def profiled_batches(batches: Iterator[pa.RecordBatch], profile: Accumulator, *,
+                     keep_id_hashes: bool = False) -> Iterator[pa.RecordBatch]:
     """Pass the batches through, adding each one's :class:`GoldProfile` to ``profile``."""
     for batch in batches:
-        profile.add(GoldProfile.of_batch(batch))
+        profile.add(GoldProfile.of_batch(batch, keep_id_hashes=keep_id_hashes))
         yield batch
 
 
-def profiling(profile: Accumulator) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+def profiling(profile: Accumulator, *, keep_id_hashes: bool = False) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The batch function passing gold batches through :func:`profiled_batches` into ``profile``."""
     def profile_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        return profiled_batches(batches, profile)
+        return profiled_batches(batches, profile, keep_id_hashes=keep_id_hashes)
 
     return profile_partition
 
 
+def count_duplicate_ids(profile: GoldProfile, rows: DataFrame) -> int:
+    """Gold ids beyond the first of their value, exactly: 0 when the profile's id hashes are all
+    distinct, else (hashes not kept, or repeated: a duplicate or a 64-bit collision) counted by
+    Spark over the gold ``rows``."""
+    if profile.duplicate_id_hashes == 0:
+        return 0
+    counted = rows.agg(F.count("posting_id").alias("ids"), F.count_distinct("posting_id").alias("distinct_ids")).first()
+    return counted.ids - counted.distinct_ids
+
+
 @dataclass(frozen=True)
 class InputSummary:
-    """The scored bronze rows, from one aggregation: count, distinct and null ids, id fingerprint."""
+    """The scored bronze rows, from one aggregation: count, null ids, id fingerprint."""
 
     rows: int
-    distinct_ids: int
     null_ids: int
     id_fingerprint: int
 
     @classmethod
     def of_row(cls, row: Row) -> InputSummary:
-        return cls(rows=row.rows, distinct_ids=row.distinct_ids, null_ids=row.null_ids,
-                   id_fingerprint=int(row.id_fingerprint or 0))
+        return cls(rows=row.rows, null_ids=row.null_ids, id_fingerprint=int(row.id_fingerprint or 0))
 
 
 def summarize_input(postings: DataFrame) -> DataFrame:
-    """One row: ``rows, distinct_ids, null_ids, id_fingerprint`` (the fingerprint as GoldProfile's)."""
+    """One row: ``rows, null_ids, id_fingerprint`` (the fingerprint as GoldProfile's)."""
     return postings.agg(
         F.count(F.lit(1)).alias("rows"),
-        F.count_distinct("posting_id").alias("distinct_ids"),
         F.count_if(F.col("posting_id").isNull()).alias("null_ids"),
         F.sum(F.when(F.col("posting_id").isNotNull(), F.xxhash64("posting_id")).cast("decimal(38,0)")).alias("id_fingerprint"),
     )

@@ -26,7 +26,7 @@ from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import DataQualityError, JobtaggerError, MissingInputError
 from jobtagger.quality import quality_folder
 from jobtagger.quality.gold import check_gold
-from jobtagger.quality.gold_profile import InputSummary, summarize_input
+from jobtagger.quality.gold_profile import ID_HASHES_MAX_ROWS, InputSummary, count_duplicate_ids, summarize_input
 from jobtagger.registry import load_current_model
 from jobtagger.runlog import RunContext
 from jobtagger.tables import StagedWrite, TableStore, Txn, open_table_store
@@ -75,7 +75,8 @@ def tag_postings(
 
     tagged_at = dt.datetime.now(dt.timezone.utc)
     with run.step("score", model_version=model_version) as info:
-        scored = score_gold_rows(postings, model, model_version=model_version, run_id=run.run_id, tagged_at=tagged_at)
+        scored = score_gold_rows(postings, model, model_version=model_version, run_id=run.run_id, tagged_at=tagged_at,
+                                 keep_id_hashes=expected_rows <= ID_HASHES_MAX_ROWS)
         staged = _stage(store, scored.rows, run, mode=mode, model_version=model_version,
                         bronze_version=bronze_version, rows=expected_rows)
         info.update(scorer=scored.scorer, fallback_reason=scored.fallback_reason, staged=store.engine_name)
@@ -86,6 +87,7 @@ def tag_postings(
                 spark,
                 scored.profile,
                 inputs,
+                duplicate_ids=count_duplicate_ids(scored.profile, staged.rows),
                 labels=decision_labels(decision),
                 at_least_one=decision.getOrDefault(decision.atLeastOne),
                 previous_shares=_previous_shares(store, run.run_date, mode=mode),
