@@ -79,10 +79,9 @@ def test_clean_rows_pass_and_results_are_kept(spark, tmp_path):
     ]
     assert all(json.loads(report.results_path.read_text())["success"] for report in outcome.reports)
     docs = tmp_path / "quality" / "data_docs"
-    assert {page.stem for page in (docs / "expectations").glob("*.html")} == {
-        "gold_posting_tags", "gold_tags", "gold_tag_drift"}  # one site shows every suite of the run
-    assert {page.name for page in (docs / "validations").iterdir()} == {"gold_posting_tags", "gold_tags", "gold_tag_drift"}
-    assert (docs / "index.html").exists()
+    suites = {"gold_posting_tags", "gold_tags", "gold_tag_drift"}
+    assert {page.name for page in (docs / "validations").iterdir()} == suites  # one site shows every suite of the run
+    assert all(suite in (docs / "index.html").read_text() for suite in suites)
 
 
 def test_the_profile_counts_what_spark_counts(spark):

@@ -4,8 +4,10 @@ Setup (not timed): synthetic postings written as one bronze run date, and a mode
 train stage's own code (features, classifier, per-label thresholds) on a small labelled sample.
 Timed side by side in the same session: (a) a plain copy of that date's bronze rows into a new
 Delta table through the table layer, (b) the tag stage's scoring + data-quality gate + publishing
-of the same rows. Target (issue 7): ``tag_seconds / copy_seconds <= 2``.
-Options: ``train_rows`` (default 10000), ``skills`` (generator skills, default 200).
+of the same rows. Target (issue 7): ``tag_seconds / copy_seconds <= 2``. Each of ``rounds``
+(default 3) measures the pair once (the first tag run creates gold, the later ones rerun the
+date); the headline is the round with the median ratio, every round is listed.
+Options: ``train_rows`` (default 10000), ``skills`` (generator skills, default 200), ``rounds``.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from jobtagger.runlog import RunContext
 from jobtagger.stages.tag import tag_postings
 from jobtagger.stages.train import fit_and_evaluate
 from jobtagger.synthetic import generate_postings
-from jobtagger.tables import open_table_store
+from jobtagger.tables import TableStore, open_table_store
 from jobtagger.tables.schemas import BRONZE_POSTINGS, BRONZE_POSTINGS_SCHEMA, GOLD_POSTING_TAGS
 from jobtagger.taxonomy import load_taxonomy
 
 DEFAULT_ROWS = 1_000_000
+DEFAULT_ROUNDS = 3
 RUN_DATE = dt.date(2026, 11, 1)
 COPY_TABLE = "bench_bronze_copy"
 
@@ -51,8 +54,29 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
     model = _fit_model(spark, config, store.read(BRONZE_POSTINGS).limit(int(opts.get("train_rows", 10_000))))
     setup_seconds = time.perf_counter() - started
 
-    started = time.perf_counter()
     bronze_day = store.read(BRONZE_POSTINGS).where(F.col("run_date") == F.lit(RUN_DATE))
+    rounds = [_round(spark, config, store, bronze_day, model) for _ in range(int(opts.get("rounds", DEFAULT_ROUNDS)))]
+    median = sorted(rounds, key=lambda timed: timed["ratio"])[len(rounds) // 2]
+
+    return {
+        "rows": rows,
+        "labels": len(model.stages[-1].getOrDefault("labels")),
+        "engine": store.engine_name,
+        "setup_seconds": round(setup_seconds, 2),
+        "copy_seconds": median["copy_seconds"],
+        "tag_seconds": median["tag_seconds"],
+        "ratio": median["ratio"],
+        "target_ratio": 2.0,
+        "tag_steps": median["tag_steps"],
+        "rounds": rounds,
+        "gold_rows": store.read(GOLD_POSTING_TAGS).count(),
+    }
+
+
+def _round(spark: SparkSession, config: JobtaggerConfig, store: TableStore, bronze_day: DataFrame, model: PipelineModel) -> dict[str, Any]:
+    """One side-by-side measurement: the copy, then the tag run of the same rows (after the first
+    round a rerun of the date, which replaces its gold partition)."""
+    started = time.perf_counter()
     store.write(bronze_day, COPY_TABLE, mode="overwrite", partition_by=["run_date"])
     copy_seconds = time.perf_counter() - started
 
@@ -60,18 +84,11 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
     started = time.perf_counter()
     summary = tag_postings(spark, config, run, store=store, model=model, model_version="bench", mode="daily")
     tag_seconds = time.perf_counter() - started
-
     return {
-        "rows": rows,
-        "labels": len(model.stages[-1].getOrDefault("labels")),
-        "engine": store.engine_name,
-        "setup_seconds": round(setup_seconds, 2),
         "copy_seconds": round(copy_seconds, 2),
         "tag_seconds": round(tag_seconds, 2),
         "ratio": round(tag_seconds / copy_seconds, 2),
-        "target_ratio": 2.0,
         "tag_steps": {step["step"]: step["seconds"] for step in run.steps},
-        "gold_rows": store.read(GOLD_POSTING_TAGS).count(),
         "committed": summary["committed"],
     }
 
