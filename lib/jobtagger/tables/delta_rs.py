@@ -5,8 +5,9 @@ files into the table folder), then the driver commits all files as ONE Delta tra
 delta-rs leaves to the application is done here: idempotency by app id/version (checked before the
 job and again right before the commit), schema enforcement before any task runs, replace-where
 and merge as remove + add actions in one commit. Rows computed by a Python Arrow pass
-(:class:`MappedRows`) are written by that pass itself: only file descriptions reach the driver. Reads are native Spark Parquet scans over the
-snapshot's file list, never the bare folder (it also holds removed and uncommitted files).
+(:class:`MappedRows`) are written by that pass itself: only file descriptions reach the driver.
+Reads are native Spark Parquet scans over the snapshot's file list, never the bare folder (it also
+holds removed and uncommitted files).
 """
 
 from __future__ import annotations
@@ -272,15 +273,15 @@ class DeltaRsTableStore(TableStore):
         (a local relation runs no job)."""
         if not listing:
             return set()
-        values = ", ".join(
-            "(" + ", ".join(_sql_literal(value) for value in (path, *[values.get(column) for column in partitions])) + ")"
-            for path, values in listing
+        rows = ", ".join(
+            "(" + ", ".join(_sql_literal(value) for value in (path, *[partition.get(column) for column in partitions])) + ")"
+            for path, partition in listing
         )
         names = ", ".join(["path", *[f"`{column}`" for column in partitions]])
         typed = ", ".join(["path", *[f"CAST(`{column}` AS {schema[column].dataType.simpleString()}) AS `{column}`"
                                      for column in partitions]])
         try:
-            files = self.spark.sql(f"SELECT {typed} FROM VALUES {values} AS listing({names})")
+            files = self.spark.sql(f"SELECT {typed} FROM VALUES {rows} AS listing({names})")
             return {row.path for row in files.where(F.expr(predicate)).select("path").collect()}
         except PySparkException as exc:
             raise SchemaMismatchError(
