@@ -11,8 +11,10 @@ character), any other character is decoded and is a letter when its code point f
 compares, counts UTF-16 units: one per character, two for a 4-byte one (code point >= 0x10000).
 
 The strings a token can be (the words of the vocabulary's terms, the stop words) sit in one
-open-addressing table keyed by the FNV-1a hash of their bytes and checked byte for byte, so a
-token costs one lookup: stop word, word id, or neither. N-grams are matched on word ids, never
+open-addressing table slotted by the FNV-1a hash of their bytes, so a token costs one lookup:
+stop word, word id, or neither. A slot keeps its string's first 8 bytes as one word, which the
+kernel also packs while it reads the token: most tokens are checked by one compare, only the
+bytes of longer ones beyond the 8th are compared one by one. N-grams are matched on word ids, never
 joined: the vocabulary's terms form a trie whose nodes are numbered across all lengths (a word's
 node is its id), and the (parent node, word) -> child table turns the nodes of the k-grams ending
 at the previous token into those of the (k+1)-grams ending at this one. A token that is no word
@@ -63,7 +65,8 @@ class TermIndex:
         if texts.null_count:
             texts = pc.fill_null(texts, "")
         offsets, data = _utf8_buffers(texts)
-        rows = np.empty((offsets[-1] - offsets[0]) // 8 + 64, np.int64)  # postings have a term per 9 bytes or so
+        # job texts have a posting per 5 bytes or so (bigrams count), and pages never written cost nothing
+        rows = np.empty((offsets[-1] - offsets[0]) // 4 + 64, np.int64)
         terms = np.empty_like(rows)
         row, count = 0, 0
         while True:
@@ -112,8 +115,8 @@ def _vocabulary_trie(vocabulary: tuple[str, ...], sizes: set[int]) -> tuple[dict
 
 
 def _string_table(strings: list[bytes], payloads: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """(the strings' bytes end to end; open-addressing slots of (hash, start, length or -1 when
-    empty, payload)) for distinct strings."""
+    """(the strings' bytes end to end; open-addressing slots of (first 8 bytes as in
+    :func:`_with_byte`, start, length or -1 when empty, payload)) for distinct strings."""
     offsets = np.zeros(len(strings) + 1, np.int64)
     np.cumsum([len(string) for string in strings], out=offsets[1:])
     data = np.frombuffer(b"".join(strings), np.uint8)
@@ -161,6 +164,22 @@ def _fnv_step(hash_value, byte):
 
 
 @numba.njit(cache=True, nogil=True)
+def _with_byte(prefix, byte, index):
+    """A token's first 8 bytes as one little-endian word, as the kernel packs them while it reads
+    the token: the byte at ``index`` added (bytes from the 9th on are left out)."""
+    return prefix | (np.uint64(byte) << np.uint64(8 * index)) if index < 8 else prefix
+
+
+@numba.njit(cache=True, nogil=True)
+def _prefix_word(data, start, end):
+    """The first 8 bytes of ``data[start:end]`` as :func:`_with_byte` packs them."""
+    prefix = np.uint64(0)
+    for i in range(start, min(end, start + 8)):
+        prefix = _with_byte(prefix, data[i], i - start)
+    return prefix
+
+
+@numba.njit(cache=True, nogil=True)
 def _filled_string_table(data, offsets, payloads, bits):
     """The slots of :func:`_string_table`, linear probing."""
     table = np.zeros((1 << bits, 4), np.int64)
@@ -172,7 +191,7 @@ def _filled_string_table(data, offsets, payloads, bits):
         slot = _slot(hash_value, bits)
         while table[slot, 2] >= 0:
             slot = (slot + 1) & ((1 << bits) - 1)
-        table[slot, 0] = np.int64(hash_value)
+        table[slot, 0] = np.int64(_prefix_word(data, offsets[entry], offsets[entry + 1]))
         table[slot, 1] = offsets[entry]
         table[slot, 2] = offsets[entry + 1] - offsets[entry]
         table[slot, 3] = payloads[entry]
@@ -193,16 +212,17 @@ def _filled_child_table(keys, children, bits):
 
 
 @numba.njit(cache=True, nogil=True)
-def _string_payload(table, bits, strings, hash_value, data, start, end):
-    """The payload of the string ``data[start:end]`` (of this hash), or -1 when it is not in the table."""
+def _string_payload(table, bits, strings, hash_value, prefix, data, start, end):
+    """The payload of the string ``data[start:end]`` (of this hash and first 8 bytes), or -1 when
+    it is not in the table."""
     mask = len(table) - 1
     slot = _slot(hash_value, bits)
     length = end - start
     while table[slot, 2] >= 0:
-        if table[slot, 0] == np.int64(hash_value) and table[slot, 2] == length:
+        if table[slot, 0] == np.int64(prefix) and table[slot, 2] == length:
             key_start = table[slot, 1]
             same = True
-            for i in range(length):
+            for i in range(8, length):
                 if strings[key_start + i] != data[start + i]:
                     same = False
                     break
@@ -297,6 +317,7 @@ def _fill_term_occurrences(
                 continue
             start = position
             hash_value = _FNV_OFFSET
+            prefix = np.uint64(0)
             surplus = 0  # the token's bytes beyond its UTF-16 units (none in ASCII)
             while True:  # L+, then [.-]L+ while a letter follows the mark
                 while position < end:
@@ -305,6 +326,7 @@ def _fill_term_occurrences(
                         if classes[byte] != _LETTER:
                             break
                         hash_value = _fnv_step(hash_value, byte)
+                        prefix = _with_byte(prefix, byte, position - start)
                         position += 1
                         continue
                     width = _letter_width(data, position, end, classes, range_lows, range_highs)
@@ -312,20 +334,23 @@ def _fill_term_occurrences(
                         break
                     for i in range(position, position + width):
                         hash_value = _fnv_step(hash_value, data[i])
+                        prefix = _with_byte(prefix, data[i], i - start)
                     surplus += 2 if width == 4 else width - 1  # a 4-byte one is 2 units
                     position += width
                 if (position + 1 < end and classes[data[position]] == _INNER
                         and _letter_width(data, position + 1, end, classes, range_lows, range_highs)):
                     hash_value = _fnv_step(hash_value, data[position])
+                    prefix = _with_byte(prefix, data[position], position - start)
                     position += 1
                 else:
                     break
             while position < end and classes[data[position]] == _TRAILING:
                 hash_value = _fnv_step(hash_value, data[position])
+                prefix = _with_byte(prefix, data[position], position - start)
                 position += 1
             if position - start - surplus < min_token_length:
                 continue
-            word = _string_payload(string_table, string_bits, strings, hash_value, data, start, position)
+            word = _string_payload(string_table, string_bits, strings, hash_value, prefix, data, start, position)
             if word == _STOP:
                 continue
             if count + per_token > len(rows):
