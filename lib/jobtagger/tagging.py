@@ -32,8 +32,7 @@ from pyspark.sql.window import Window
 
 from jobtagger.fused import NotFusable, fused_gold_columns, read_plan
 from jobtagger.quality.gold_profile import GoldProfile, gold_profile_accumulator, profiling
-from jobtagger.tables import MappedRows
-from jobtagger.tables.base import ArrowBatchFunction
+from jobtagger.tables import ArrowBatchFunction, MappedRows
 
 LOGGER = logging.getLogger("jobtagger.tag")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +30,8 @@ from pyspark import Accumulator, SparkContext
 from pyspark.accumulators import AccumulatorParam
 from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
+
+from jobtagger.tables.base import ArrowBatchFunction
 
 SPARK_XXHASH64_SEED = 42  # what Spark's xxhash64() uses
 ID_HASHES_MAX_ROWS = 20_000_000  # id hashes kept for the uniqueness check: at most 160 MB on the driver
@@ -137,7 +139,7 @@ def profiled_batches(batches: Iterator[pa.RecordBatch], profile: Accumulator, *,
         yield batch
 
 
-def profiling(profile: Accumulator, *, keep_id_hashes: bool = False) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+def profiling(profile: Accumulator, *, keep_id_hashes: bool = False) -> ArrowBatchFunction:
     """The batch function passing gold batches through :func:`profiled_batches` into ``profile``."""
     def profile_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return profiled_batches(batches, profile, keep_id_hashes=keep_id_hashes)

@@ -12,9 +12,18 @@ from pyspark.sql import SparkSession
 from jobtagger.config import StorageConfig
 from jobtagger.errors import EnvironmentProblem
 from jobtagger.session import JvmCapabilities, detect_capabilities
-from jobtagger.tables.base import CommitResult, MappedRows, SchemaMode, StagedWrite, TableStore, Txn, WriteMode
+from jobtagger.tables.base import (
+    ArrowBatchFunction,
+    CommitResult,
+    MappedRows,
+    SchemaMode,
+    StagedWrite,
+    TableStore,
+    Txn,
+    WriteMode,
+)
 
-__all__ = ["CommitResult", "MappedRows", "SchemaMode", "StagedWrite", "TableStore", "Txn", "WriteMode", "open_table_store", "choose_engine"]
+__all__ = ["ArrowBatchFunction", "CommitResult", "MappedRows", "SchemaMode", "StagedWrite", "TableStore", "Txn", "WriteMode", "open_table_store", "choose_engine"]
 
 
 def choose_engine(storage: StorageConfig, capabilities: JvmCapabilities) -> str:
