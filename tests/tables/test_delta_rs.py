@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from chispa import assert_df_equality
 from deltalake import DeltaTable, QueryBuilder, write_deltalake
@@ -366,3 +367,22 @@ def test_persisted_staging_takes_mapped_rows(spark, store):
     assert rows_of(staged.rows) == [(2, "A", NOV1)]
     staged.commit()
     assert rows_of(store.read("t")) == [(2, "A", NOV1)]
+
+
+def test_floating_point_columns_are_not_dictionary_encoded(spark, store):
+    """Scores rarely repeat: dictionary pages for them cost time and space; the rest keep them."""
+    schema = "id long, tag string, score double, scores map<string, float>, tags array<string>, run_date date"
+    rows = [(i, "python", i / 7, {"sql": i / 3}, ["a", "b"], NOV1) for i in range(50)]
+    store.write(frame(spark, rows, schema), "scored", partition_by=["run_date"])
+
+    encodings = {}
+    for path in parquet_files(store.path("scored")):
+        metadata = pq.ParquetFile(path).metadata
+        for group in range(metadata.num_row_groups):
+            for column in range(metadata.num_columns):
+                chunk = metadata.row_group(group).column(column)
+                encodings.setdefault(chunk.path_in_schema, set()).update(chunk.encodings)
+
+    dictionary = {path for path, used in encodings.items() if "RLE_DICTIONARY" in used}
+    assert dictionary == {"id", "tag", "scores.key_value.key", "tags.list.element"}
+    assert encodings.keys() == dictionary | {"score", "scores.key_value.value"}

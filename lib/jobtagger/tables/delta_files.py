@@ -140,6 +140,9 @@ class DeltaFilesWriter(DataSourceArrowWriter):
             yield (), table
             return
         keys = table.select(self.partition_by).group_by(self.partition_by).aggregate([]).to_pylist()
+        if len(keys) == 1:  # a batch of one partition (the usual case) is written as it is, not copied
+            yield tuple(partition_value_text(keys[0][column]) for column in self.partition_by), table
+            return
         for key in keys:
             mask = None
             for column, value in key.items():
@@ -167,6 +170,26 @@ class DeltaFilesWriter(DataSourceArrowWriter):
                 _delete_quietly(filesystem, f"{root}/{file['path']}")
 
 
+def dictionary_encoded_columns(schema: pa.Schema) -> list[str]:
+    """The Parquet leaf columns to dictionary-encode: all but floating-point ones, whose values
+    rarely repeat (gold's scores: dictionary pages cost a third of the writing time and made the
+    files a third larger)."""
+    def leaves(path: str, data_type: pa.DataType) -> Iterator[tuple[str, pa.DataType]]:
+        if pa.types.is_map(data_type):
+            yield from leaves(f"{path}.key_value.key", data_type.key_type)
+            yield from leaves(f"{path}.key_value.value", data_type.item_type)
+        elif pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
+            yield from leaves(f"{path}.list.element", data_type.value_type)
+        elif pa.types.is_struct(data_type):
+            for field in data_type:
+                yield from leaves(f"{path}.{field.name}", field.type)
+        else:
+            yield path, data_type
+
+    return [path for field in schema for path, data_type in leaves(field.name, field.type)
+            if not pa.types.is_floating(data_type)]
+
+
 class _OpenFile:
     """One Parquet file being written by a task, described for the Delta log when closed."""
 
@@ -177,7 +200,8 @@ class _OpenFile:
         self.relative_path = relative_path
         self.partition_values = partition_values
         self.rows = 0
-        self.writer = pq.ParquetWriter(full_path, schema, filesystem=filesystem, compression="snappy")
+        self.writer = pq.ParquetWriter(full_path, schema, filesystem=filesystem, compression="snappy",
+                                       use_dictionary=dictionary_encoded_columns(schema))
 
     @classmethod
     def create(cls, filesystem: pafs.FileSystem, root: str, folder: str, file_name: str,
