@@ -4,6 +4,7 @@ Spark (the Spark comparisons are in test_text*.py, test_decision.py and test_sco
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from jobtagger.calibration import MultiLabelDecision
@@ -40,12 +41,14 @@ def numpy_vectors(params: TextFeatureParams, rows, terms, n, width) -> sp.csr_ma
 
 
 def occurrences(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, term) pairs in no order: skewed terms (many repeats), empty rows, one long row."""
+    """(row, term) pairs in row order, each row's terms in no order: skewed terms (many repeats),
+    empty rows, one long row."""
     rng = np.random.default_rng(seed)
     rows = np.concatenate([rng.integers(0, n, 40 * n), np.full(5000, n // 2)])
     terms = np.minimum(rng.zipf(1.3, len(rows)) - 1, VOCABULARY - 1)
     keep = rows % 7 != 3
-    return rows[keep], terms[keep]
+    order = np.argsort(rows[keep], kind="stable")
+    return rows[keep][order], terms[keep][order]
 
 
 def test_vectors_equal_the_numpy_form_bit_for_bit():
@@ -57,6 +60,11 @@ def test_vectors_equal_the_numpy_form_bit_for_bit():
             expected = numpy_vectors(features.params, rows, terms, 300, width)
             assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
             assert got.data.dtype == np.float32 and got.data.tobytes() == expected.data.tobytes()
+
+
+def test_pairs_out_of_row_order_are_refused():
+    with pytest.raises(ValueError, match="row order"):
+        featurizer(sublinear=False).vectors(np.array([1, 0]), np.array([3, 4]), 2, width=VOCABULARY)
 
 
 def test_the_tf_lookup_is_sublinear_counts_of_each_count():

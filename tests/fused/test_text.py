@@ -3,11 +3,13 @@ tests' reference tokenizer against Spark's tokens."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from pyspark.ml import PipelineModel
 
 from jobtagger.fused import read_plan
-from jobtagger.fused.plan import jvm_letters_and_digits
+from jobtagger.fused.plan import probe_jvm_text
 from jobtagger.fused.scorer import TEXT_COLUMN, scoring_input
 from jobtagger.fused.text import TextFeaturizer
 from jobtagger.text.features import TOKENS_COL, build_feature_pipeline
@@ -31,15 +33,22 @@ def fitted(request, spark):
     return feature_model, read_plan(with_untrained_classifier(feature_model, corpus), spark)
 
 
-def lowered_texts(spark, plan):
+def handed_texts(spark, plan):
+    """(posting ids, the texts the JVM hands the Python pass)."""
     table = scoring_input(edge_postings(spark), plan).toArrow()
     return table.column("posting_id").to_pylist(), table.column(TEXT_COLUMN).combine_chunks()
+
+
+def jvm_lowercasing(plan):
+    """The plan with every text lower-cased by the JVM (as when its locale has rules of its own)."""
+    text = dataclasses.replace(plan.scoring.text, lowercase=None)
+    return dataclasses.replace(plan, scoring=dataclasses.replace(plan.scoring, text=text))
 
 
 def test_the_reference_tokens_equal_the_fitted_tokenizer_and_stop_words(spark, fitted):
     """The tokenizer the kernel's tests compare with is Spark's, on every script of the edge postings."""
     feature_model, plan = fitted
-    ids, texts = lowered_texts(spark, plan)
+    ids, texts = handed_texts(spark, jvm_lowercasing(plan))
     token_stages = PipelineModel(stages=feature_model.stages[:3])
     expected = {row.posting_id: row[TOKENS_COL] for row in token_stages.transform(edge_postings(spark)).collect()}
     params = plan.scoring.text
@@ -55,9 +64,13 @@ def test_the_reference_tokens_equal_the_fitted_tokenizer_and_stop_words(spark, f
         assert found[posting_id] == spark_tokens, posting_id
 
 
-def test_feature_vectors_equal_spark_bit_for_bit(spark, fitted):
+@pytest.mark.parametrize("lowercased_by", ["the pass", "the jvm"])
+def test_feature_vectors_equal_spark_bit_for_bit(spark, fitted, lowercased_by):
     feature_model, plan = fitted
-    ids, texts = lowered_texts(spark, plan)
+    assert plan.scoring.text.lowercase is not None
+    if lowercased_by == "the jvm":
+        plan = jvm_lowercasing(plan)
+    ids, texts = handed_texts(spark, plan)
     expected = {row.posting_id: row.features for row in feature_model.transform(edge_postings(spark)).collect()}
     width = len(plan.scoring.text.vocabulary)
 
@@ -78,7 +91,7 @@ def test_edge_postings_hit_the_vocabulary(spark, fitted):
 
 
 def test_the_letter_class_is_the_jvms_not_pythons(spark):
-    ranges = jvm_letters_and_digits(spark)
+    ranges = probe_jvm_text(spark).letter_ranges
 
     def member(char: str) -> bool:
         return any(low <= ord(char) <= high for low, high in ranges)

@@ -10,7 +10,7 @@ import pytest
 from pyspark.ml import PipelineModel
 from pyspark.ml.feature import CountVectorizerModel, NGram, Normalizer, RegexTokenizer, SQLTransformer, StopWordsRemover
 
-from jobtagger.fused.plan import jvm_letters_and_digits
+from jobtagger.fused.plan import probe_jvm_text
 from jobtagger.fused.text import TextFeatureParams, TextFeaturizer
 from jobtagger.text.features import TOKEN_PATTERN, terms_statement
 
@@ -34,7 +34,7 @@ BATCHES = {
 
 @pytest.fixture(scope="module")
 def letters(spark):
-    return jvm_letters_and_digits(spark)
+    return probe_jvm_text(spark).letter_ranges
 
 
 def featurizer(letters, vocabulary=(), ngram_sizes=()) -> TextFeaturizer:

@@ -29,6 +29,13 @@ from pyspark.sql import functions as F
 
 from jobtagger.calibration import MultiLabelDecision
 from jobtagger.fused.decision import DecisionParams
+from jobtagger.fused.lowercase import (
+    CAPITAL_I_WITH_DOT,
+    CAPITAL_SIGMA,
+    LAST_CODE_POINT,
+    JavaLowercase,
+    java_lowercase,
+)
 from jobtagger.fused.text import TextFeatureParams
 from jobtagger.models.common import MultiLabelModel
 from jobtagger.text.features import (
@@ -39,7 +46,6 @@ from jobtagger.text.features import (
     terms_statement,
 )
 
-_LAST_CODE_POINT = 0x10FFFF
 _PROBE_CHARS = 1 << 17  # code points per probe row
 
 
@@ -143,14 +149,16 @@ def read_plan(model: PipelineModel, spark: SparkSession) -> FusedPlan:
     idf_values = idf.idf.toArray().astype(np.float64)
     if len(idf_values) != len(vocabulary) or len(set(vocabulary)) != len(vocabulary):
         raise NotFusable(f"IDF has {len(idf_values)} weights for a vocabulary of {len(vocabulary)} (distinct) terms")
+    jvm_text = probe_jvm_text(spark)
     text = TextFeatureParams(
-        letter_ranges=jvm_letters_and_digits(spark),
+        letter_ranges=jvm_text.letter_ranges,
         min_token_length=tokenizer.getMinTokenLength(),
         stop_words=stop_words,
         ngram_sizes=tuple(ngram.getN() for ngram in ngrams),
         vocabulary=vocabulary,
         sublinear=sublinear is not None,
         idf=idf_values,
+        lowercase=jvm_text.lowercase,
     )
     return FusedPlan(
         combine_text=combine,
@@ -202,18 +210,47 @@ def _decision(decision: MultiLabelDecision, classifier: MultiLabelModel) -> Deci
     return params
 
 
-def jvm_letters_and_digits(spark: SparkSession) -> tuple[tuple[int, int], ...]:
-    """The code points java.util.regex puts in ``[\\p{L}\\p{N}]`` on the executors, as inclusive
-    ranges: Java's Unicode version decides, not Python's or RE2's (Java 17 knows Unicode 13; RE2
-    in pyarrow 26 has about 5,500 letters more)."""
-    code_points = np.arange(_LAST_CODE_POINT + 1, dtype=np.uint32)
+@dataclass(frozen=True, eq=False)
+class JvmText:
+    """How the executors' JVM treats text where the fused scorer must agree with it."""
+
+    letter_ranges: tuple[tuple[int, int], ...]  # java.util.regex's [\p{L}\p{N}], inclusive ranges
+    lowercase: JavaLowercase | None  # String.toLowerCase() by code point; None: it has locale rules
+
+
+def probe_jvm_text(spark: SparkSession) -> JvmText:
+    """One Spark job on the executors over every code point: the ones java.util.regex puts in
+    ``[\p{L}\p{N}]`` (Java's Unicode version decides, not Python's or RE2's: Java 17 knows Unicode
+    13, RE2 in pyarrow 26 has about 5,500 letters more) and what ``String.toLowerCase()`` makes of
+    each in the default locale (the capital sigma left out: its form depends on its word)."""
+    code_points = np.arange(LAST_CODE_POINT + 1, dtype=np.uint32)
     code_points = code_points[(code_points < 0xD800) | (code_points > 0xDFFF)]  # no lone surrogates
     every = code_points.astype("<u4").tobytes().decode("utf-32-le")
     probe = pa.table({"chars": [every[i : i + _PROBE_CHARS] for i in range(0, len(every), _PROBE_CHARS)]})
-    kept = spark.createDataFrame(probe).select(F.regexp_replace("chars", r"[^\p{L}\p{N}]", "").alias("chars"))
-    members = np.unique(np.frombuffer("".join(kept.toArrow().column("chars").to_pylist()).encode("utf-32-le"), "<u4"))
-    if members.size == 0:
+    probed = spark.createDataFrame(probe).select(
+        F.regexp_replace("chars", r"[^\p{L}\p{N}]", "").alias("letters"),
+        java_lowercase(F.translate("chars", CAPITAL_SIGMA + CAPITAL_I_WITH_DOT, "")).alias("lowered"),
+        java_lowercase(F.lit(CAPITAL_I_WITH_DOT)).alias("lowered_i_with_dot"),
+        F.call_function("reflect", F.lit("java.util.Locale"), F.lit("getDefault")).alias("locale"),
+    ).toArrow()
+    letters = _code_points("".join(probed.column("letters").to_pylist()))
+    if letters.size == 0:
         raise NotFusable("the JVM reports no letter or digit")
+    case_mapped = code_points[(code_points != ord(CAPITAL_SIGMA)) & (code_points != ord(CAPITAL_I_WITH_DOT))]
+    lowercase = JavaLowercase.of_probe(
+        case_mapped, _code_points("".join(probed.column("lowered").to_pylist())),
+        expanded={ord(CAPITAL_I_WITH_DOT): probed.column("lowered_i_with_dot")[0].as_py()},
+        locale=probed.column("locale")[0].as_py(),
+    )
+    return JvmText(letter_ranges=_ranges(np.unique(letters)), lowercase=lowercase)
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), "<u4")
+
+
+def _ranges(members: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """Sorted distinct code points as inclusive ranges."""
     breaks = np.flatnonzero(np.diff(members.astype(np.int64)) != 1)
     starts = np.concatenate([[0], breaks + 1])
     ends = np.concatenate([breaks, [members.size - 1]])

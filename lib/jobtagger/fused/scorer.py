@@ -3,8 +3,8 @@
 Per Arrow batch: text features (:mod:`jobtagger.fused.text`), one sparse x dense product with the
 classifier's float32 arrays (the same functions its own Arrow UDF uses), the decision in numpy
 (:mod:`jobtagger.fused.decision`), gold columns built as Arrow arrays. The JVM only concatenates
-and lower-cases the text first, with the fitted SQL stage and the very call RegexTokenizer makes.
-The plan (vocabulary, IDF, weights, thresholds...) is read once on the driver and broadcast.
+the text first, with the fitted SQL stage (and lower-cases the few texts the pass cannot, with the
+very call RegexTokenizer makes). The plan (vocabulary, IDF, weights, thresholds...) is read once on the driver and broadcast.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pyarrow as pa
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
@@ -25,6 +25,7 @@ from pyspark.sql.types import (
 )
 
 from jobtagger.fused.decision import BatchDecision
+from jobtagger.fused.lowercase import jvm_lowercased
 from jobtagger.fused.plan import FusedPlan, FusedScoring, NotFusable
 from jobtagger.fused.product import probabilities
 from jobtagger.fused.text import TextFeaturizer
@@ -54,20 +55,13 @@ def fused_gold_columns(postings: DataFrame, plan: FusedPlan) -> MappedRows:
 
 
 def scoring_input(postings: DataFrame, plan: FusedPlan) -> DataFrame:
-    """What the JVM hands the Python pass: posting_id, run_date and the lower-cased text."""
+    """What the JVM hands the Python pass: posting_id, run_date and the text (lower-cased by the
+    JVM where the pass does not, :func:`~jobtagger.fused.lowercase.jvm_lowercased`)."""
     text = plan.combine_text.transform(postings)
     if plan.text_column not in text.columns:
         raise NotFusable(f"the text stage does not produce the tokenizer's input {plan.text_column!r}")
     return text.select("posting_id", F.col("run_date").cast(DateType()).alias("run_date"),
-                       java_lowercase(F.col(plan.text_column)).alias(TEXT_COLUMN))
-
-
-def java_lowercase(text: Column) -> Column:
-    """``String.toLowerCase()`` in the executor's default locale, exactly what RegexTokenizer calls
-    (commons-lang3's ``StringUtils.lowerCase`` delegates to it). Python's ``str.lower`` and Spark
-    SQL's ``lower`` (ICU) differ from it on final sigma before digits or hyphens (``ΑΣ-Β``), on
-    letters newer than the JVM's Unicode, and under a Turkish default locale."""
-    return F.call_function("reflect", F.lit("org.apache.commons.lang3.StringUtils"), F.lit("lowerCase"), text)
+                       jvm_lowercased(F.col(plan.text_column), plan.scoring.text.lowercase).alias(TEXT_COLUMN))
 
 
 def score_batches(batches: Iterator[pa.RecordBatch], scoring: FusedScoring) -> Iterator[pa.RecordBatch]:

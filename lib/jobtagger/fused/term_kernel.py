@@ -61,10 +61,10 @@ class TermIndex:
 
     def term_occurrences(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """(row, vocabulary index) of every token and n-gram of these lower-cased texts (string or
-        large_string, nulls read as empty) that is a vocabulary term, in no set order."""
+        large_string, nulls read as empty) that is a vocabulary term, in row order."""
         if texts.null_count:
             texts = pc.fill_null(texts, "")
-        offsets, data = _utf8_buffers(texts)
+        offsets, data = utf8_buffers(texts)
         # job texts have a posting per 5 bytes or so (bigrams count), and pages never written cost nothing
         rows = np.empty((offsets[-1] - offsets[0]) // 4 + 64, np.int64)
         terms = np.empty_like(rows)
@@ -129,7 +129,7 @@ def _child_table(children: dict[tuple[int, int], int], word_count: int) -> np.nd
     return _filled_child_table(keys, np.array(list(children.values()), np.int64), _table_bits(len(children)))
 
 
-def _utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(the Arrow offsets of each text into the bytes, the bytes), without copying the bytes."""
     offset_type = np.int64 if pa.types.is_large_string(texts.type) else np.int32
     _, offset_buffer, data_buffer = texts.buffers()

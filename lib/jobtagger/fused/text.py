@@ -2,8 +2,9 @@
 IDF -> L2 norm) on whole Arrow batches, value for value as Spark.
 
 What makes it match Spark exactly:
-- the text arrives lower-cased by the JVM with the call RegexTokenizer makes
-  (``String.toLowerCase()``, the executor's default locale: final sigma, dotted I);
+- the text is lower-cased as RegexTokenizer does (``String.toLowerCase()``, the executor's default
+  locale: final sigma, dotted I) by the JVM's own mapping (:mod:`jobtagger.fused.lowercase`), or
+  arrives lower-cased by the JVM;
 - the terms are found by the compiled kernel of :mod:`jobtagger.fused.term_kernel`: TOKEN_PATTERN
   with the JVM's own ``[\\p{L}\\p{N}]`` (handed in as code point ranges), ``minTokenLength`` in
   UTF-16 units as Java's ``String.length``, stop words, n-grams and the vocabulary lookup;
@@ -23,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
+from jobtagger.fused.lowercase import JavaLowercase, Lowercaser
 from jobtagger.fused.term_kernel import TermIndex
 from jobtagger.text.features import sublinear_counts
 
@@ -42,6 +44,7 @@ class TextFeatureParams:
     vocabulary: tuple[str, ...]
     sublinear: bool
     idf: np.ndarray  # float64, one per vocabulary term
+    lowercase: JavaLowercase | None = None  # None: the texts arrive lower-cased by the JVM
 
 
 class TextFeaturizer:
@@ -50,15 +53,19 @@ class TextFeaturizer:
     def __init__(self, params: TextFeatureParams) -> None:
         self.params = params
         self.term_index = TermIndex(params)
+        self.lowercaser = Lowercaser(params.lowercase) if params.lowercase is not None else None
 
     def features(self, texts: pa.Array, *, width: int) -> sp.csr_matrix:
-        """Rows of TF-IDF features (float32 CSR, ``width`` columns, sorted indices) of lower-cased texts."""
+        """Rows of TF-IDF features (float32 CSR, ``width`` columns, sorted indices) of the texts
+        (lower-cased here when the params hold the JVM's mapping, else lower-cased already)."""
+        if self.lowercaser is not None:
+            texts = self.lowercaser.lowercased(texts)
         rows, terms = self.term_index.term_occurrences(texts)
         return self.vectors(rows, terms, len(texts), width=width)
 
     def vectors(self, rows: np.ndarray, terms: np.ndarray, n: int, *, width: int) -> sp.csr_matrix:
         """CountVectorizerModel -> SublinearTf -> IDFModel -> Normalizer (p=2) of the (row,
-        vocabulary index) of each term, as float32 CSR."""
+        vocabulary index) of each term, in row order, as float32 CSR."""
         indptr, columns, counts = _counted_terms(rows, terms, n, len(self.params.idf))
         indptr, columns, values = _normalized(indptr, columns, counts, self._tf_values(counts), self.params.idf, width)
         return sp.csr_matrix((values, columns, indptr), shape=(n, width))
@@ -73,36 +80,30 @@ class TextFeaturizer:
 @numba.njit(cache=True, nogil=True)
 def _counted_terms(rows, terms, n, vocabulary_size):
     """(row offsets, each row's distinct vocabulary indices ascending, their counts) of (row,
-    vocabulary index) pairs in any order: Spark's SparseVector order. A row's terms are counted
-    in a dense array and marked in a two-level bitmap (a bit per term, a bit per bitmap word),
-    which yields them in ascending order without sorting."""
+    vocabulary index) pairs in row order (as the term kernel finds them): Spark's SparseVector
+    order. A row's terms are counted in a dense array and marked in a two-level bitmap (a bit per
+    term, a bit per bitmap word), which yields them in ascending order without sorting."""
     indptr = np.zeros(n + 1, np.int64)
-    for row in rows:
-        indptr[row + 1] += 1
-    for row in range(n):
-        indptr[row + 1] += indptr[row]
-    grouped = np.empty(len(terms), np.int64)
-    filled = indptr[:-1].copy()
-    for i in range(len(terms)):
-        grouped[filled[rows[i]]] = terms[i]
-        filled[rows[i]] += 1
     term_counts = np.zeros(vocabulary_size, np.int64)
     term_bits = np.zeros((vocabulary_size + 63) >> 6, np.uint64)
     word_bits = np.zeros((len(term_bits) + 63) >> 6, np.uint64)
     columns = np.empty(len(terms), np.int64)
     counts = np.empty(len(terms), np.int64)
     distinct = 0
+    i = 0
     for row in range(n):
-        start, end = indptr[row], indptr[row + 1]
         indptr[row] = distinct
-        for i in range(start, end):
-            term = grouped[i]
+        while i < len(rows) and rows[i] == row:
+            term = terms[i]
             if term_counts[term] == 0:
                 term_bits[term >> 6] |= np.uint64(1) << np.uint64(term & 63)
                 word_bits[term >> 12] |= np.uint64(1) << np.uint64((term >> 6) & 63)
             term_counts[term] += 1
+            i += 1
         for summary in range(len(word_bits)):
             words = word_bits[summary]
+            if words == 0:
+                continue
             word_bits[summary] = 0
             while words:
                 word = (summary << 6) + _lowest_bit(words)
@@ -116,6 +117,8 @@ def _counted_terms(rows, terms, n, vocabulary_size):
                     counts[distinct] = term_counts[term]
                     term_counts[term] = 0
                     distinct += 1
+    if i != len(rows):
+        raise ValueError("(row, term) pairs must come in row order")
     indptr[n] = distinct
     return indptr, columns[:distinct], counts[:distinct]
 
