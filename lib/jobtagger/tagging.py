@@ -146,25 +146,23 @@ def score_gold_rows(
     model_version: str,
     run_id: str,
     tagged_at: dt.datetime,
-    keep_id_hashes: bool = False,
 ) -> ScoredGold:
     """Gold rows of ``postings`` scored by ``model``: in one fused Arrow pass where the fused scorer
     reproduces every stage of the model exactly, else (logged with the reason) through
     ``model.transform``. Both give the same rows; the fused pass is many times faster. Either way
-    the rows are profiled for the gold gate in the Python pass that hands them to the writer (with
-    the ids' hashes when ``keep_id_hashes``, for the uniqueness check)."""
+    the rows are profiled for the gold gate in the Python pass that hands them to the writer."""
     profile = gold_profile_accumulator(postings.sparkSession.sparkContext)
     try:
         plan = read_plan(model, postings.sparkSession)
     except NotFusable as reason:
         LOGGER.warning("tag: scoring through model.transform, the fused scorer cannot reproduce this model: %s", reason)
         gold = to_gold_rows(model.transform(postings), model_version=model_version, run_id=run_id, tagged_at=tagged_at)
-        rows = MappedRows.of(gold).then(profiling(profile, keep_id_hashes=keep_id_hashes), gold.schema)
+        rows = MappedRows.of(gold).then(profiling(profile), gold.schema)
         return ScoredGold(rows, "spark", profile, str(reason))
     decided = fused_gold_columns(postings, plan)
     schema = StructType([decided.schema["posting_id"], decided.schema["run_date"], *GOLD_POSTING_TAGS_SCHEMA.fields[2:]])
     run_columns = with_run_columns(model_version=model_version, run_id=run_id, tagged_at=tagged_at)
-    rows = decided.then(run_columns, schema).then(profiling(profile, keep_id_hashes=keep_id_hashes), schema)
+    rows = decided.then(run_columns, schema).then(profiling(profile), schema)
     return ScoredGold(rows, "fused", profile)
 
 

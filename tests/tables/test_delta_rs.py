@@ -255,14 +255,17 @@ def test_read_is_a_parallel_scan_of_the_snapshot_files(spark, store):
 def test_staged_rows_are_readable_but_invisible_until_the_commit(spark, store):
     store.write(frame(spark, [(1, "a", NOV1), (2, "b", NOV2)]), "t", partition_by=["run_date"])
     staged = store.stage(frame(spark, [(8, "x", NOV2), (9, "y", NOV2)]), "t", mode="replace_where",
-                         replace_where="run_date = DATE'2026-11-02'", txn=Txn("jobtagger.tag", 1))
+                         replace_where="run_date = DATE'2026-11-02'", txn=Txn("jobtagger.tag", 1),
+                         metadata={"jobtagger.run_id": "run-2"})
 
     assert rows_of(staged.rows) == [(8, "x", NOV2), (9, "y", NOV2)]
     assert rows_of(store.read("t")) == [(1, "a", NOV1), (2, "b", NOV2)]
     assert DeltaTable(store.path("t")).version() == 0
     with staged:
-        result = staged.commit()
+        result = staged.commit(metadata={"jobtagger.rows": "2"})  # known once the rows were staged
     assert (result.committed, result.version, result.rows_written) == (True, 1, 2)
+    assert {key: store.history("t")[0][key] for key in ("jobtagger.run_id", "jobtagger.rows")} == {
+        "jobtagger.run_id": "run-2", "jobtagger.rows": "2"}
     assert rows_of(store.read("t")) == [(1, "a", NOV1), (8, "x", NOV2), (9, "y", NOV2)]
     assert rows_of(store.read("t", version=0)) == [(1, "a", NOV1), (2, "b", NOV2)]  # exit did not delete files
 
@@ -286,12 +289,15 @@ def test_a_staged_write_left_uncommitted_deletes_its_files(spark, store):
 
 def test_persisted_staging_of_engines_without_file_staging_commits_at_the_end(spark, store):
     """The base class's staging (what delta-spark uses), run on top of this engine's write."""
-    staged = TableStore.stage(store, frame(spark, [(1, "a", NOV1)]), "t", partition_by=["run_date"])
+    staged = TableStore.stage(store, frame(spark, [(1, "a", NOV1)]), "t", partition_by=["run_date"],
+                              metadata={"jobtagger.run_id": "run-1"})
 
     assert staged.rows.is_cached and rows_of(staged.rows) == [(1, "a", NOV1)]
     assert not store.exists("t")
-    result = staged.commit()
+    result = staged.commit(metadata={"jobtagger.rows": "1"})
     assert result.committed and rows_of(store.read("t")) == [(1, "a", NOV1)]
+    assert {key: store.history("t")[0][key] for key in ("jobtagger.run_id", "jobtagger.rows")} == {
+        "jobtagger.run_id": "run-1", "jobtagger.rows": "1"}
     assert not staged.rows.is_cached
 
 

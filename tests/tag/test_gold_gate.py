@@ -14,8 +14,8 @@ from jobtagger.quality.gold_profile import (
     count_duplicate_ids,
     gold_profile_accumulator,
     hash_sum,
+    observed_input,
     profiling,
-    summarize_input,
 )
 from jobtagger.tables import MappedRows
 from jobtagger.tagging import tag_shares, to_gold_rows
@@ -40,16 +40,19 @@ def gold_of(spark, rows):
     return to_gold_rows(decided, model_version="m1", run_id="r1", tagged_at=dt.datetime(2026, 11, 2, 6))
 
 
-def profile_of(spark, gold, *, keep_id_hashes=True):
+def profile_of(spark, gold, **accumulator_options):
     """The gold rows computed once through the profiling pass, as the tag job stages them."""
-    accumulator = gold_profile_accumulator(spark.sparkContext)
-    profiled = MappedRows.of(gold).then(profiling(accumulator, keep_id_hashes=keep_id_hashes), gold.schema)
+    accumulator = gold_profile_accumulator(spark.sparkContext, **accumulator_options)
+    profiled = MappedRows.of(gold).then(profiling(accumulator), gold.schema)
     profiled.frame().write.format("noop").mode("overwrite").save()
     return accumulator.value
 
 
 def inputs_of(spark, ids):
-    return InputSummary.of_row(summarize_input(spark.createDataFrame([(i,) for i in ids], "posting_id string")).first())
+    """The input summary Spark observes while a pass reads these ids."""
+    observed, observation = observed_input(spark.createDataFrame([(i,) for i in ids], "posting_id string").repartition(3))
+    observed.write.format("noop").mode("overwrite").save()
+    return InputSummary.of_observation(observation)
 
 
 def gate(spark, tmp_path, rows, *, input_ids=None, previous=None, drift_bound=0.2, drift_min_share=0.01, run_id="r1"):
@@ -105,8 +108,14 @@ def test_duplicate_ids_are_counted_from_the_hashes_or_by_spark(spark):
     assert count_duplicate_ids(profile_of(spark, unique), repeated) == 0  # the hashes decide: Spark would count 2
     assert profile_of(spark, repeated).duplicate_id_hashes == 2
     assert count_duplicate_ids(profile_of(spark, repeated), repeated) == 2  # confirmed by Spark
-    without_hashes = profile_of(spark, repeated, keep_id_hashes=False)
-    assert without_hashes.duplicate_id_hashes is None and count_duplicate_ids(without_hashes, repeated) == 2
+    past_the_cap = profile_of(spark, repeated, max_id_hashes=5)  # 6 rows: the hashes are not kept
+    assert past_the_cap.duplicate_id_hashes is None and count_duplicate_ids(past_the_cap, repeated) == 2
+    assert profile_of(spark, repeated, max_id_hashes=6).duplicate_id_hashes == 2
+
+
+def test_the_observed_summary_of_no_rows_is_zero(spark):
+    assert inputs_of(spark, []) == InputSummary(rows=0, null_ids=0, id_fingerprint=0)
+    assert inputs_of(spark, [None, "p1"]).null_ids == 1
 
 
 def test_hash_sums_are_exact_at_the_int64_extremes():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from jobtagger.errors import DataQualityError
+from jobtagger.errors import DataQualityError, MissingInputError
 from jobtagger.runlog import RunContext
 from jobtagger.stages.tag import tag_postings
 from jobtagger.tables import open_table_store
@@ -63,6 +63,7 @@ def test_daily_run_publishes_one_row_per_posting_and_the_view(spark, config, sto
     assert exploded.count() == gold.select(F.explode("tags")).count()
     commit = store.history(GOLD_POSTING_TAGS, limit=1)[0]
     assert json.dumps(commit, default=str).count(run.run_id) >= 1
+    assert commit["jobtagger.rows"] == "12" and score["rows"] == 12 and run.counts["tagged"] == 12
     assert [report["suite"] for report in summary["quality"]] == ["gold_posting_tags", "gold_tags"]  # no earlier run
     saved = json.loads(open(summary["quality"][0]["results"]).read())
     assert saved["success"] is True
@@ -103,6 +104,17 @@ def test_duplicate_postings_fail_the_gate_and_publish_nothing(spark, config, sto
     assert store.read(GOLD_POSTING_TAGS).where(F.col("run_date") == day_3).count() == 0
     kept = list((config.storage.warehouse / config.quality.results_dir / "tag" / day_3.isoformat()).glob("gold_posting_tags.*.json"))
     assert len(kept) == 1 and json.loads(kept[0].read_text())["success"] is False
+
+
+def test_a_date_without_postings_fails_and_leaves_gold_as_it_was(spark, config, store, tiny_model):
+    tag(spark, config, store, tiny_model, DAY_1)
+    before, files = store.version(GOLD_POSTING_TAGS), set(Path(store.path(GOLD_POSTING_TAGS)).rglob("*.parquet"))
+
+    with pytest.raises(MissingInputError, match="no postings to tag in bronze for run date 2026-11-09"):
+        tag(spark, config, store, tiny_model, dt.date(2026, 11, 9))
+
+    assert store.version(GOLD_POSTING_TAGS) == before
+    assert set(Path(store.path(GOLD_POSTING_TAGS)).rglob("*.parquet")) == files
 
 
 def test_tag_share_drift_fails_the_gate(spark, make_config, store, tiny_model):

@@ -4,15 +4,17 @@ distinct count cost more than scoring itself.
 
 Executors profile every Arrow batch of gold columns they emit (:func:`profiled_batches`) into a
 Spark accumulator (:class:`GoldProfile`: row count, id fingerprint, untagged rows, score range,
-postings per tag, tags named in the score maps, and the ids' hashes). The input side comes from
-one aggregation of the bronze rows that were scored (:func:`summarize_input`). Ids are compared
-through a fingerprint: the exact sum of Spark's ``xxhash64`` of every id (the ``xxhash`` package
-computes the same value in Python). Gold ids are unique when their 64-bit hashes are (sorting 8
-bytes per row on the driver is much cheaper than Spark's distinct count, which decides only when
-hashes repeat or runs exceed :data:`ID_HASHES_MAX_ROWS`, see :func:`count_duplicate_ids`). With
-equal row counts, unique gold ids and equal fingerprints, gold holds exactly the input's ids, each
-once (a lost or altered id changes the sum unless 64-bit hashes collide). An accumulator counts a
-retried task twice: the gate then fails on the row count, it never passes wrongly.
+postings per tag, tags named in the score maps, and the ids' hashes). The input side is observed
+by Spark on the bronze rows as the same pass reads them, before any model stage
+(:func:`observed_input`: no pass of its own). Ids are compared through a fingerprint: the exact
+sum of Spark's ``xxhash64`` of every id (the ``xxhash`` package computes the same value in
+Python). Gold ids are unique when their 64-bit hashes are (sorting 8 bytes per row on the driver
+is much cheaper than Spark's distinct count, which decides only when hashes repeat or a run holds
+more than :data:`ID_HASHES_MAX_ROWS` rows, whose hashes the accumulator stops keeping, see
+:func:`count_duplicate_ids`). With equal row counts, unique gold ids and equal fingerprints, gold
+holds exactly the input's ids, each once (a lost or altered id changes the sum unless 64-bit
+hashes collide). An accumulator counts a retried task twice: the gate then fails on the row count,
+it never passes wrongly.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import pyarrow.compute as pc
 import xxhash
 from pyspark import Accumulator, SparkContext
 from pyspark.accumulators import AccumulatorParam
-from pyspark.sql import DataFrame, Row
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from jobtagger.tables.base import ArrowBatchFunction
@@ -64,7 +66,7 @@ class GoldProfile:
     score_max: float = -math.inf
     tag_postings: Counter = field(default_factory=Counter)  # entries of ``tags`` per tag
     scored_tags: Counter = field(default_factory=Counter)  # entries of both score maps per tag
-    id_hash_parts: list[np.ndarray] | None = None  # hashes of the non-null ids, when kept
+    id_hash_parts: list[np.ndarray] | None = field(default_factory=list)  # of the non-null ids; None: not kept
 
     @property
     def duplicate_id_hashes(self) -> int | None:
@@ -75,7 +77,7 @@ class GoldProfile:
         return int(np.count_nonzero(hashes[1:] == hashes[:-1]))
 
     @classmethod
-    def of_batch(cls, batch: pa.RecordBatch, *, keep_id_hashes: bool = False) -> GoldProfile:
+    def of_batch(cls, batch: pa.RecordBatch) -> GoldProfile:
         ids = batch.column("posting_id")
         hashes = id_hashes(ids)
         tags = batch.column("tags")
@@ -94,12 +96,15 @@ class GoldProfile:
             score_max=float(finite.max()) if len(finite) else -math.inf,
             tag_postings=_value_counts(pc.list_flatten(tags)),
             scored_tags=_value_counts(pa.concat_arrays([entry.field("key") for entry in entries])),
-            id_hash_parts=[hashes] if keep_id_hashes else None,
+            id_hash_parts=[hashes],
         )
 
-    def merged(self, other: GoldProfile) -> GoldProfile:
+    def merged(self, other: GoldProfile, *, max_id_hashes: int = ID_HASHES_MAX_ROWS) -> GoldProfile:
+        """Both profiles added up; the id hashes kept while the rows stay within ``max_id_hashes``."""
+        rows = self.rows + other.rows
+        kept = self.id_hash_parts is not None and other.id_hash_parts is not None and rows <= max_id_hashes
         return GoldProfile(
-            rows=self.rows + other.rows,
+            rows=rows,
             null_ids=self.null_ids + other.null_ids,
             id_fingerprint=self.id_fingerprint + other.id_fingerprint,
             untagged=self.untagged + other.untagged,
@@ -109,8 +114,7 @@ class GoldProfile:
             score_max=max(self.score_max, other.score_max),
             tag_postings=self.tag_postings + other.tag_postings,
             scored_tags=self.scored_tags + other.scored_tags,
-            id_hash_parts=None if self.id_hash_parts is None and other.id_hash_parts is None
-            else (self.id_hash_parts or []) + (other.id_hash_parts or []),
+            id_hash_parts=self.id_hash_parts + other.id_hash_parts if kept else None,
         )
 
 
@@ -120,29 +124,33 @@ def _value_counts(values: pa.Array) -> Counter:
 
 
 class GoldProfileParam(AccumulatorParam):
+    def __init__(self, max_id_hashes: int) -> None:
+        self.max_id_hashes = max_id_hashes
+
     def zero(self, value: GoldProfile) -> GoldProfile:
         return GoldProfile()
 
     def addInPlace(self, value1: GoldProfile, value2: GoldProfile) -> GoldProfile:
-        return value1.merged(value2)
+        return value1.merged(value2, max_id_hashes=self.max_id_hashes)
 
 
-def gold_profile_accumulator(context: SparkContext) -> Accumulator:
-    return context.accumulator(GoldProfile(), GoldProfileParam())
+def gold_profile_accumulator(context: SparkContext, *, max_id_hashes: int = ID_HASHES_MAX_ROWS) -> Accumulator:
+    """A profile accumulator keeping the id hashes of at most ``max_id_hashes`` rows (8 bytes each
+    on the driver); past that the uniqueness check is Spark's count."""
+    return context.accumulator(GoldProfile(), GoldProfileParam(max_id_hashes))
 
 
-def profiled_batches(batches: Iterator[pa.RecordBatch], profile: Accumulator, *,
-                     keep_id_hashes: bool = False) -> Iterator[pa.RecordBatch]:
+def profiled_batches(batches: Iterator[pa.RecordBatch], profile: Accumulator) -> Iterator[pa.RecordBatch]:
     """Pass the batches through, adding each one's :class:`GoldProfile` to ``profile``."""
     for batch in batches:
-        profile.add(GoldProfile.of_batch(batch, keep_id_hashes=keep_id_hashes))
+        profile.add(GoldProfile.of_batch(batch))
         yield batch
 
 
-def profiling(profile: Accumulator, *, keep_id_hashes: bool = False) -> ArrowBatchFunction:
+def profiling(profile: Accumulator) -> ArrowBatchFunction:
     """The batch function passing gold batches through :func:`profiled_batches` into ``profile``."""
     def profile_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        return profiled_batches(batches, profile, keep_id_hashes=keep_id_hashes)
+        return profiled_batches(batches, profile)
 
     return profile_partition
 
@@ -159,21 +167,31 @@ def count_duplicate_ids(profile: GoldProfile, rows: DataFrame) -> int:
 
 @dataclass(frozen=True)
 class InputSummary:
-    """The scored bronze rows, from one aggregation: count, null ids, id fingerprint."""
+    """The scored bronze rows, as Spark observed them: count, null ids, id fingerprint."""
 
     rows: int
     null_ids: int
     id_fingerprint: int
 
     @classmethod
-    def of_row(cls, row: Row) -> InputSummary:
-        return cls(rows=row.rows, null_ids=row.null_ids, id_fingerprint=int(row.id_fingerprint or 0))
+    def of_observation(cls, observation: Observation) -> InputSummary:
+        """The summary :func:`observed_input` collected (waits for the first action over its rows)."""
+        metrics = observation.get
+        high, low = metrics["id_hash_high"] or 0, metrics["id_hash_low"] or 0
+        return cls(rows=metrics["rows"], null_ids=metrics["null_ids"], id_fingerprint=(high << 32) + low)
 
 
-def summarize_input(postings: DataFrame) -> DataFrame:
-    """One row: ``rows, null_ids, id_fingerprint`` (the fingerprint as GoldProfile's)."""
-    return postings.agg(
+def observed_input(postings: DataFrame) -> tuple[DataFrame, Observation]:
+    """``postings`` with their :class:`InputSummary` observed by Spark while the first action over
+    them (the scoring pass) reads them. The fingerprint is summed as :func:`hash_sum` does, high
+    and low 32 bits apart (exact in a long up to 2^31 rows)."""
+    observation = Observation()
+    hashed = F.when(F.col("posting_id").isNotNull(), F.xxhash64("posting_id"))
+    observed = postings.observe(
+        observation,
         F.count(F.lit(1)).alias("rows"),
         F.count_if(F.col("posting_id").isNull()).alias("null_ids"),
-        F.sum(F.when(F.col("posting_id").isNotNull(), F.xxhash64("posting_id")).cast("decimal(38,0)")).alias("id_fingerprint"),
+        F.sum(F.shiftright(hashed, 32)).alias("id_hash_high"),
+        F.sum(hashed.bitwiseAND(0xFFFFFFFF)).alias("id_hash_low"),
     )
+    return observed, observation

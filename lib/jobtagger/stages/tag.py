@@ -6,7 +6,8 @@ Gold is written in ONE commit per run: a daily run replaces exactly the ``run_da
 partition, a backfill replaces the whole table (each posting stays under its bronze run_date).
 The scoring pass stages the gold rows (delta-rs: writes the data files, uncommitted) and profiles
 them for the gate (:mod:`jobtagger.quality.gold_profile`), the gate checks that profile against
-the scored bronze rows, and the commit publishes the staged rows. Nothing is published when the
+the bronze rows Spark observed as the same pass read them, and the commit publishes the staged
+rows. Nothing is published when the
 gate fails; the GX results (JSON + Data Docs) stay under
 ``<warehouse>/<quality.results_dir>/tag/<run_date>/``.
 """
@@ -26,10 +27,10 @@ from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import DataQualityError, JobtaggerError, MissingInputError
 from jobtagger.quality import quality_folder
 from jobtagger.quality.gold import check_gold
-from jobtagger.quality.gold_profile import ID_HASHES_MAX_ROWS, InputSummary, count_duplicate_ids, summarize_input
+from jobtagger.quality.gold_profile import InputSummary, count_duplicate_ids, observed_input
 from jobtagger.registry import load_current_model
 from jobtagger.runlog import RunContext
-from jobtagger.tables import StagedWrite, TableStore, Txn, open_table_store
+from jobtagger.tables import MappedRows, StagedWrite, TableStore, Txn, open_table_store
 from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAG_VIEW, GOLD_POSTING_TAGS
 from jobtagger.tagging import latest_posting_rows, posting_tag_view_sql, score_gold_rows, tag_shares
 
@@ -66,22 +67,21 @@ def tag_postings(
 
     with run.step("read", mode=mode) as info:
         postings, bronze_version = _postings_to_tag(store, run.run_date, mode=mode)
-        inputs = InputSummary.of_row(summarize_input(postings).first())
-        expected_rows = inputs.rows
-        info.update(rows=expected_rows, bronze_version=bronze_version)
-        if expected_rows == 0:
-            where = "bronze" if mode == "backfill" else f"bronze for run date {run.run_date}"
-            raise MissingInputError(f"no postings to tag in {where}")
+        postings, observation = observed_input(postings)  # summarized as the scoring pass reads them
+        info.update(bronze_version=bronze_version)
 
     tagged_at = dt.datetime.now(dt.timezone.utc)
     with run.step("score", model_version=model_version) as info:
-        scored = score_gold_rows(postings, model, model_version=model_version, run_id=run.run_id, tagged_at=tagged_at,
-                                 keep_id_hashes=expected_rows <= ID_HASHES_MAX_ROWS)
-        staged = _stage(store, scored.rows, run, mode=mode, model_version=model_version,
-                        bronze_version=bronze_version, rows=expected_rows)
-        info.update(scorer=scored.scorer, fallback_reason=scored.fallback_reason, staged=store.engine_name)
+        scored = score_gold_rows(postings, model, model_version=model_version, run_id=run.run_id, tagged_at=tagged_at)
+        staged = _stage(store, scored.rows, run, mode=mode, model_version=model_version, bronze_version=bronze_version)
+        inputs = InputSummary.of_observation(observation)
+        info.update(rows=inputs.rows, scorer=scored.scorer, fallback_reason=scored.fallback_reason,
+                    staged=store.engine_name)
 
     with staged:
+        if inputs.rows == 0:
+            where = "bronze" if mode == "backfill" else f"bronze for run date {run.run_date}"
+            raise MissingInputError(f"no postings to tag in {where}")
         with run.step("quality") as info:
             outcome = check_gold(
                 spark,
@@ -105,13 +105,13 @@ def tag_postings(
             )
 
         with run.step("publish") as info:
-            result = staged.commit()
+            result = staged.commit(metadata={"jobtagger.rows": str(inputs.rows)})
             info.update(committed=result.committed, table_version=result.version)
 
     with run.step("register") as info:
         info["tables"] = register_gold(spark, store)
 
-    run.counts.update(tagged=expected_rows)
+    run.counts.update(tagged=inputs.rows)
     return {
         "mode": mode,
         "model_version": model_version,
@@ -161,8 +161,8 @@ def _previous_shares(store: TableStore, run_date: dt.date, *, mode: str) -> Data
     return tag_shares(gold)
 
 
-def _stage(store: TableStore, gold: DataFrame, run: RunContext, *, mode: str, model_version: str,
-           bronze_version: int, rows: int) -> StagedWrite:
+def _stage(store: TableStore, gold: MappedRows, run: RunContext, *, mode: str, model_version: str,
+           bronze_version: int) -> StagedWrite:
     """The gold rows computed once and staged for ONE commit (with delta-rs the scoring pass writes
     the data files, which stay invisible until the gate passes). The Txn version is the run's start
     time: a retried commit of this run is a no-op and a run that started before the last published
@@ -173,7 +173,6 @@ def _stage(store: TableStore, gold: DataFrame, run: RunContext, *, mode: str, mo
         "jobtagger.tag.mode": mode,
         "jobtagger.model_version": model_version,
         "jobtagger.bronze_version": str(bronze_version),
-        "jobtagger.rows": str(rows),
     }
     txn = Txn(f"jobtagger.tag:{scope}", int(run.started_at.timestamp() * 1000))
     if mode == "backfill":

@@ -86,8 +86,9 @@ class StagedWrite(abc.ABC):
         """The staged rows, exactly as the commit will publish them (cheap to read again)."""
 
     @abc.abstractmethod
-    def commit(self) -> CommitResult:
-        """Publish the staged rows in ONE commit (with the write's txn, mode and metadata)."""
+    def commit(self, *, metadata: Mapping[str, str] | None = None) -> CommitResult:
+        """Publish the staged rows in ONE commit (with the write's txn, mode and metadata, plus
+        ``metadata`` known only once the rows were staged, e.g. what their pass counted)."""
 
     @abc.abstractmethod
     def discard(self) -> None:
@@ -113,9 +114,10 @@ class _PersistedWrite(StagedWrite):
     def rows(self) -> DataFrame:
         return self._rows
 
-    def commit(self) -> CommitResult:
+    def commit(self, *, metadata: Mapping[str, str] | None = None) -> CommitResult:
+        options = {**self._options, "metadata": {**(self._options.get("metadata") or {}), **(metadata or {})}}
         try:
-            return self._store.write(self._rows, self._name, **self._options)
+            return self._store.write(self._rows, self._name, **options)
         finally:
             self.discard()
 

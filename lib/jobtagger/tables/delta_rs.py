@@ -399,12 +399,12 @@ class StagedFiles(StagedWrite):
         root = self._store.path(self._name)
         return self._store._scan_files(self._schema, root, [os.path.join(root, file["path"]) for file in self._files])
 
-    def commit(self) -> CommitResult:
+    def commit(self, *, metadata: Mapping[str, str] | None = None) -> CommitResult:
         if self._settled:
             raise RuntimeError(f"{self._name}: this staged write was already committed or discarded")
         self._settled = True  # a failed commit deletes the files itself
         return self._store._commit(self._name, self._schema, self._partitions, self._files, self._removes,
-                                   self._mode, self._txn, self._metadata)
+                                   self._mode, self._txn, {**(self._metadata or {}), **(metadata or {})})
 
     def discard(self) -> None:
         if not self._settled:
