@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from pyspark.ml import PipelineModel
+from pyspark.sql import functions as F
 
 from jobtagger.fused import read_plan
+from jobtagger.fused.lowercase import java_lowercase
 from jobtagger.fused.plan import probe_jvm_text
 from jobtagger.fused.scorer import TEXT_COLUMN, scoring_input
 from jobtagger.fused.text import TextFeaturizer
@@ -101,3 +104,15 @@ def test_the_letter_class_is_the_jvms_not_pythons(spark):
     assert not member("\u0870") and "\u0870".isalpha()
     assert not any(member(c) for c in " _-.+#'\u0301\u0307\u200d😀")
 
+
+
+def test_the_planes_the_probe_skips_hold_no_letter_and_no_case_in_this_jvm(spark):
+    """Planes 4-13 (unassigned) and 15-16 (private use): the kernels treat them as the JVM does."""
+    skipped = np.concatenate([np.arange(0x40000, 0xE0000), np.arange(0xF0000, 0x110000)]).astype("<u4")
+    text = skipped.tobytes().decode("utf-32-le")
+    chunks = [text[i : i + (1 << 17)] for i in range(0, len(text), 1 << 17)]
+    probed = spark.createDataFrame([(chunk,) for chunk in chunks], "chars string").select(
+        F.regexp_replace("chars", r"[\p{L}\p{N}]", "").alias("without_letters"),
+        java_lowercase(F.col("chars")).alias("lowered"),
+    ).collect()
+    assert [row.without_letters for row in probed] == chunks and [row.lowered for row in probed] == chunks
