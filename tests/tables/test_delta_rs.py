@@ -392,3 +392,18 @@ def test_floating_point_columns_are_not_dictionary_encoded(spark, store):
     dictionary = {path for path, used in encodings.items() if "RLE_DICTIONARY" in used}
     assert dictionary == {"id", "tag", "scores.key_value.key", "tags.list.element"}
     assert encodings.keys() == dictionary | {"score", "scores.key_value.value"}
+
+
+def test_partition_values_come_from_the_log_as_spark_reads_them(spark, store):
+    schema = "id long, run_date date, source string, shard int"
+    rows = [(1, NOV1, "a", 1), (2, NOV2, None, 1), (3, NOV2, "b", None)]
+    store.write(frame(spark, rows, schema), "parts", partition_by=["run_date", "source", "shard"])
+    store.write(frame(spark, [(4, NOV3, "a", 2)], schema), "parts", mode="append")
+
+    for column in ("run_date", "source", "shard"):
+        expected = {row[0] for row in store.read("parts").select(column).distinct().collect()}
+        assert store.partition_values("parts", column) == expected == TableStore.partition_values(store, "parts", column)
+    assert store.partition_values("parts", "run_date") == {NOV1, NOV2, NOV3}
+    assert store.partition_values("parts", "source") == {"a", "b", None}
+    with pytest.raises(ValueError, match="not a partition column"):
+        store.partition_values("parts", "id")

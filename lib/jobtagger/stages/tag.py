@@ -152,10 +152,10 @@ def _previous_shares(store: TableStore, run_date: dt.date, *, mode: str) -> Data
         return None
     gold = store.read(GOLD_POSTING_TAGS)
     if mode == "daily":
-        latest = gold.where(F.col("run_date") < F.lit(run_date)).agg(F.max("run_date")).first()[0]
-        if latest is None:
+        earlier = [day for day in store.partition_values(GOLD_POSTING_TAGS, "run_date") if day is not None and day < run_date]
+        if not earlier:
             return None
-        gold = gold.where(F.col("run_date") == F.lit(latest))
+        gold = gold.where(F.col("run_date") == F.lit(max(earlier)))
     elif gold.limit(1).count() == 0:
         return None
     return tag_shares(gold)

@@ -206,6 +206,11 @@ class TableStore(abc.ABC):
         """Upsert in one commit: rows of ``df`` replace table rows with the same ``keys``,
         new keys are inserted. ``df`` must be unique on ``keys``. Creates the table if absent."""
 
+    def partition_values(self, name: str, column: str) -> set[Any]:
+        """The values partition column ``column`` takes in the current snapshot (None for null),
+        from a Spark query; engines that read them from the Delta log override it."""
+        return {row[0] for row in self.read(name).select(column).distinct().collect()}
+
     @abc.abstractmethod
     def history(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
         """Commits newest first, each with ``version``, ``operation``, ``timestamp`` and the

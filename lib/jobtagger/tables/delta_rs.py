@@ -38,7 +38,7 @@ from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
-from pyspark.sql.types import StructType
+from pyspark.sql.types import ByteType, DateType, IntegerType, LongType, ShortType, StringType, StructType
 from py4j.protocol import Py4JJavaError
 
 from jobtagger.errors import (
@@ -116,6 +116,18 @@ class DeltaRsTableStore(TableStore):
     def path_of(table: DeltaTable) -> str:
         uri = table.table_uri
         return unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+
+    def partition_values(self, name: str, column: str) -> set[Any]:
+        """From the Delta log's add actions, without reading a data file (dates, strings and
+        integers; other types through Spark)."""
+        table = self._table(name)
+        if column not in table.metadata().partition_columns:
+            raise ValueError(f"{name}: {column!r} is not a partition column")
+        data_type = spark_schema(table)[column].dataType
+        parse = _PARTITION_VALUE_PARSERS.get(type(data_type))
+        if parse is None:
+            return super().partition_values(name, column)
+        return {None if value is None else parse(value) for value in (entry[column] for entry in table.partitions())}
 
     def history(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
         return [_history_entry(entry) for entry in self._table(name).history(limit)]
@@ -443,6 +455,10 @@ def _write_in_pass(rows: MappedRows, schema: StructType, options: dict[str, str]
         delete_write(options["table_uri"], options["write_id"])
         raise
     return [json.loads(row.file) for row in described]
+
+
+_PARTITION_VALUE_PARSERS = {DateType: dt.date.fromisoformat, StringType: str, ByteType: int, ShortType: int,
+                            IntegerType: int, LongType: int}
 
 
 def _already_applied(table: DeltaTable | None, txn: Txn | None) -> bool:
