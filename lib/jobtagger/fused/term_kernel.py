@@ -11,14 +11,15 @@ character), any other character is decoded and is a letter when its code point f
 compares, counts UTF-16 units: one per character, two for a 4-byte one (code point >= 0x10000).
 
 The strings a token can be (the words of the vocabulary's terms, the stop words) sit in one
-open-addressing table slotted by the FNV-1a hash of their bytes, so a token costs one lookup:
-stop word, word id, or neither. A slot keeps its string's first 8 bytes as one word, which the
-kernel also packs while it reads the token: most tokens are checked by one compare, only the
-bytes of longer ones beyond the 8th are compared one by one. N-grams are matched on word ids, never
-joined: the vocabulary's terms form a trie whose nodes are numbered across all lengths (a word's
-node is its id), and the (parent node, word) -> child table turns the nodes of the k-grams ending
-at the previous token into those of the (k+1)-grams ending at this one. A token that is no word
-of any term ends every n-gram through it without a lookup.
+open-addressing table, so a token costs one lookup: stop word, word id, or neither. Reading a
+token's bytes only finds where it ends; then its first and last 8 bytes are loaded as two words,
+which give its hash (every byte of a token of up to 16) and the first word a slot keeps: most
+tokens are checked by one compare, only the bytes of longer ones beyond the 8th are compared one
+by one. N-grams are matched on word ids, never joined: the vocabulary's terms form a trie whose
+nodes are numbered across all lengths (a word's node is its id), and the (parent node, word) ->
+child table turns the nodes of the k-grams ending at the previous token into those of the
+(k+1)-grams ending at this one. A token that is no word of any term ends every n-gram through it
+without a lookup.
 """
 
 from __future__ import annotations
@@ -34,14 +35,12 @@ if TYPE_CHECKING:  # text.py builds its featurizer on this module
     from jobtagger.fused.text import TextFeatureParams
 
 _GAP, _LETTER, _INNER, _TRAILING = 0, 1, 2, 3  # byte classes: '.'/'-' inner, '+'/'#' trailing
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: a hash's top bits pick its slot
 _STOP = -2  # the string table's payload for a stop word (else the word id)
 
 
 class TermIndex:
-    """Built once per partition from :class:`TextFeatureParams`: the ASCII classes, the letter
+    """Built once per Python worker from :class:`TextFeatureParams`: the ASCII classes, the letter
     ranges, the string table and the vocabulary trie the kernel reads."""
 
     def __init__(self, params: TextFeatureParams) -> None:
@@ -116,7 +115,7 @@ def _vocabulary_trie(vocabulary: tuple[str, ...], sizes: set[int]) -> tuple[dict
 
 def _string_table(strings: list[bytes], payloads: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """(the strings' bytes end to end; open-addressing slots of (first 8 bytes as in
-    :func:`_with_byte`, start, length or -1 when empty, payload)) for distinct strings."""
+    :func:`_string_key`, start, length or -1 when empty, payload)) for distinct strings."""
     offsets = np.zeros(len(strings) + 1, np.int64)
     np.cumsum([len(string) for string in strings], out=offsets[1:])
     data = np.frombuffer(b"".join(strings), np.uint8)
@@ -158,25 +157,31 @@ def _slot(hash_value, bits):
 
 
 @numba.njit(cache=True, nogil=True)
-def _fnv_step(hash_value, byte):
-    """One byte of FNV-1a, as the kernel hashes a token while it reads it."""
-    return (hash_value ^ np.uint64(byte)) * _FNV_PRIME
+def _word(data, at, count):
+    """The bytes ``data[at : at + min(count, 8)]`` as one little-endian word, zero-padded: one
+    8-byte load (the byte loads are indexed unsigned, so without wraparound tests, which lets LLVM
+    merge them) and a mask, but byte by byte at the end of the buffer, never read past."""
+    if at + 8 > len(data):
+        word = np.uint64(0)
+        for i in range(min(count, 8)):
+            word |= np.uint64(data[at + i]) << np.uint64(8 * i)
+        return word
+    unsigned_at = np.uint64(at)
+    word = np.uint64(0)
+    for i in range(8):
+        word |= np.uint64(data[unsigned_at + np.uint64(i)]) << np.uint64(8 * i)
+    half = np.uint64(4 * min(count, 8))  # the mask's shift in two halves: a shift by 64 is undefined
+    return word & ~((~np.uint64(0) << half) << half)
 
 
 @numba.njit(cache=True, nogil=True)
-def _with_byte(prefix, byte, index):
-    """A token's first 8 bytes as one little-endian word, as the kernel packs them while it reads
-    the token: the byte at ``index`` added (bytes from the 9th on are left out)."""
-    return prefix | (np.uint64(byte) << np.uint64(8 * index)) if index < 8 else prefix
-
-
-@numba.njit(cache=True, nogil=True)
-def _prefix_word(data, start, end):
-    """The first 8 bytes of ``data[start:end]`` as :func:`_with_byte` packs them."""
-    prefix = np.uint64(0)
-    for i in range(start, min(end, start + 8)):
-        prefix = _with_byte(prefix, data[i], i - start)
-    return prefix
+def _string_key(data, start, end):
+    """(hash, first 8 bytes as one word) of the string ``data[start:end]``, as the table is built
+    and a token is looked up: the first word times the golden ratio, xor the last 8 bytes (the
+    first word again for a string of up to 8), so a token is hashed once, not a byte at a time."""
+    prefix = _word(data, start, end - start)
+    tail_start = max(start, end - 8)
+    return (prefix * _GOLDEN) ^ _word(data, tail_start, end - tail_start), prefix
 
 
 @numba.njit(cache=True, nogil=True)
@@ -185,13 +190,11 @@ def _filled_string_table(data, offsets, payloads, bits):
     table = np.zeros((1 << bits, 4), np.int64)
     table[:, 2] = -1
     for entry in range(len(offsets) - 1):
-        hash_value = _FNV_OFFSET
-        for i in range(offsets[entry], offsets[entry + 1]):
-            hash_value = _fnv_step(hash_value, data[i])
+        hash_value, prefix = _string_key(data, offsets[entry], offsets[entry + 1])
         slot = _slot(hash_value, bits)
         while table[slot, 2] >= 0:
             slot = (slot + 1) & ((1 << bits) - 1)
-        table[slot, 0] = np.int64(_prefix_word(data, offsets[entry], offsets[entry + 1]))
+        table[slot, 0] = np.int64(prefix)
         table[slot, 1] = offsets[entry]
         table[slot, 2] = offsets[entry + 1] - offsets[entry]
         table[slot, 3] = payloads[entry]
@@ -211,10 +214,11 @@ def _filled_child_table(keys, children, bits):
     return table
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _string_payload(table, bits, strings, hash_value, prefix, data, start, end):
     """The payload of the string ``data[start:end]`` (of this hash and first 8 bytes), or -1 when
-    it is not in the table."""
+    it is not in the table. Inlined by Numba: LLVM leaves it a call, and passing its three arrays
+    cost nearly a quarter of the kernel's time."""
     mask = len(table) - 1
     slot = _slot(hash_value, bits)
     length = end - start
@@ -307,49 +311,36 @@ def _fill_term_occurrences(
         ending[:] = -1
         position, end = offsets[row], offsets[row + 1]
         while position < end:
+            # an ASCII byte's class is one table lookup (bytes >= 0x80 are gaps in it): only the
+            # others go to _letter_width, which LLVM leaves a call (here and below)
             byte = data[position]
-            if byte < 0x80:  # an ASCII character (nearly every one): no decoding
-                letter = classes[byte] == _LETTER
-            else:
-                letter = _letter_width(data, position, end, classes, range_lows, range_highs) > 0
-            if not letter:
+            if classes[byte] != _LETTER and (
+                    byte < 0x80 or not _letter_width(data, position, end, classes, range_lows, range_highs)):
                 position += 1
                 continue
             start = position
-            hash_value = _FNV_OFFSET
-            prefix = np.uint64(0)
             surplus = 0  # the token's bytes beyond its UTF-16 units (none in ASCII)
-            while True:  # L+, then [.-]L+ while a letter follows the mark
-                while position < end:
-                    byte = data[position]
-                    if byte < 0x80:  # an ASCII character (nearly every one): no decoding
-                        if classes[byte] != _LETTER:
-                            break
-                        hash_value = _fnv_step(hash_value, byte)
-                        prefix = _with_byte(prefix, byte, position - start)
-                        position += 1
-                        continue
+            while position < end:  # L+, then [.-]L+ while a letter follows the mark
+                byte = data[position]
+                if classes[byte] == _LETTER:
+                    position += 1
+                elif byte >= 0x80:
                     width = _letter_width(data, position, end, classes, range_lows, range_highs)
                     if width == 0:
                         break
-                    for i in range(position, position + width):
-                        hash_value = _fnv_step(hash_value, data[i])
-                        prefix = _with_byte(prefix, data[i], i - start)
                     surplus += 2 if width == 4 else width - 1  # a 4-byte one is 2 units
                     position += width
-                if (position + 1 < end and classes[data[position]] == _INNER
-                        and _letter_width(data, position + 1, end, classes, range_lows, range_highs)):
-                    hash_value = _fnv_step(hash_value, data[position])
-                    prefix = _with_byte(prefix, data[position], position - start)
+                elif (classes[byte] == _INNER and position + 1 < end
+                        and (classes[data[position + 1]] == _LETTER or data[position + 1] >= 0x80
+                             and _letter_width(data, position + 1, end, classes, range_lows, range_highs))):
                     position += 1
                 else:
                     break
             while position < end and classes[data[position]] == _TRAILING:
-                hash_value = _fnv_step(hash_value, data[position])
-                prefix = _with_byte(prefix, data[position], position - start)
                 position += 1
             if position - start - surplus < min_token_length:
                 continue
+            hash_value, prefix = _string_key(data, start, position)
             word = _string_payload(string_table, string_bits, strings, hash_value, prefix, data, start, position)
             if word == _STOP:
                 continue
@@ -360,9 +351,9 @@ def _fill_term_occurrences(
                 ending[n] = _child(child_table, child_bits, parent * word_count + word) if parent >= 0 and word >= 0 else -1
             ending[1] = word
             for n in range(1, longest + 1):
-                if ending[n] >= 0 and node_terms[ending[n]] >= 0:
-                    for _ in range(repeats[n]):
-                        rows[count] = row
-                        terms[count] = node_terms[ending[n]]
-                        count += 1
+                term = node_terms[ending[n]] if ending[n] >= 0 else -1
+                for _ in range(repeats[n]):  # written always (there is room), kept if a term: no branch
+                    rows[count] = row
+                    terms[count] = term
+                    count += term >= 0
     return len(offsets) - 1, count
