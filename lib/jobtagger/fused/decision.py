@@ -65,7 +65,8 @@ class DecidedBatch:
 
 
 class BatchDecision:
-    """Built once per partition from :class:`DecisionParams`; decides whole score matrices."""
+    """Built once per Python worker from :class:`DecisionParams` (read-only after); decides whole
+    score matrices."""
 
     def __init__(self, params: DecisionParams) -> None:
         self.params = params

@@ -90,7 +90,7 @@ class JavaLowercase:
 
 
 class Lowercaser:
-    """Built once per partition from :class:`JavaLowercase` (its dense table, 4.4 MB)."""
+    """Built once per Python worker from :class:`JavaLowercase` (its dense table, 4.4 MB)."""
 
     def __init__(self, mapping: JavaLowercase) -> None:
         self.table, self.expansion_offsets, self.expansion_bytes = mapping.tables()

@@ -48,7 +48,8 @@ class TextFeatureParams:
 
 
 class TextFeaturizer:
-    """Built once per partition from :class:`TextFeatureParams` (the kernel's tables)."""
+    """Built once per Python worker from :class:`TextFeatureParams` (the kernel's tables; read-only
+    after)."""
 
     def __init__(self, params: TextFeatureParams) -> None:
         self.params = params

@@ -7,14 +7,14 @@ Spark accumulator (:class:`GoldProfile`: row count, id fingerprint, untagged row
 postings per tag, tags named in the score maps, and the ids' hashes). The input side is observed
 by Spark on the bronze rows as the same pass reads them, before any model stage
 (:func:`observed_input`: no pass of its own). Ids are compared through a fingerprint: the exact
-sum of Spark's ``xxhash64`` of every id (the ``xxhash`` package computes the same value in
-Python). Gold ids are unique when their 64-bit hashes are (sorting 8 bytes per row on the driver
-is much cheaper than Spark's distinct count, which decides only when hashes repeat or a run holds
-more than :data:`ID_HASHES_MAX_ROWS` rows, whose hashes the accumulator stops keeping, see
-:func:`count_duplicate_ids`). With equal row counts, unique gold ids and equal fingerprints, gold
-holds exactly the input's ids, each once (a lost or altered id changes the sum unless 64-bit
-hashes collide). An accumulator counts a retried task twice: the gate then fails on the row count,
-it never passes wrongly.
+sum of Spark's ``xxhash64`` of every id (computed alike in the pass,
+:mod:`jobtagger.quality.spark_hash`). Gold ids are unique when their 64-bit hashes are (sorting 8
+bytes per row on the driver is much cheaper than Spark's distinct count, which decides only when
+hashes repeat or a run holds more than :data:`ID_HASHES_MAX_ROWS` rows, whose hashes the
+accumulator stops keeping, see :func:`count_duplicate_ids`). With equal row counts, unique gold
+ids and equal fingerprints, gold holds exactly the input's ids, each once (a lost or altered id
+changes the sum unless 64-bit hashes collide). An accumulator counts a retried task twice: the
+gate then fails on the row count, it never passes wrongly.
 """
 
 from __future__ import annotations
@@ -27,24 +27,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import xxhash
 from pyspark import Accumulator, SparkContext
 from pyspark.accumulators import AccumulatorParam
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
+from jobtagger.quality.spark_hash import xxhash64
 from jobtagger.tables.base import ArrowBatchFunction
 
-SPARK_XXHASH64_SEED = 42  # what Spark's xxhash64() uses
 ID_HASHES_MAX_ROWS = 20_000_000  # id hashes kept for the uniqueness check: at most 160 MB on the driver
 _SCORE_ENTRY = pa.list_(pa.struct([("key", pa.string()), ("value", pa.float64())]))
-
-
-def id_hashes(ids: pa.Array) -> np.ndarray:
-    """Spark's ``xxhash64`` (a signed long) of each non-null id."""
-    values = [value for value in ids.cast(pa.binary()).to_pylist() if value is not None]
-    digests = (xxhash.xxh64_intdigest(value, seed=SPARK_XXHASH64_SEED) for value in values)
-    return np.fromiter(digests, dtype=np.uint64, count=len(values)).view(np.int64)
 
 
 def hash_sum(hashes: np.ndarray) -> int:
@@ -79,7 +71,7 @@ class GoldProfile:
     @classmethod
     def of_batch(cls, batch: pa.RecordBatch) -> GoldProfile:
         ids = batch.column("posting_id")
-        hashes = id_hashes(ids)
+        hashes = xxhash64(ids)
         tags = batch.column("tags")
         tag_counts = pc.fill_null(pc.list_value_length(tags), 0).to_numpy()
         entries = [pc.list_flatten(batch.column(name).cast(_SCORE_ENTRY)) for name in ("tag_scores", "candidate_scores")]
