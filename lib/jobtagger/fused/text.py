@@ -67,33 +67,37 @@ class TextFeaturizer:
     def vectors(self, rows: np.ndarray, terms: np.ndarray, n: int, *, width: int) -> sp.csr_matrix:
         """CountVectorizerModel -> SublinearTf -> IDFModel -> Normalizer (p=2) of the (row,
         vocabulary index) of each term, in row order, as float32 CSR."""
-        indptr, columns, counts = _counted_terms(rows, terms, n, len(self.params.idf))
-        indptr, columns, values = _normalized(indptr, columns, counts, self._tf_values(counts), self.params.idf, width)
+        indptr, columns, values = _tf_idf_rows(rows, terms, n, self._tf_values(rows, n), self.params.idf, width)
         return sp.csr_matrix((values, columns, indptr), shape=(n, width))
 
-    def _tf_values(self, counts: np.ndarray) -> np.ndarray:
-        """The tf weight of each count from 0 to the largest, by the very numpy function Spark's
-        stage is tested against (numba's ``log`` may differ in the last bit)."""
-        tf = np.arange(counts.max(initial=0) + 1, dtype=np.float64)
+    def _tf_values(self, rows: np.ndarray, n: int) -> np.ndarray:
+        """The tf weight of each count from 0 to the longest row's term count (no term can count
+        more), by the very numpy function Spark's stage is tested against (numba's ``log`` may
+        differ in the last bit)."""
+        longest = int(np.diff(np.searchsorted(rows, np.arange(n + 1))).max(initial=0))
+        tf = np.arange(longest + 1, dtype=np.float64)
         return sublinear_counts(tf) if self.params.sublinear else tf
 
 
 @numba.njit(cache=True, nogil=True)
-def _counted_terms(rows, terms, n, vocabulary_size):
-    """(row offsets, each row's distinct vocabulary indices ascending, their counts) of (row,
-    vocabulary index) pairs in row order (as the term kernel finds them): Spark's SparseVector
-    order. A row's terms are counted in a dense array and marked in a two-level bitmap (a bit per
-    term, a bit per bitmap word), which yields them in ascending order without sorting."""
+def _tf_idf_rows(rows, terms, n, tf_values, idf, width):
+    """(row offsets, columns, float32 values) of each row's ``tf * idf`` divided by its L2 norm,
+    from (row, vocabulary index) pairs in row order (as the term kernel finds them), without the
+    columns at ``width`` and beyond (the classifier's scoring drops them). A row's terms are
+    counted in a dense array and marked in a two-level bitmap (a bit per term, a bit per bitmap
+    word), which yields them in ascending order without sorting: Spark's SparseVector order, in
+    which the norm sums the squares (float64, as ``Vectors.norm``)."""
     indptr = np.zeros(n + 1, np.int64)
-    term_counts = np.zeros(vocabulary_size, np.int64)
-    term_bits = np.zeros((vocabulary_size + 63) >> 6, np.uint64)
+    term_counts = np.zeros(len(idf), np.int64)
+    term_bits = np.zeros((len(idf) + 63) >> 6, np.uint64)
     word_bits = np.zeros((len(term_bits) + 63) >> 6, np.uint64)
-    columns = np.empty(len(terms), np.int64)
-    counts = np.empty(len(terms), np.int64)
-    distinct = 0
+    columns = np.empty(len(terms), np.int32)
+    values = np.empty(len(terms), np.float32)
+    row_columns = np.empty(len(terms), np.int64)  # the current row's distinct terms, ascending
+    row_weights = np.empty(len(terms), np.float64)
+    kept = 0
     i = 0
     for row in range(n):
-        indptr[row] = distinct
         while i < len(rows) and rows[i] == row:
             term = terms[i]
             if term_counts[term] == 0:
@@ -101,6 +105,8 @@ def _counted_terms(rows, terms, n, vocabulary_size):
                 word_bits[term >> 12] |= np.uint64(1) << np.uint64((term >> 6) & 63)
             term_counts[term] += 1
             i += 1
+        distinct = 0
+        squares = 0.0
         for summary in range(len(word_bits)):
             words = word_bits[summary]
             if words == 0:
@@ -114,45 +120,27 @@ def _counted_terms(rows, terms, n, vocabulary_size):
                 while bits:
                     term = (word << 6) + _lowest_bit(bits)
                     bits &= bits - np.uint64(1)
-                    columns[distinct] = term
-                    counts[distinct] = term_counts[term]
+                    weight = tf_values[term_counts[term]] * idf[term]
                     term_counts[term] = 0
+                    squares += weight * weight
+                    row_columns[distinct] = term
+                    row_weights[distinct] = weight
                     distinct += 1
+        norm = np.sqrt(squares)
+        if norm == 0.0:  # a zero vector stays zero
+            norm = 1.0
+        for k in range(distinct):
+            if row_columns[k] < width:
+                columns[kept] = row_columns[k]
+                values[kept] = np.float32(row_weights[k] / norm)
+                kept += 1
+        indptr[row + 1] = kept
     if i != len(rows):
         raise ValueError("(row, term) pairs must come in row order")
-    indptr[n] = distinct
-    return indptr, columns[:distinct], counts[:distinct]
+    return indptr, columns[:kept], values[:kept]
 
 
 @numba.njit(cache=True, nogil=True)
 def _lowest_bit(bits):
     """The index of the lowest set bit of a nonzero uint64 (de Bruijn multiplication)."""
     return _DE_BRUIJN_BITS[((bits & (~bits + np.uint64(1))) * _DE_BRUIJN) >> np.uint64(58)]
-
-
-@numba.njit(cache=True, nogil=True)
-def _normalized(indptr, columns, counts, tf_values, idf, width):
-    """(row offsets, columns, float32 values) of ``tf * idf`` divided by each row's L2 norm
-    (squares summed in column order, float64), without the columns at ``width`` and beyond (the
-    classifier's scoring drops them)."""
-    n = len(indptr) - 1
-    kept_indptr = np.zeros(n + 1, np.int64)
-    kept_columns = np.empty(len(columns), np.int64)
-    kept_values = np.empty(len(columns), np.float32)
-    weights = np.empty(len(columns), np.float64)
-    kept = 0
-    for row in range(n):
-        squares = 0.0
-        for i in range(indptr[row], indptr[row + 1]):
-            weights[i] = tf_values[counts[i]] * idf[columns[i]]
-            squares += weights[i] * weights[i]
-        norm = np.sqrt(squares)
-        if norm == 0.0:  # a zero vector stays zero
-            norm = 1.0
-        for i in range(indptr[row], indptr[row + 1]):
-            if columns[i] < width:
-                kept_columns[kept] = columns[i]
-                kept_values[kept] = np.float32(weights[i] / norm)
-                kept += 1
-        kept_indptr[row + 1] = kept
-    return kept_indptr, kept_columns[:kept], kept_values[:kept]
