@@ -4,7 +4,8 @@ Per Arrow batch: text features (:mod:`jobtagger.fused.text`), one sparse x dense
 classifier's float32 arrays (the same functions its own Arrow UDF uses), the decision in numpy
 (:mod:`jobtagger.fused.decision`), gold columns built as Arrow arrays. The JVM only concatenates
 the text first, with the fitted SQL stage (and lower-cases the few texts the pass cannot, with the
-very call RegexTokenizer makes). The plan (vocabulary, IDF, weights, thresholds...) is read once on the driver and broadcast.
+very call RegexTokenizer makes). The plan (vocabulary, IDF, weights, thresholds...) is read once
+on the driver and broadcast.
 """
 
 from __future__ import annotations

@@ -7,8 +7,7 @@ partition, a backfill replaces the whole table (each posting stays under its bro
 The scoring pass stages the gold rows (delta-rs: writes the data files, uncommitted) and profiles
 them for the gate (:mod:`jobtagger.quality.gold_profile`), the gate checks that profile against
 the bronze rows Spark observed as the same pass read them, and the commit publishes the staged
-rows. Nothing is published when the
-gate fails; the GX results (JSON + Data Docs) stay under
+rows. Nothing is published when the gate fails; the GX results (JSON + Data Docs) stay under
 ``<warehouse>/<quality.results_dir>/tag/<run_date>/``.
 """
 
