@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from jobtagger.fused.term_kernel import utf8_buffers
+from jobtagger.arrow_bytes import byte_buffers
 
 CAPITAL_SIGMA = "\u03a3"  # lower-cased by context: the JVM keeps it
 CAPITAL_I_WITH_DOT = "\u0130"  # lower-cases to two code points
@@ -100,7 +100,7 @@ class Lowercaser:
         read as empty."""
         if texts.null_count:
             texts = pc.fill_null(texts, "")
-        offsets, data = utf8_buffers(texts)
+        offsets, data = byte_buffers(texts)
         lowered_offsets, lowered = _lowercased(offsets, data, self.table, self.expansion_offsets, self.expansion_bytes)
         return pa.Array.from_buffers(pa.large_string(), len(texts),
                                      [None, pa.py_buffer(lowered_offsets), pa.py_buffer(lowered)])

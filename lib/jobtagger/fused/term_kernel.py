@@ -31,6 +31,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jobtagger.arrow_bytes import byte_buffers, little_endian_word
+
 if TYPE_CHECKING:  # text.py builds its featurizer on this module
     from jobtagger.fused.text import TextFeatureParams
 
@@ -63,7 +65,7 @@ class TermIndex:
         large_string, nulls read as empty) that is a vocabulary term, in row order."""
         if texts.null_count:
             texts = pc.fill_null(texts, "")
-        offsets, data = utf8_buffers(texts)
+        offsets, data = byte_buffers(texts)
         # job texts have a posting per 5 bytes or so (bigrams count), and pages never written cost nothing
         rows = np.empty((offsets[-1] - offsets[0]) // 4 + 64, np.int64)
         terms = np.empty_like(rows)
@@ -128,16 +130,6 @@ def _child_table(children: dict[tuple[int, int], int], word_count: int) -> np.nd
     return _filled_child_table(keys, np.array(list(children.values()), np.int64), _table_bits(len(children)))
 
 
-def utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(the Arrow offsets of each text into the bytes, the bytes), without copying the bytes."""
-    offset_type = np.int64 if pa.types.is_large_string(texts.type) else np.int32
-    _, offset_buffer, data_buffer = texts.buffers()
-    if len(texts) == 0 or data_buffer is None:
-        return np.zeros(len(texts) + 1, np.int64), np.zeros(0, np.uint8)
-    offsets = np.frombuffer(offset_buffer, offset_type)[texts.offset : texts.offset + len(texts) + 1]
-    return offsets.astype(np.int64), np.frombuffer(data_buffer, np.uint8)
-
-
 def _doubled(array: np.ndarray, count: int) -> np.ndarray:
     """An array twice as long holding ``array``'s first ``count`` values."""
     doubled = np.empty(2 * len(array), array.dtype)
@@ -157,31 +149,13 @@ def _slot(hash_value, bits):
 
 
 @numba.njit(cache=True, nogil=True)
-def _word(data, at, count):
-    """The bytes ``data[at : at + min(count, 8)]`` as one little-endian word, zero-padded: one
-    8-byte load (the byte loads are indexed unsigned, so without wraparound tests, which lets LLVM
-    merge them) and a mask, but byte by byte at the end of the buffer, never read past."""
-    if at + 8 > len(data):
-        word = np.uint64(0)
-        for i in range(min(count, 8)):
-            word |= np.uint64(data[at + i]) << np.uint64(8 * i)
-        return word
-    unsigned_at = np.uint64(at)
-    word = np.uint64(0)
-    for i in range(8):
-        word |= np.uint64(data[unsigned_at + np.uint64(i)]) << np.uint64(8 * i)
-    half = np.uint64(4 * min(count, 8))  # the mask's shift in two halves: a shift by 64 is undefined
-    return word & ~((~np.uint64(0) << half) << half)
-
-
-@numba.njit(cache=True, nogil=True)
 def _string_key(data, start, end):
     """(hash, first 8 bytes as one word) of the string ``data[start:end]``, as the table is built
     and a token is looked up: the first word times the golden ratio, xor the last 8 bytes (the
     first word again for a string of up to 8), so a token is hashed once, not a byte at a time."""
-    prefix = _word(data, start, end - start)
+    prefix = little_endian_word(data, start, end - start)
     tail_start = max(start, end - 8)
-    return (prefix * _GOLDEN) ^ _word(data, tail_start, end - tail_start), prefix
+    return (prefix * _GOLDEN) ^ little_endian_word(data, tail_start, end - tail_start), prefix
 
 
 @numba.njit(cache=True, nogil=True)

@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jobtagger.arrow_bytes import byte_buffers, little_endian_word
+
 SPARK_XXHASH64_SEED = 42  # what Spark's xxhash64() uses
 
 _P1 = np.uint64(11400714785074694791)
@@ -22,12 +24,7 @@ _P5 = np.uint64(2870177450012600261)
 
 def xxhash64(values: pa.Array, *, seed: int = SPARK_XXHASH64_SEED) -> np.ndarray:
     """The signed 64-bit hash of each non-null value (string or binary), as Spark's ``xxhash64``."""
-    values = pc.drop_null(values).cast(pa.large_binary())
-    _, offsets, data = values.buffers()
-    if len(values) == 0:
-        return np.empty(0, np.int64)
-    offsets = np.frombuffer(offsets, np.int64)[values.offset : values.offset + len(values) + 1]
-    data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    offsets, data = byte_buffers(pc.drop_null(values))
     return _hashes(offsets, data, np.uint64(seed)).view(np.int64)
 
 
@@ -42,15 +39,6 @@ def _hashes(offsets, data, seed):
 @numba.njit(cache=True, nogil=True, inline="always")
 def _rotl(value, bits):
     return (value << np.uint64(bits)) | (value >> np.uint64(64 - bits))
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _word(data, position, width):
-    """``width`` bytes from ``position`` as a little-endian unsigned integer."""
-    value = np.uint64(0)
-    for k in range(width):
-        value |= np.uint64(data[position + k]) << np.uint64(8 * k)
-    return value
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -69,10 +57,10 @@ def _xxh64(data, start, end, seed):
     if end - start >= 32:
         v1, v2, v3, v4 = seed + _P1 + _P2, seed + _P2, seed, seed - _P1
         while position + 32 <= end:
-            v1 = _round(v1, _word(data, position, 8))
-            v2 = _round(v2, _word(data, position + 8, 8))
-            v3 = _round(v3, _word(data, position + 16, 8))
-            v4 = _round(v4, _word(data, position + 24, 8))
+            v1 = _round(v1, little_endian_word(data, position, 8))
+            v2 = _round(v2, little_endian_word(data, position + 8, 8))
+            v3 = _round(v3, little_endian_word(data, position + 16, 8))
+            v4 = _round(v4, little_endian_word(data, position + 24, 8))
             position += 32
         hashed = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
         hashed = _merged(_merged(_merged(_merged(hashed, v1), v2), v3), v4)
@@ -80,10 +68,10 @@ def _xxh64(data, start, end, seed):
         hashed = seed + _P5
     hashed += length
     while position + 8 <= end:
-        hashed = _rotl(hashed ^ _round(np.uint64(0), _word(data, position, 8)), 27) * _P1 + _P4
+        hashed = _rotl(hashed ^ _round(np.uint64(0), little_endian_word(data, position, 8)), 27) * _P1 + _P4
         position += 8
     if position + 4 <= end:
-        hashed = _rotl(hashed ^ (_word(data, position, 4) * _P1), 23) * _P2 + _P3
+        hashed = _rotl(hashed ^ (little_endian_word(data, position, 4) * _P1), 23) * _P2 + _P3
         position += 4
     while position < end:
         hashed = _rotl(hashed ^ (np.uint64(data[position]) * _P5), 11) * _P1
