@@ -10,11 +10,10 @@ stage, ``warning``/``info`` are reported only. Usage from a stage::
     report.raise_for_critical()          # DataQualityError, before anything is written
 
 Each run keeps ``<results_dir>/<suite>.<run_id>.json`` (the full GX validation result) and a Data
-Docs site under ``<results_dir>/data_docs/`` (``index.html``); a stage with several suites runs them
-through :func:`run_suites`, so one site shows them all (a later site build drops the pages it did
-not validate). The GX context is ephemeral (no
-project folder), progress bars are off. Keep the DataFrame small in columns: derive the columns
-a rule needs (lengths, flags) and validate those.
+Docs site under ``<results_dir>/data_docs/`` (``index.html``); a stage with several suites runs
+them through :func:`run_suites`, so one site shows them all (a later site build drops the pages it
+did not validate). The GX context is ephemeral (no project folder), progress bars are off. Keep the
+DataFrame small in columns: derive the columns a rule needs (lengths, flags) and validate those.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ class GoldProfile:
             id_hash_parts=[hashes],
         )
 
-    def merged(self, other: GoldProfile, *, max_id_hashes: int = ID_HASHES_MAX_ROWS) -> GoldProfile:
+    def merged(self, other: GoldProfile, *, max_id_hashes: int) -> GoldProfile:
         """Both profiles added up; the id hashes kept while the rows stay within ``max_id_hashes``."""
         rows = self.rows + other.rows
         kept = self.id_hash_parts is not None and other.id_hash_parts is not None and rows <= max_id_hashes
