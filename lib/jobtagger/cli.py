@@ -18,7 +18,7 @@ from typing import Any
 
 from jobtagger.config import JobtaggerConfig, load_config
 from jobtagger.errors import ConfigError, JobtaggerError
-from jobtagger.runlog import LOGGER, RunContext, configure_logging, write_summary
+from jobtagger.runlog import LOGGER, RunContext, configure_logging, configure_redaction, redact, write_summary
 
 STAGES: dict[str, tuple[str, str]] = {
     "generate": ("jobtagger.stages.generate", "write synthetic labelled postings as landing files"),
@@ -78,22 +78,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.conf, overrides=args.overrides)
     except ConfigError as exc:
-        print(f"jobtagger: {exc}", file=sys.stderr)
+        print(redact(f"jobtagger: {exc}"), file=sys.stderr)
         return exc.exit_code
+    configure_redaction(config.model_dump(mode="json"))
     if args.command in STAGES:
         return run_stage(args.command, config, args)
     module = importlib.import_module(TOOLS[args.command][0])
     try:
         return int(module.main(config, args) or 0)
     except JobtaggerError as exc:
-        print(f"jobtagger {args.command}: {exc}", file=sys.stderr)
+        print(redact(f"jobtagger {args.command}: {exc}"), file=sys.stderr)
         return exc.exit_code
 
 
 def run_stage(name: str, config: JobtaggerConfig, args: argparse.Namespace, *, spark: Any = None) -> int:
     """Run one stage with a run summary; returns the process exit code."""
-    from jobtagger.session import build_session
+    from jobtagger.session import build_session, check_warehouse
 
+    try:
+        check_warehouse(config.storage.warehouse)  # before any Spark work; the summary goes there too
+    except JobtaggerError as exc:
+        print(redact(f"jobtagger {name}: {exc}"), file=sys.stderr)
+        return exc.exit_code
     run_date = args.run_date or config.generate.start_date
     run = RunContext(job=name, run_date=run_date)
     module = importlib.import_module(STAGES[name][0])
@@ -108,11 +114,11 @@ def run_stage(name: str, config: JobtaggerConfig, args: argparse.Namespace, *, s
     except Exception as exc:  # noqa: BLE001 - the summary must be written whatever failed
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         LOGGER.error("unexpected failure\n%s", traceback.format_exc())
-    summary = run.summary(status=status, error=error)
+    summary = {**run.summary(status=status, error=error), "config": config.model_dump(mode="json")}
     path = write_summary(config.storage.warehouse, summary)
     run.log("summary", status=status, path=str(path), counts=run.counts)
     if error:
-        print(f"jobtagger {name}: {error}", file=sys.stderr)
+        print(redact(f"jobtagger {name}: {error}"), file=sys.stderr)
     else:
         print(json.dumps({"job": name, "status": status, "run_id": run.run_id, "counts": run.counts}, default=str))
     return code

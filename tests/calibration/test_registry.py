@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,57 @@ def test_register_accept_reject_force(spark, make_config):
     assert registry.get("v3").champion_version == "v1"
     assert registry.get("v3").labels == ["a", "b"] and registry.get("v3").training_table_version == 3
     assert store.read("ml_thresholds").count() == 3
+
+
+def saved_model(spark, registry, version="v1"):
+    from pyspark.ml import PipelineModel
+
+    from jobtagger.calibration import MultiLabelDecision
+
+    model = PipelineModel(stages=[MultiLabelDecision(labels=["a", "b"], thresholds=[0.4, 0.6], atLeastOne=True)])
+    registry.save_model(model, version)
+    return registry.model_path(version)
+
+
+def test_models_load_without_pickle(spark, make_config, monkeypatch):
+    import pickle
+    from pathlib import Path
+
+    registry = ModelRegistry(open_table_store(spark, make_config().storage))
+    path = saved_model(spark, registry)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used to load a model")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    loaded = registry.load_model(spark, record("v1", 0.8, 0.6, path))
+    assert loaded.stages[0].getOrDefault("thresholds") == [0.4, 0.6]
+    files = [file for file in Path(path).rglob("*") if file.is_file()]
+    assert files and not [file for file in files if file.read_bytes()[:1] == b"\x80"]  # no pickle stream
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (lambda folder: (next(folder.glob("stages/*/metadata/part-*")).write_text('{"class": "evil"}')), "changed"),
+    (lambda folder: (folder / "stages" / "extra.py").write_text("import os"), "added"),
+    (lambda folder: next(folder.glob("stages/*/metadata/part-*")).unlink(), "missing"),
+    (lambda folder: Path(str(folder) + ".manifest.json").unlink(), "has no manifest"),
+])
+def test_a_tampered_model_folder_fails_with_a_clear_error(spark, make_config, tamper, message):
+    from jobtagger.errors import ModelIntegrityError
+
+    config = make_config()
+    store = open_table_store(spark, config.storage)
+    registry = ModelRegistry(store)
+    path = saved_model(spark, registry)
+    decision = decide_promotion(challenger=(0.8, 0.6), champion=None, champion_version=None, tolerance=0.01)
+    thresholds = spark.createDataFrame([("v1", "a", 0.5)], "model_version string, label string, threshold double")
+    metrics = spark.createDataFrame([("v1", "micro_f1", 0.8)], "model_version string, metric string, value double")
+    registry.register(record("v1", 0.8, 0.6, path), decision, thresholds=thresholds, metrics=metrics)
+    assert load_current_model(spark, store, config).version == "v1"
+
+    tamper(Path(path))
+
+    with pytest.raises(ModelIntegrityError, match=message) as failure:
+        load_current_model(spark, store, config)
+    assert path in str(failure.value) and "\n" not in str(failure.value)
