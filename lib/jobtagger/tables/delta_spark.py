@@ -132,23 +132,18 @@ class DeltaSparkTableStore(TableStore):
     ) -> CommitResult:
         if not self.exists(name):
             return self.write(df, name, mode="append", txn=txn, metadata=metadata)
-        schema = target_schema(name, df.schema, self.schema(name), mode="append", schema_mode="enforce")
-        before = self.version(name)
-        condition = " AND ".join(f"t.`{key}` <=> s.`{key}`" for key in keys)
-        settings = {SESSION_METADATA: json.dumps(dict(metadata or {}))}
-        if txn is not None:
-            settings.update(dict(zip(SESSION_TXN, (txn.app_id, str(txn.version)))))
-        with _session_conf(self.spark, settings), _conflicts_as(name):
-            (
-                self._delta(name).alias("t").merge(conform(df, schema).alias("s"), condition)
-                .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
-            )
-        return self._result(name, before)
+        return self._merge(df, name, keys, txn=txn, metadata=metadata)
 
     def _replace_with_keys(self, df: DataFrame, name: str, replace_where: str, keys: Sequence[str], *,
                            txn: Txn | None, metadata: Mapping[str, str] | None) -> CommitResult:
         """Replace the rows where ``replace_where`` holds with ``df`` and drop ``df``'s keys from the
         rest of the table, as ONE MERGE commit."""
+        return self._merge(df, name, keys, txn=txn, metadata=metadata, delete_unmatched_where=replace_where)
+
+    def _merge(self, df: DataFrame, name: str, keys: Sequence[str], *, txn: Txn | None,
+               metadata: Mapping[str, str] | None, delete_unmatched_where: str | None = None) -> CommitResult:
+        """MERGE on ``keys``: matched rows updated, new ones inserted and, with
+        ``delete_unmatched_where``, target rows satisfying it that no source row matched deleted."""
         schema = target_schema(name, df.schema, self.schema(name), mode="append", schema_mode="enforce")
         before = self.version(name)
         condition = " AND ".join(f"t.`{key}` <=> s.`{key}`" for key in keys)
@@ -156,12 +151,11 @@ class DeltaSparkTableStore(TableStore):
         if txn is not None:
             settings.update(dict(zip(SESSION_TXN, (txn.app_id, str(txn.version)))))
         with _session_conf(self.spark, settings), _conflicts_as(name):
-            (
-                self._delta(name).alias("t").merge(conform(df, schema).alias("s"), condition)
-                .whenMatchedUpdateAll().whenNotMatchedInsertAll()
-                .whenNotMatchedBySourceDelete(condition=replace_where)  # only target columns in scope
-                .execute()
-            )
+            builder = (self._delta(name).alias("t").merge(conform(df, schema).alias("s"), condition)
+                       .whenMatchedUpdateAll().whenNotMatchedInsertAll())
+            if delete_unmatched_where is not None:  # only the target's columns are in scope here
+                builder = builder.whenNotMatchedBySourceDelete(condition=delete_unmatched_where)
+            builder.execute()
         return self._result(name, before)
 
     def _result(self, name: str, before: int | None) -> CommitResult:
