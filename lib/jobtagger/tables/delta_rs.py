@@ -424,7 +424,7 @@ class DeltaRsTableStore(TableStore):
         for version in range(first, table.version() + 1):
             reason = self._conflict_in(name, version, plan)
             if reason:
-                read = "planned before the table existed" if plan.read.version is None else (
+                read = "planned on an absent table" if plan.read.version is None else (
                     f"read version {plan.read.version}")
                 raise ConcurrentWriteError(
                     f"{name}: another writer committed version {version} ({reason}) after this write {read}; "
