@@ -101,20 +101,15 @@ def test_models_load_without_pickle(spark, make_config, monkeypatch):
     (lambda folder: Path(str(folder) + ".manifest.json").unlink(), "has no manifest"),
 ])
 def test_a_tampered_model_folder_fails_with_a_clear_error(spark, make_config, tamper, message):
+    """What the tag stage loads through (``load_current_model`` -> ``ModelRegistry.load_model``)."""
     from jobtagger.errors import ModelIntegrityError
 
-    config = make_config()
-    store = open_table_store(spark, config.storage)
-    registry = ModelRegistry(store)
+    registry = ModelRegistry(open_table_store(spark, make_config().storage))
     path = saved_model(spark, registry)
-    decision = decide_promotion(challenger=(0.8, 0.6), champion=None, champion_version=None, tolerance=0.01)
-    thresholds = spark.createDataFrame([("v1", "a", 0.5)], "model_version string, label string, threshold double")
-    metrics = spark.createDataFrame([("v1", "micro_f1", 0.8)], "model_version string, metric string, value double")
-    registry.register(record("v1", 0.8, 0.6, path), decision, thresholds=thresholds, metrics=metrics)
-    assert load_current_model(spark, store, config).version == "v1"
+    assert registry.load_model(spark, record("v1", 0.8, 0.6, path)).stages
 
     tamper(Path(path))
 
     with pytest.raises(ModelIntegrityError, match=message) as failure:
-        load_current_model(spark, store, config)
+        registry.load_model(spark, record("v1", 0.8, 0.6, path))
     assert path in str(failure.value) and "\n" not in str(failure.value)
