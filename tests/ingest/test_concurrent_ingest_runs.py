@@ -42,6 +42,7 @@ def start_together(stage: str, tmp_path, count: int = 2) -> list[subprocess.Comp
 
 def assert_won_or_lost_loudly(results: list[subprocess.CompletedProcess], stage: str) -> None:
     codes = [result.returncode for result in results]
+    print(f"exit codes {codes}")  # shown with -s; recorded in BENCHMARKS.md
     assert set(codes) <= {0, 6} and 0 in codes, [result.stderr[-2000:] for result in results]
     for result in results:
         if result.returncode == 6:

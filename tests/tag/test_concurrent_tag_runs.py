@@ -47,6 +47,7 @@ def test_two_tag_runs_of_one_date_at_once_never_double_the_partition(spark, tmp_
     results = [(process.wait(timeout=900), process.stderr.read()) for process in processes]
 
     codes = [code for code, _ in results]
+    print(f"exit codes {codes}")  # shown with -s; recorded in BENCHMARKS.md
     assert set(codes) <= {0, 6} and 0 in codes, [stderr[-2000:] for _, stderr in results]
     for code, stderr in results:
         if code == 6:
