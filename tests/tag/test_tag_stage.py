@@ -163,6 +163,5 @@ def test_the_training_day_is_no_drift_baseline_but_the_next_day_is(spark, make_c
     store.write(bronze_rows(spark, day_3, 6, prefix="c").where("title LIKE 'java%'"), BRONZE_POSTINGS, mode="append")
     with pytest.raises(DataQualityError, match="tag share drift above 0.0"):
         tag(spark, strict, store, tiny_model, day_3, trained_through=DAY_1)  # compared with DAY_2
-    with pytest.raises(DataQualityError, match="tag share drift"):
-        tag(spark, strict, store, tiny_model, day_3, model_version="m1", trained_through=DAY_1)
+    # a new model has no baseline yet (its promotion gate judged its shift)
     assert tag(spark, strict, store, tiny_model, day_3, model_version="m2", trained_through=DAY_1)[1]["committed"]
