@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from jobtagger.config import load_config
 from jobtagger.errors import ConfigError, JobtaggerError
-from jobtagger.runlog import configure_logging
+from jobtagger.runlog import configure_logging, configure_redaction, redact
 from jobtagger.stages import STAGES
 from jobtagger.stages.runner import DEFAULT_CONF, add_common_arguments, run_stage
 
@@ -53,15 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.conf, overrides=args.overrides)
     except ConfigError as exc:
-        print(f"jobtagger: {exc}", file=sys.stderr)
+        print(redact(f"jobtagger: {exc}"), file=sys.stderr)
         return exc.exit_code
+    configure_redaction(config.model_dump(mode="json"))
     if args.command in STAGES:
         return run_stage(args.command, config, args)
     module = importlib.import_module(TOOLS[args.command][0])
     try:
         return int(module.main(config, args) or 0)
     except JobtaggerError as exc:
-        print(f"jobtagger {args.command}: {exc}", file=sys.stderr)
+        print(redact(f"jobtagger {args.command}: {exc}"), file=sys.stderr)
         return exc.exit_code
 
 

@@ -183,6 +183,13 @@ class TaggingConfig(_Section):
     top_candidates: int = Field(5, ge=0)
     drift_bound: float = Field(0.2, ge=0.0, le=1.0)
     drift_min_share: float = Field(0.01, ge=0.0, le=1.0)
+    drift_min_z: float = Field(
+        4.0, ge=0.0,
+        description=(
+            "a share change counts as drift only when its two-proportion z-statistic reaches this "
+            "(4: about 6 in 100,000 tags of a clean day flagged by chance); 0 checks the bound alone"
+        ),
+    )
 
 
 class QualityConfig(_Section):

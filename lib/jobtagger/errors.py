@@ -39,6 +39,12 @@ class TableExistsError(JobtaggerError):
     exit_code = 5
 
 
+class ModelIntegrityError(JobtaggerError):
+    """A model folder that differs from the manifest written when it was saved (or has none)."""
+
+    exit_code = 7
+
+
 class ConcurrentWriteError(JobtaggerError):
     """Another writer committed first; the caller may retry."""
 

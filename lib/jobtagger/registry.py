@@ -3,7 +3,12 @@
 ``ml_models`` holds one row per model version (status ``current``, ``rejected`` or ``archived``
 with a reason); ``ml_thresholds`` and ``ml_metrics`` hold that version's thresholds and metrics.
 The fitted ``PipelineModel`` [feature stages, classifier, MultiLabelDecision] lives in
-``{warehouse}/_models/{version}/model`` with its card beside it.
+``{warehouse}/_models/{version}/model`` with its card beside it. It is saved and loaded without
+pickle (Spark ML's JSON params and Parquet data; our stages' arrays as ``.npy`` with
+``allow_pickle=False``). Saving also writes ``model.manifest.json`` beside the folder: the SHA-256
+of every file in it. Loading checks the folder against it first, so a folder whose files were
+changed, added or removed (or that has no manifest) fails with :class:`ModelIntegrityError`
+naming the files, instead of loading something else.
 
 Promotion: a challenger becomes current only if its micro-F1 and macro-F1 on the comparison test
 set are each no more than ``tolerance`` below the champion's on the same rows; otherwise it is
@@ -13,6 +18,9 @@ recorded as rejected with the reason. ``force`` promotes anyway and says so in t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -33,12 +41,13 @@ from pyspark.sql.types import (
 )
 
 from jobtagger.config import JobtaggerConfig
-from jobtagger.errors import MissingInputError
+from jobtagger.errors import MissingInputError, ModelIntegrityError
 from jobtagger.tables.base import TableStore
 from jobtagger.tables.schemas import ML_METRICS, ML_MODELS, ML_THRESHOLDS
 
 Status = Literal["current", "rejected", "archived"]
 MODELS_FOLDER = "_models"
+MANIFEST_SUFFIX = ".manifest.json"
 
 ML_MODELS_SCHEMA = StructType(
     [
@@ -154,6 +163,22 @@ class ModelRegistry:
     def card_path(self, version: str) -> str:
         return f"{self.model_dir(version)}/model_card.html"
 
+    def save_model(self, model: PipelineModel, version: str) -> str:
+        """Save the fitted pipeline under :meth:`model_path` and write its manifest."""
+        path = self.model_path(version)
+        model.write().save(path)
+        write_model_manifest(path)
+        return path
+
+    def load_model(self, spark: SparkSession, record: ModelRecord) -> PipelineModel:
+        """The model of ``record``, after checking its folder against its manifest."""
+        verify_model_folder(record.path)
+        try:
+            return PipelineModel.read().session(spark).load(record.path)
+        except Exception as exc:  # noqa: BLE001 - any load failure gets one line naming the folder
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelIntegrityError(f"model {record.model_version} at {record.path} does not load: {first}") from None
+
     def models(self) -> list[ModelRecord]:
         if not self.store.exists(ML_MODELS):
             return []
@@ -230,7 +255,51 @@ def load_current_model(spark: SparkSession, store: TableStore, config: Jobtagger
     ``config`` is accepted so callers pass what they have; the registry alone decides the model.
     """
     del config
-    record = ModelRegistry(store).current()
+    registry = ModelRegistry(store)
+    record = registry.current()
     if record is None:
         raise MissingInputError("no current model in the registry: run 'jobtagger train' first")
-    return CurrentModel(model=PipelineModel.read().session(spark).load(record.path), record=record)
+    return CurrentModel(model=registry.load_model(spark, record), record=record)
+
+
+def _folder_digests(folder: str) -> dict[str, str]:
+    """SHA-256 of every file below ``folder`` by relative path (Hadoop's ``.crc`` files included)."""
+    digests = {}
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            full = os.path.join(root, name)
+            digest = hashlib.sha256()
+            with open(full, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            digests[os.path.relpath(full, folder)] = digest.hexdigest()
+    return dict(sorted(digests.items()))
+
+
+def write_model_manifest(folder: str) -> str:
+    """Write ``<folder>.manifest.json`` with the digests of the saved model's files."""
+    target = folder.rstrip("/") + MANIFEST_SUFFIX
+    with open(target, "w", encoding="utf-8") as handle:
+        json.dump({"algorithm": "sha256", "files": _folder_digests(folder)}, handle, indent=1)
+    return target
+
+
+def verify_model_folder(folder: str) -> None:
+    """Raise ModelIntegrityError unless ``folder`` holds exactly the files of its manifest."""
+    manifest = folder.rstrip("/") + MANIFEST_SUFFIX
+    if not os.path.isdir(folder):
+        raise ModelIntegrityError(f"model folder {folder} is missing")
+    try:
+        with open(manifest, encoding="utf-8") as handle:
+            expected = json.load(handle)["files"]
+    except FileNotFoundError:
+        raise ModelIntegrityError(f"model folder {folder} has no manifest {manifest}: retrain the model") from None
+    except (ValueError, KeyError, TypeError):
+        raise ModelIntegrityError(f"model manifest {manifest} is unreadable") from None
+    actual = _folder_digests(folder)
+    changed = sorted(name for name in expected.keys() & actual.keys() if expected[name] != actual[name])
+    missing, added = sorted(expected.keys() - actual.keys()), sorted(actual.keys() - expected.keys())
+    if changed or missing or added:
+        parts = [f"{label} {names[:3]}{' ...' if len(names) > 3 else ''}"
+                 for label, names in (("changed", changed), ("missing", missing), ("added", added)) if names]
+        raise ModelIntegrityError(f"model folder {folder} does not match its manifest: {'; '.join(parts)}")

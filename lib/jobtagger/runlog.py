@@ -3,6 +3,11 @@
 Every step logs one JSON line (``{"event": "ingest.read", "rows": 1000, "seconds": 1.2, ...}``)
 so a scheduler's log view, or ``jq``, can follow a run. The CLI writes the summary as JSON under
 ``<warehouse>/_runs/<job>/<run_date>/<run_id>.json`` when the job ends, failed or not.
+
+Credentials never reach a log line or a summary: every log record, summary and error line passes
+through :class:`Redactor`, which masks the values of secret-looking keys (``password``, ``secret``,
+``token``, ``access_key``...), the password of ``scheme://user:password@host`` URIs, and any
+occurrence of a secret-looking environment variable's value or config value.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
+import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +28,90 @@ from typing import Any
 from jobtagger import __version__
 
 LOGGER = logging.getLogger("jobtagger")
+MASK = "***"
+SECRET_NAME = re.compile(
+    r"secret|passw(?:or)?d|pwd|token|credential|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth[_.-]?key"
+    r"|sas[_.-]?key|account[_.-]?key|connection[_.-]?string", re.IGNORECASE,
+)
+URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)[^/@\s]+@")
+NAMED_SECRET = re.compile(
+    r"(?P<head>\b[\w.-]*(?:" + SECRET_NAME.pattern + r")[\w.-]*[\"']?\s*[=:]\s*[\"']?)[^\s,;&\"'}]+",
+    re.IGNORECASE,
+)
+MIN_SECRET_CHARS = 6  # shorter values (e.g. "true") would mask ordinary words
+
+
+class Redactor:
+    """Masks credentials in text and in nested dicts/lists (see the module docstring)."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = sorted({value for value in secrets if len(value) >= MIN_SECRET_CHARS}, key=len, reverse=True)
+
+    @classmethod
+    def of(cls, *, environ: Mapping[str, str] | None = None, config: Mapping[str, Any] | None = None) -> Redactor:
+        """Secrets: the values of secret-named environment variables and config entries."""
+        environ = os.environ if environ is None else environ
+        values = [value for name, value in environ.items() if SECRET_NAME.search(name)]
+        values += [str(value) for name, value in _leaves(config or {}) if SECRET_NAME.search(name) and value]
+        return cls(values)
+
+    def text(self, text: str) -> str:
+        text = URI_PASSWORD.sub(lambda match: match["head"] + MASK + "@", text)
+        text = NAMED_SECRET.sub(lambda match: match["head"] + MASK, text)
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    def value(self, value: Any, *, name: str = "") -> Any:
+        if isinstance(value, Mapping):
+            return {key: self.value(item, name=str(key)) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.value(item) for item in value]
+        if isinstance(value, str):
+            return MASK if name and SECRET_NAME.search(name) and value else self.text(value)
+        if isinstance(value, os.PathLike):
+            return self.text(os.fspath(value))
+        return value
+
+
+def _leaves(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in tree.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            yield from _leaves(value, name)
+        else:
+            yield name, value
+
+
+_redactor = Redactor.of()
+
+
+def configure_redaction(config: Mapping[str, Any] | None = None) -> Redactor:
+    """Collect the secrets of the environment and of ``config`` (a JSON dump of the config)."""
+    global _redactor
+    _redactor = Redactor.of(config=config)
+    return _redactor
+
+
+def redact(value: Any) -> Any:
+    """``value`` (text or nested data) with every known credential masked."""
+    return _redactor.value(value)
+
+
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        if record.exc_info:  # the formatted traceback could quote a secret: fold it in, redacted
+            record.msg += "\n" + redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 def configure_logging(level: int = logging.INFO) -> None:
     if not LOGGER.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.addFilter(_RedactingFilter())
         LOGGER.addHandler(handler)
     LOGGER.setLevel(level)
     LOGGER.propagate = False
@@ -64,7 +149,7 @@ class RunContext:
 
     def log(self, event: str, **fields: Any) -> None:
         record = {"event": f"{self.job}.{event}", "run_id": self.run_id, **fields}
-        LOGGER.info(json.dumps(record, default=str, sort_keys=False))
+        LOGGER.info(json.dumps(redact(json.loads(json.dumps(record, default=str))), sort_keys=False))
 
     @contextlib.contextmanager
     def step(self, name: str, **fields: Any) -> Iterator[dict[str, Any]]:
@@ -100,5 +185,5 @@ def write_summary(warehouse: Path, summary: dict[str, Any]) -> Path:
     folder = Path(warehouse) / "_runs" / summary["job"] / summary["run_date"]
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{summary['run_id']}.json"
-    target.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    target.write_text(json.dumps(redact(json.loads(json.dumps(summary, default=str))), indent=2), encoding="utf-8")
     return target

@@ -11,7 +11,9 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -58,6 +60,27 @@ def check_java() -> str:
             f"Java {MIN_JAVA} or newer is required by Spark 4, found Java {major} at {java}"
         )
     return f"{major}"
+
+
+def check_warehouse(warehouse: str | os.PathLike[str]) -> None:
+    """Fail with one line unless the warehouse folder exists or can be created, and takes files:
+    a job finds out at start, not after its Spark work. Object-store URIs are left to the job."""
+    text = os.fspath(warehouse)
+    if "://" in text and not text.startswith("file://"):
+        return
+    folder = Path(text.removeprefix("file://")).absolute()
+    for existing in (folder, *folder.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                raise EnvironmentProblem(f"storage.warehouse {text} is not usable: {existing} is a file, not a folder")
+            break
+    probe = folder / f".jobtagger-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise EnvironmentProblem(f"storage.warehouse {text} is not writable: {exc.strerror or exc}") from None
 
 
 def build_session(config: SparkConfig, *, app_name: str | None = None) -> SparkSession:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,52 @@ def test_register_accept_reject_force(spark, make_config):
     assert registry.get("v3").champion_version == "v1"
     assert registry.get("v3").labels == ["a", "b"] and registry.get("v3").training_table_version == 3
     assert store.read("ml_thresholds").count() == 3
+
+
+def saved_model(spark, registry, version="v1"):
+    from pyspark.ml import PipelineModel
+
+    from jobtagger.calibration import MultiLabelDecision
+
+    model = PipelineModel(stages=[MultiLabelDecision(labels=["a", "b"], thresholds=[0.4, 0.6], atLeastOne=True)])
+    registry.save_model(model, version)
+    return registry.model_path(version)
+
+
+def test_models_load_without_pickle(spark, make_config, monkeypatch):
+    import pickle
+    from pathlib import Path
+
+    registry = ModelRegistry(open_table_store(spark, make_config().storage))
+    path = saved_model(spark, registry)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used to load a model")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    loaded = registry.load_model(spark, record("v1", 0.8, 0.6, path))
+    assert loaded.stages[0].getOrDefault("thresholds") == [0.4, 0.6]
+    files = [file for file in Path(path).rglob("*") if file.is_file()]
+    assert files and not [file for file in files if file.read_bytes()[:1] == b"\x80"]  # no pickle stream
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (lambda folder: (next(folder.glob("stages/*/metadata/part-*")).write_text('{"class": "evil"}')), "changed"),
+    (lambda folder: (folder / "stages" / "extra.py").write_text("import os"), "added"),
+    (lambda folder: next(folder.glob("stages/*/metadata/part-*")).unlink(), "missing"),
+    (lambda folder: Path(str(folder) + ".manifest.json").unlink(), "has no manifest"),
+])
+def test_a_tampered_model_folder_fails_with_a_clear_error(spark, make_config, tamper, message):
+    """What the tag stage loads through (``load_current_model`` -> ``ModelRegistry.load_model``)."""
+    from jobtagger.errors import ModelIntegrityError
+
+    registry = ModelRegistry(open_table_store(spark, make_config().storage))
+    path = saved_model(spark, registry)
+    assert registry.load_model(spark, record("v1", 0.8, 0.6, path)).stages
+
+    tamper(Path(path))
+
+    with pytest.raises(ModelIntegrityError, match=message) as failure:
+        registry.load_model(spark, record("v1", 0.8, 0.6, path))
+    assert path in str(failure.value) and "\n" not in str(failure.value)

@@ -33,21 +33,24 @@ def test_train_then_tag_then_a_failing_gate(spark, make_config, capsys):
     model_versions = {row.model_version for row in gold.select("model_version").distinct().collect()}
     assert len(model_versions) == 1 and model_versions.pop().startswith("m20261101-")
 
-    day_2 = dt.date(2026, 11, 2)
-    store.write(bronze_rows(spark, day_2, 30, prefix="b").where("title LIKE 'java%'"), BRONZE_POSTINGS, mode="append")
+    # day 2 is the first day after the training day: published without a drift baseline
+    day_2, day_3 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
+    store.write(bronze_rows(spark, day_2, 30, prefix="b"), BRONZE_POSTINGS, mode="append")
+    strict = config.with_overrides(["tagging.drift_bound=0.05", "tagging.drift_min_z=0"])
+    assert stage(spark, strict, "tag", day_2) == 0
+    store.write(bronze_rows(spark, day_3, 30, prefix="c").where("title LIKE 'java%'"), BRONZE_POSTINGS, mode="append")
     published = store.version(GOLD_POSTING_TAGS)
     capsys.readouterr()
-    strict = config.with_overrides(["tagging.drift_bound=0.05"])
 
-    assert stage(spark, strict, "tag", day_2) == DataQualityError.exit_code
+    assert stage(spark, strict, "tag", day_3) == DataQualityError.exit_code  # compared with day 2
     message = capsys.readouterr().err.strip().splitlines()
     assert len(message) == 1 and message[0].startswith("jobtagger tag: gold data-quality gate failed")
     assert "tag share drift above 0.05" in message[0]
     assert store.version(GOLD_POSTING_TAGS) == published
-    summaries = list((config.storage.warehouse / "_runs" / "tag" / day_2.isoformat()).glob("*.json"))
+    summaries = list((config.storage.warehouse / "_runs" / "tag" / day_3.isoformat()).glob("*.json"))
     assert [json.loads(path.read_text())["status"] for path in summaries] == ["failed"]
 
-    # day 2 never reached gold, so the backfill (70 postings) is compared with 60: allow more drift
+    # day 3 never reached gold, so the backfill (100 postings) is compared with 90: allow more drift
     relaxed = config.with_overrides(["tagging.drift_bound=0.5"])
-    assert stage(spark, relaxed, "tag", day_2, "--backfill") == 0
-    assert store.read(GOLD_POSTING_TAGS).count() == 70
+    assert stage(spark, relaxed, "tag", day_3, "--backfill") == 0
+    assert store.read(GOLD_POSTING_TAGS).count() == 100

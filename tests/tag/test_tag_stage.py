@@ -31,9 +31,10 @@ def store(spark, config):
     return store
 
 
-def tag(spark, config, store, model, day, *, model_version="m1", mode="daily"):
+def tag(spark, config, store, model, day, *, model_version="m1", mode="daily", trained_through=None):
     run = RunContext(job="tag", run_date=day)
-    summary = tag_postings(spark, config, run, store=store, model=model, model_version=model_version, mode=mode)
+    summary = tag_postings(spark, config, run, store=store, model=model, model_version=model_version, mode=mode,
+                           trained_through=trained_through)
     return run, {**run.details, **summary}
 
 
@@ -118,7 +119,7 @@ def test_a_date_without_postings_fails_and_leaves_gold_as_it_was(spark, config, 
 
 
 def test_tag_share_drift_fails_the_gate(spark, make_config, store, tiny_model):
-    strict = make_config("tagging.drift_bound=0.0", "tagging.drift_min_share=0.0")
+    strict = make_config("tagging.drift_bound=0.0", "tagging.drift_min_share=0.0", "tagging.drift_min_z=0")
     tag(spark, strict, store, tiny_model, DAY_1)
     day_3 = dt.date(2026, 11, 3)
     only_java = bronze_rows(spark, day_3, 6, prefix="c").where("title LIKE 'java%'")
@@ -127,3 +128,41 @@ def test_tag_share_drift_fails_the_gate(spark, make_config, store, tiny_model):
     with pytest.raises(DataQualityError, match="tag share drift above 0.0"):
         tag(spark, strict, store, tiny_model, day_3)
     assert store.read(GOLD_POSTING_TAGS).where(F.col("run_date") == day_3).count() == 0
+
+
+def test_a_posting_sent_again_on_a_later_date_is_in_gold_once_under_that_date(spark, config, store, tiny_model):
+    tag(spark, config, store, tiny_model, DAY_1)
+    before = store.version(GOLD_POSTING_TAGS)
+    # ingest of DAY_2 receives a001 and a004 again: bronze moves them (one row per posting_id)
+    reposted = bronze_rows(spark, DAY_2, 6, prefix="a").where("posting_id IN ('a001', 'a004')")
+    store.merge(reposted, BRONZE_POSTINGS, keys=["posting_id"])
+
+    _, summary = tag(spark, config, store, tiny_model, DAY_2)
+
+    gold = store.read(GOLD_POSTING_TAGS)
+    assert gold.count() == gold.select("posting_id").distinct().count() == 12 + 9
+    moved = {row.posting_id: row.run_date for row in gold.where("posting_id IN ('a001', 'a004')").collect()}
+    assert moved == {"a001": DAY_2, "a004": DAY_2}
+    assert gold.where(F.col("run_date") == DAY_1).count() == 10
+    assert summary["gold_version"] == before + 1  # one commit: the partition and the moved rows
+    assert store.read(GOLD_POSTING_TAGS, version=before).where("posting_id = 'a001'").first().run_date == DAY_1
+
+    tag(spark, config, store, tiny_model, DAY_2)  # a rerun keeps it so
+    gold = store.read(GOLD_POSTING_TAGS)
+    assert gold.count() == gold.select("posting_id").distinct().count() == 21
+
+
+def test_the_training_day_is_no_drift_baseline_but_the_next_day_is(spark, make_config, store, tiny_model):
+    strict = make_config("tagging.drift_bound=0.0", "tagging.drift_min_share=0.0", "tagging.drift_min_z=0")
+    tag(spark, strict, store, tiny_model, DAY_1, trained_through=DAY_1)
+
+    run, _ = tag(spark, strict, store, tiny_model, DAY_2, trained_through=DAY_1)  # DAY_1 is training data
+    assert next(step for step in run.steps if step["step"] == "quality")["drift_checked"] is False
+
+    day_3 = dt.date(2026, 11, 3)
+    store.write(bronze_rows(spark, day_3, 6, prefix="c").where("title LIKE 'java%'"), BRONZE_POSTINGS, mode="append")
+    with pytest.raises(DataQualityError, match="tag share drift above 0.0"):
+        tag(spark, strict, store, tiny_model, day_3, trained_through=DAY_1)  # compared with DAY_2
+    with pytest.raises(DataQualityError, match="tag share drift"):
+        tag(spark, strict, store, tiny_model, day_3, model_version="m1", trained_through=DAY_1)
+    assert tag(spark, strict, store, tiny_model, day_3, model_version="m2", trained_through=DAY_1)[1]["committed"]

@@ -4,7 +4,9 @@ The rules are checked by GX on small frames of aggregates (see :mod:`jobtagger.q
 for how they are measured while the rows are produced): ``gold_posting_tags`` on one row comparing
 gold with the scored bronze rows (row count, ids, untagged postings, score range),
 ``gold_tags`` on one row per tag the rows name (the model's label set), and ``gold_tag_drift`` on
-one row per tag comparing shares with the previous run (:func:`jobtagger.tagging.tag_share_drift`).
+one row per tag comparing shares with the previous run (:func:`jobtagger.tagging.tag_share_drift`):
+a tag fails when its share moved by more than the bound AND the move is significant at the two
+runs' sample sizes (z-statistic at least ``drift_min_z``).
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ def check_gold(
     drift_bound: float,
     drift_min_share: float,
     results_dir: Path,
+    drift_min_z: float = 0.0,
     run_id: str,
 ) -> GateOutcome:
     """Validate the profile of the gold rows (and their ``duplicate_ids``, see
@@ -132,7 +135,8 @@ def check_gold(
     drift = None
     if previous_shares is not None:
         current = spark.createDataFrame(tags[list(TAG_SHARE_COLUMNS)], "tag string, postings long, share double")
-        drift = tag_share_drift(current.where(F.col("postings") > 0), previous_shares, min_share=drift_min_share).persist()
+        drift = tag_share_drift(current.where(F.col("postings") > 0), previous_shares, min_share=drift_min_share,
+                                min_z=drift_min_z).persist()
         runs.append(SuiteRun(drift, DRIFT_SUITE, drift_expectations(drift_bound=drift_bound)))
     try:
         reports = run_suites(runs, results_dir=results_dir, run_id=run_id)  # one Data Docs site for all
@@ -155,5 +159,5 @@ def check_gold(
 def _drift_reason(drift: DataFrame, drift_bound: float, *, shown: int = 5) -> str:
     """The tags that drifted most (at most ``shown``; the drift frame has one row per tag)."""
     worst = drift.where(F.col("drift") > drift_bound).orderBy(F.desc("drift")).limit(shown).collect()
-    listed = ", ".join(f"{row.tag} {row.previous_share:.3f}->{row.share:.3f}" for row in worst)
+    listed = ", ".join(f"{row.tag} {row.previous_share:.3f}->{row.share:.3f} (z={row.z:.1f})" for row in worst)
     return f"tag share drift above {drift_bound}: {listed}"

@@ -14,7 +14,7 @@ from typing import Any
 
 from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import JobtaggerError
-from jobtagger.runlog import LOGGER, RunContext, write_summary
+from jobtagger.runlog import LOGGER, RunContext, redact, write_summary
 from jobtagger.stages import STAGES
 
 DEFAULT_CONF = "conf/local.yaml"
@@ -51,8 +51,13 @@ def stage_parser(name: str) -> argparse.ArgumentParser:
 
 def run_stage(name: str, config: JobtaggerConfig, args: argparse.Namespace, *, spark: Any = None) -> int:
     """Run one stage with a run summary; returns the process exit code."""
-    from jobtagger.session import build_session
+    from jobtagger.session import build_session, check_warehouse
 
+    try:
+        check_warehouse(config.storage.warehouse)  # before any Spark work; the summary goes there too
+    except JobtaggerError as exc:
+        print(redact(f"jobtagger {name}: {exc}"), file=sys.stderr)
+        return exc.exit_code
     run_date = args.run_date or config.generate.start_date
     context = RunContext(job=name, run_date=run_date)
     stage = STAGES[name].load()
@@ -67,11 +72,11 @@ def run_stage(name: str, config: JobtaggerConfig, args: argparse.Namespace, *, s
     except Exception as exc:  # noqa: BLE001 - the summary must be written whatever failed
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         LOGGER.error("unexpected failure\n%s", traceback.format_exc())
-    summary = context.summary(status=status, error=error)
+    summary = {**context.summary(status=status, error=error), "config": config.model_dump(mode="json")}
     path = write_summary(config.storage.warehouse, summary)
     context.log("summary", status=status, path=str(path), counts=context.counts)
     if error:
-        print(f"jobtagger {name}: {error}", file=sys.stderr)
+        print(redact(f"jobtagger {name}: {error}"), file=sys.stderr)
     else:
         print(json.dumps({"job": name, "status": status, "run_id": context.run_id, "counts": context.counts},
                          default=str))

@@ -2,8 +2,13 @@
 
 ``jobtagger tag --run-date D`` tags the postings ingested on D; ``--backfill`` (or
 ``tagging.mode=backfill``) retags every posting in bronze, e.g. after a new model is promoted.
-Gold is written in ONE commit per run: a daily run replaces exactly the ``run_date = D``
-partition, a backfill replaces the whole table (each posting stays under its bronze run_date).
+Gold holds each posting's current tags exactly once, under the bronze run_date it was last
+ingested on; earlier states are Delta versions, never extra rows. Gold is written in ONE commit
+per run: a daily run replaces the ``run_date = D`` partition and, in the same commit, removes its
+postings' rows from other dates (a posting sent again on D moves to D); a backfill replaces the
+whole table (each posting once, under its latest bronze run_date). Another run committing to what
+this one replaces after it planned makes the commit fail (ConcurrentWriteError, exit 6, nothing
+published); a run whose app transaction (same date, later start) is already in gold commits nothing.
 The scoring pass stages the gold rows (delta-rs: writes the data files, uncommitted) and profiles
 them for the gate (:mod:`jobtagger.quality.gold_profile`), the gate checks that profile against
 the bronze rows Spark observed as the same pass read them, and the commit publishes the staged
@@ -47,7 +52,8 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
     mode: TagMode = "backfill" if getattr(args, "backfill", False) else config.tagging.mode
     store = open_table_store(spark, config.storage)
     current = load_current_model(spark, store, config)
-    return tag_postings(spark, config, run, store=store, model=current.model, model_version=current.version, mode=mode)
+    return tag_postings(spark, config, run, store=store, model=current.model, model_version=current.version, mode=mode,
+                        trained_through=current.record.run_date)
 
 
 def tag_postings(
@@ -59,8 +65,10 @@ def tag_postings(
     model: PipelineModel,
     model_version: str,
     mode: TagMode,
+    trained_through: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Score, gate and publish with a given fitted model (the stage passes the registry's current one)."""
+    """Score, gate and publish with a given fitted model (the stage passes the registry's current one,
+    and the run date of its training run as ``trained_through``: see :func:`_previous_shares`)."""
     decision = _decision_stage(model)
     decision.set(decision.topCandidates, config.tagging.top_candidates)
 
@@ -89,9 +97,11 @@ def tag_postings(
                 duplicate_ids=count_duplicate_ids(scored.profile, staged.rows),
                 labels=decision_labels(decision),
                 at_least_one=decision.getOrDefault(decision.atLeastOne),
-                previous_shares=_previous_shares(store, run.run_date, mode=mode),
+                previous_shares=_previous_shares(store, run.run_date, mode=mode, model_version=model_version,
+                                                 trained_through=trained_through),
                 drift_bound=config.tagging.drift_bound,
                 drift_min_share=config.tagging.drift_min_share,
+                drift_min_z=config.tagging.drift_min_z,
                 results_dir=quality_folder(config, "tag", run.run_date),
                 run_id=run.run_id,
             )
@@ -144,17 +154,25 @@ def _postings_to_tag(store: TableStore, run_date: dt.date, *, mode: str) -> tupl
     return bronze.where(F.col("run_date") == F.lit(run_date)), version
 
 
-def _previous_shares(store: TableStore, run_date: dt.date, *, mode: str) -> DataFrame | None:
-    """Tag shares of the run to compare with: the latest earlier date (daily) or the whole
-    current gold table (backfill); None when there is none."""
+def _previous_shares(store: TableStore, run_date: dt.date, *, mode: str, model_version: str,
+                     trained_through: dt.date | None) -> DataFrame | None:
+    """Tag shares of the run to compare with; None when there is none.
+
+    Daily: the latest earlier date tagged by the same model on postings it was not trained on
+    (dates after ``trained_through``). A model scores its own training postings more confidently
+    than new ones, and a new model may shift shares by design (its promotion gate judged that),
+    so neither is a baseline for the drift of a day. Backfill: the whole current gold table."""
     if not store.exists(GOLD_POSTING_TAGS):
         return None
     gold = store.read(GOLD_POSTING_TAGS)
     if mode == "daily":
-        earlier = [day for day in store.partition_values(GOLD_POSTING_TAGS, "run_date") if day is not None and day < run_date]
+        earlier = [day for day in store.partition_values(GOLD_POSTING_TAGS, "run_date")
+                   if day is not None and day < run_date and (trained_through is None or day > trained_through)]
         if not earlier:
             return None
-        gold = gold.where(F.col("run_date") == F.lit(max(earlier)))
+        gold = gold.where(F.col("run_date") == F.lit(max(earlier))).where(F.col("model_version") == model_version)
+        if gold.limit(1).count() == 0:
+            return None
     elif gold.limit(1).count() == 0:
         return None
     return tag_shares(gold)
@@ -179,7 +197,7 @@ def _stage(store: TableStore, gold: MappedRows, run: RunContext, *, mode: str, m
                            metadata=metadata)
     return store.stage(gold, GOLD_POSTING_TAGS, mode="replace_where",
                        replace_where=f"run_date = '{run.run_date.isoformat()}'", partition_by=["run_date"],
-                       txn=txn, metadata=metadata)
+                       txn=txn, metadata=metadata, replace_keys=["posting_id"])
 
 
 def register_gold(spark: SparkSession, store: TableStore) -> list[str]:

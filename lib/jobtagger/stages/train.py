@@ -235,7 +235,7 @@ def _register(
     with run.step("compare_champion", champion=champion.model_version if champion else None) as info:
         champion_scores = None
         if champion is not None:
-            champion_model = PipelineModel.read().session(spark).load(champion.path)
+            champion_model = registry.load_model(spark, champion)
             champion_eval = evaluate(
                 champion_model.transform(outcome.test_rows).select("posting_id", "labels", "scores", "tags"),
                 list(champion_model.stages[-2].labels),
@@ -251,7 +251,7 @@ def _register(
         )
         info.update(status=decision.status, reason=decision.reason)
     with run.step("save_model", path=registry.model_path(version)):
-        outcome.model.write().save(registry.model_path(version))
+        registry.save_model(outcome.model, version)
         card_path = write_model_card(Path(registry.model_dir(version)), _with_status(outcome.card, decision.reason))
     with run.step("register", version=version):
         record = ModelRecord(

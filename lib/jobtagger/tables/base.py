@@ -5,6 +5,9 @@ Tables are addressed by a short name (``bronze_postings``, ``gold_posting_tags``
 :class:`Txn` are idempotent: a second write with the same app id and a version not above the
 table's recorded version for that app id commits nothing and returns ``committed=False``.
 A write can also be staged (:meth:`TableStore.stage`): its rows are validated before the commit.
+Commits are optimistic: a write that read the table (replace_where, overwrite, merge) and finds
+that another commit changed what it read since, or that carries its app id, raises
+:class:`~jobtagger.errors.ConcurrentWriteError` and commits nothing.
 Rows computed by a Python Arrow pass can be handed over as :class:`MappedRows`, so an engine that
 writes data files from Python writes them in that pass.
 """
@@ -74,6 +77,13 @@ class MappedRows:
 
 def _unchanged(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     return batches
+
+
+def check_write_options(mode: WriteMode, replace_where: str | None, replace_keys: Sequence[str]) -> None:
+    if (mode == "replace_where") != (replace_where is not None):
+        raise ValueError("replace_where is required with mode='replace_where' and only then")
+    if replace_keys and mode != "replace_where":
+        raise ValueError("replace_keys is only for mode='replace_where'")
 
 
 class StagedWrite(abc.ABC):
@@ -164,6 +174,7 @@ class TableStore(abc.ABC):
         txn: Txn | None = None,
         schema_mode: SchemaMode = "enforce",
         metadata: Mapping[str, str] | None = None,
+        replace_keys: Sequence[str] = (),
     ) -> CommitResult:
         """Write ``df`` as one atomic commit.
 
@@ -172,6 +183,13 @@ class TableStore(abc.ABC):
         rows must all match it. A schema that differs from the table's raises
         SchemaMismatchError before any data file is written, unless ``schema_mode`` asks for
         evolution. ``metadata`` lands in the commit info (visible in :meth:`history`).
+
+        ``replace_keys`` (with ``replace_where`` only): the same commit also removes, from the rest
+        of the table, every row whose key columns equal those of a written row, so each key is in
+        the table once (e.g. a posting tagged again under a later date).
+
+        Raises ConcurrentWriteError when another commit landed after this write read the table
+        and changed what it read (or carries the same ``txn`` app id); nothing is committed then.
         """
 
     def stage(
@@ -185,12 +203,14 @@ class TableStore(abc.ABC):
         txn: Txn | None = None,
         schema_mode: SchemaMode = "enforce",
         metadata: Mapping[str, str] | None = None,
+        replace_keys: Sequence[str] = (),
     ) -> StagedWrite:
         """:meth:`write` in two steps, for a gate between computing rows and publishing them:
         ``df`` is computed once now, its rows can be read and checked, and the commit (or
         discard) comes later. Engines that can write data files before committing them do so."""
+        check_write_options(mode, replace_where, replace_keys)
         options = dict(mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
-                       schema_mode=schema_mode, metadata=metadata)
+                       schema_mode=schema_mode, metadata=metadata, replace_keys=replace_keys)
         return _PersistedWrite(self, df.frame() if isinstance(df, MappedRows) else df, name, options)
 
     @abc.abstractmethod

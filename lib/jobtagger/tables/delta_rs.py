@@ -3,8 +3,18 @@
 A write runs one Spark job through the ``jobtagger_delta`` data source (executors write Parquet
 files into the table folder), then the driver commits all files as ONE Delta transaction. What
 delta-rs leaves to the application is done here: idempotency by app id/version (checked before the
-job and again right before the commit), schema enforcement before any task runs, replace-where
-and merge as remove + add actions in one commit. Rows computed by a Python Arrow pass
+job and again right before the commit), optimistic concurrency (below), schema enforcement before
+any task runs, replace-where and merge as remove + add actions in one commit.
+
+Optimistic concurrency: a write records the table version it planned against (its read version)
+and what it read: nothing for a blind append, the ``replace_where`` predicate, or the whole table
+(overwrite, merge). Before committing it reads the commits that landed since from the Delta log
+and raises :class:`ConcurrentWriteError` when one of them added or removed files where this write
+read, removed a file this write removes, changed the table's metadata, or carries this write's
+app-transaction id. delta-rs 1.6.6's own checker lets a concurrent append into a replaced
+partition through (both commits land: duplicates), so the commit itself is made with
+``max_commit_retries=0`` on the snapshot just checked: a commit landing in between makes it fail,
+and the check runs again. Rows computed by a Python Arrow pass
 (:class:`MappedRows`) are written by that pass itself: only file descriptions reach the driver.
 Reads are native Spark Parquet scans over the snapshot's file list, never the bare folder (it also
 holds removed and uncommitted files).
@@ -20,8 +30,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
+
 
 import pyarrow as pa
 from deltalake import DeltaTable
@@ -48,7 +60,16 @@ from jobtagger.errors import (
     SchemaMismatchError,
     TableExistsError,
 )
-from jobtagger.tables.base import CommitResult, MappedRows, SchemaMode, StagedWrite, TableStore, Txn, WriteMode
+from jobtagger.tables.base import (
+    CommitResult,
+    MappedRows,
+    SchemaMode,
+    StagedWrite,
+    TableStore,
+    Txn,
+    WriteMode,
+    check_write_options,
+)
 from jobtagger.tables.delta_files import (
     NULL_VIOLATION,
     SOURCE_NAME,
@@ -56,6 +77,7 @@ from jobtagger.tables.delta_files import (
     DeltaFilesWriter,
     conform_batch,
     delete_write,
+    filesystem_for,
     list_table_names,
     partition_value_text,
     table_source,
@@ -63,6 +85,8 @@ from jobtagger.tables.delta_files import (
 from jobtagger.tables.schema_check import check_partition_columns, conform, target_schema
 
 WRITE_ID_KEY = "jobtagger.write_id"
+WHOLE_TABLE = "true"  # read predicate of writes that read every row (overwrite, merge)
+COMMIT_ATTEMPTS = 5  # re-checks when other commits land between the check and the commit
 
 
 def delta_schema(schema: StructType) -> DeltaSchema:
@@ -173,12 +197,13 @@ class DeltaRsTableStore(TableStore):
         txn: Txn | None = None,
         schema_mode: SchemaMode = "enforce",
         metadata: Mapping[str, str] | None = None,
+        replace_keys: Sequence[str] = (),
     ) -> CommitResult:
         table = self._writable(name, mode)
         if _already_applied(table, txn):  # a rerun: not even the data files are written again
             return CommitResult(name, committed=False, version=table.version())
         return self.stage(df, name, mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
-                          schema_mode=schema_mode, metadata=metadata).commit()
+                          schema_mode=schema_mode, metadata=metadata, replace_keys=replace_keys).commit()
 
     def stage(
         self,
@@ -191,12 +216,14 @@ class DeltaRsTableStore(TableStore):
         txn: Txn | None = None,
         schema_mode: SchemaMode = "enforce",
         metadata: Mapping[str, str] | None = None,
+        replace_keys: Sequence[str] = (),
     ) -> StagedFiles:
         """Executors write the data files into the table folder now; they stay invisible to every
         Delta reader until :meth:`StagedFiles.commit` (a discard deletes them)."""
-        if (mode == "replace_where") != (replace_where is not None):
-            raise ValueError("replace_where is required with mode='replace_where' and only then")
+        check_write_options(mode, replace_where, replace_keys)
         table = self._writable(name, mode)
+        read = ReadSet(None if table is None else table.version(),
+                       WHOLE_TABLE if mode == "overwrite" else replace_where)
         table_schema = spark_schema(table) if table is not None else None
         schema = target_schema(name, df.schema, table_schema, mode=mode, schema_mode=schema_mode)
         partitions = check_partition_columns(
@@ -209,7 +236,12 @@ class DeltaRsTableStore(TableStore):
         if replace_where is not None:
             self._check_replace_where(name, files, replace_where, schema, partitions)
         commit_mode = "overwrite" if mode == "overwrite" else "append"
-        return StagedFiles(self, name, schema, partitions, files, removes, commit_mode, txn, metadata)
+        missing = [key for key in replace_keys if key not in schema.fieldNames()]
+        if missing:
+            self._delete_files(name, files)
+            raise SchemaMismatchError(f"{name}: replace_keys {list(replace_keys)} must be columns (missing {missing})")
+        plan = _Plan(schema, partitions, removes, commit_mode, txn, read, tuple(replace_keys))
+        return StagedFiles(self, name, plan, files, metadata)
 
     def _writable(self, name: str, mode: WriteMode) -> DeltaTable | None:
         """The existing table (None when there is none); refuses mode='error' on an existing one."""
@@ -234,6 +266,7 @@ class DeltaRsTableStore(TableStore):
         table = self._table(name)
         if _already_applied(table, txn):
             return CommitResult(name, committed=False, version=table.version())
+        read = ReadSet(table.version(), WHOLE_TABLE)  # the keys were looked up in every file
         schema = target_schema(name, df.schema, spark_schema(table), mode="append", schema_mode="enforce")
         missing = [key for key in keys if key not in schema.fieldNames()]
         if not keys or missing:
@@ -252,7 +285,7 @@ class DeltaRsTableStore(TableStore):
         rows = survivors.join(source.select(*keys), list(keys), "left_anti").unionByName(source)
         partitions = table.metadata().partition_columns
         files = self._write_files(rows, name, schema, partitions)
-        return self._commit(name, schema, partitions, files, removes, "append", txn, metadata)
+        return self._commit(name, _Plan(schema, partitions, removes, "append", txn, read), files, metadata)
 
     def _matching_files(self, table: DeltaTable, predicate: str, partitions: list[str]) -> list[RemoveAction]:
         """The current files whose partition values satisfy ``predicate``."""
@@ -322,65 +355,162 @@ class DeltaRsTableStore(TableStore):
                 raise SchemaMismatchError(f"{name}: null values in a NOT NULL column{column}") from None
             raise
 
-    def _commit(
-        self,
-        name: str,
-        schema: StructType,
-        partitions: list[str],
-        files: list[dict[str, Any]],
-        removes: list[RemoveAction],
-        mode: str,
-        txn: Txn | None,
-        metadata: Mapping[str, str] | None,
-    ) -> CommitResult:
+    def _commit(self, name: str, plan: _Plan, files: list[dict[str, Any]],
+                metadata: Mapping[str, str] | None) -> CommitResult:
+        """ONE commit of ``files`` (and ``plan.removes``) after the optimistic-concurrency check;
+        with ``plan.replace_keys`` also the rewrite of other files holding those keys, made
+        against the snapshot the commit goes on. Every file of a write that does not commit is
+        deleted."""
         write_id = uuid.uuid4().hex
-        properties = CommitProperties(
-            custom_metadata={**(metadata or {}), WRITE_ID_KEY: write_id},
-            app_transactions=[Transaction(txn.app_id, txn.version)] if txn else None,
-        )
-        adds = [
-            AddAction(file["path"], file["size"], file["partition_values"], file["modification_time"], True,
-                      json.dumps({"numRecords": file["rows"]}))
-            for file in files
-        ]
+        adds = [_add_action(file) for file in files]
+        rewritten: list[dict[str, Any]] = []
         try:
-            if self.exists(name):
-                table = self._table(name)
-                if _already_applied(table, txn):  # a concurrent run of the same txn won the race
-                    self._delete_files(name, files)
+            for _attempt in range(COMMIT_ATTEMPTS):
+                table = self._table(name) if self.exists(name) else None
+                if _already_applied(table, plan.txn):  # a concurrent run of the same txn won the race
+                    self._delete_files(name, files + rewritten)
                     return CommitResult(name, committed=False, version=table.version())
-                self._add_new_columns(table, schema, properties)
-                table.create_write_transaction(
-                    [*removes, *adds], mode, delta_schema(schema), partition_by=partitions or None,
-                    commit_properties=properties,
+                self._check_conflicts(name, plan, table)
+                self._delete_files(name, rewritten)
+                extra_removes, rewritten = self._rewrite_without_keys(name, plan, table, files)
+                properties = CommitProperties(
+                    custom_metadata={**(metadata or {}), WRITE_ID_KEY: write_id},
+                    app_transactions=[Transaction(plan.txn.app_id, plan.txn.version)] if plan.txn else None,
+                    max_commit_retries=0,
                 )
+                try:
+                    if table is None:
+                        create_table_with_add_actions(
+                            self.path(name), delta_schema(plan.schema), adds, mode="error",
+                            partition_by=plan.partitions or None, commit_properties=properties,
+                        )
+                    else:
+                        table = self._add_new_columns(table, plan, properties)
+                        table.create_write_transaction(
+                            [*plan.removes, *extra_removes, *adds, *[_add_action(file) for file in rewritten]],
+                            plan.mode, delta_schema(plan.schema), partition_by=plan.partitions or None,
+                            commit_properties=properties,
+                        )
+                    break
+                except (CommitFailedError, DeltaError):
+                    if not self._moved_since(name, table):
+                        raise
+                    # another commit took the version: check it and try again on the new snapshot
             else:
-                create_table_with_add_actions(
-                    self.path(name), delta_schema(schema), adds, mode="error", partition_by=partitions or None,
-                    commit_properties=properties,
+                raise ConcurrentWriteError(
+                    f"{name}: other writers committed during each of {COMMIT_ATTEMPTS} attempts; nothing was committed"
                 )
-        except (CommitFailedError, DeltaError) as exc:
-            self._delete_files(name, files)
-            raise ConcurrentWriteError(f"{name}: the commit failed, another writer changed the table; retry ({exc})") from None
         except BaseException:
-            self._delete_files(name, files)
+            self._delete_files(name, files + rewritten)
             raise
         version = self._version_of(name, write_id)
         return CommitResult(
             name, committed=True, version=version, rows_written=sum(file["rows"] for file in files),
-            files_added=len(adds), files_removed=len(removes),
+            files_added=len(adds) + len(rewritten), files_removed=len(plan.removes) + len(extra_removes),
         )
 
+    def _moved_since(self, name: str, table: DeltaTable | None) -> bool:
+        """True when the table got a version beyond ``table``'s (None: when it was created)."""
+        if not self.exists(name):
+            return False
+        return table is None or self._table(name).version() > table.version()
+
+    def _check_conflicts(self, name: str, plan: _Plan, table: DeltaTable | None) -> None:
+        """Raise ConcurrentWriteError when a commit after ``plan.read.version`` (up to ``table``'s
+        version) conflicts with this write (see the module docstring)."""
+        if table is None:
+            return  # still no table: nothing landed
+        first = 0 if plan.read.version is None else plan.read.version + 1
+        for version in range(first, table.version() + 1):
+            reason = self._conflict_in(name, version, plan)
+            if reason:
+                read = "planned on an absent table" if plan.read.version is None else (
+                    f"read version {plan.read.version}")
+                raise ConcurrentWriteError(
+                    f"{name}: another writer committed version {version} ({reason}) after this write {read}; "
+                    "nothing of this write was committed"
+                )
+
+    def _conflict_in(self, name: str, version: int, plan: _Plan) -> str | None:
+        """Why commit ``version`` conflicts with ``plan`` (None when it does not)."""
+        actions = self._log_entry(name, version)
+        if actions is None:
+            return "its log entry is gone, so it cannot be checked"
+        removed_here = {unquote(action.path) for action in plan.removes}
+        changed: list[tuple[str, Mapping[str, str | None]]] = []
+        for action in actions:
+            if "txn" in action and plan.txn is not None and action["txn"].get("appId") == plan.txn.app_id:
+                return f"the same transaction key {plan.txn.app_id}"
+            if "metaData" in action:
+                return "it changed the table's schema or properties" if version else "it created the table"
+            for kind in ("add", "remove"):
+                if kind in action:
+                    file = action[kind]
+                    if kind == "remove" and unquote(file["path"]) in removed_here:
+                        return "it removed a file this write replaces"
+                    changed.append((f"{len(changed)}", file.get("partitionValues") or {}))
+        if not changed or plan.read.predicate is None:
+            return None
+        if plan.read.predicate == WHOLE_TABLE:
+            return "it changed rows of the table this write read"
+        if self._satisfying(changed, plan.read.predicate, plan.schema, plan.partitions):
+            return f"it changed rows where {plan.read.predicate}"
+        return None
+
+    def _log_entry(self, name: str, version: int) -> list[dict[str, Any]] | None:
+        """The actions of commit ``version``, from its JSON file in ``_delta_log``."""
+        filesystem, root = filesystem_for(self.path(name))
+        try:
+            with filesystem.open_input_stream(f"{root}/_delta_log/{version:020d}.json") as handle:
+                text = handle.read().decode("utf-8")
+        except (FileNotFoundError, OSError):
+            return None
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def _rewrite_without_keys(self, name: str, plan: _Plan, table: DeltaTable | None,
+                              files: list[dict[str, Any]]) -> tuple[list[RemoveAction], list[dict[str, Any]]]:
+        """For ``plan.replace_keys``: the files of ``table`` outside the replaced partitions that
+        hold a key of the written rows, as remove actions, and new files with their other rows
+        (copy-on-write; deletion vectors are not written here)."""
+        if not plan.replace_keys or table is None or not files:
+            return [], []
+        keys = list(plan.replace_keys)
+        root = self.path_of(table)
+        actions = pa.table(table.get_add_actions(flatten=False)).to_pylist()
+        listing = [(action["path"], {column: partition_value_text(value)
+                                     for column, value in (action.get("partition") or {}).items()})
+                   for action in actions]
+        inside = self._satisfying(listing, plan.read.predicate, spark_schema(table), plan.partitions) \
+            if plan.read.predicate else set()
+        others = [path for path, _ in listing if path not in inside]
+        if not others:
+            return [], []
+        written = self._scan_files(plan.schema, self.path(name), [os.path.join(self.path(name), file["path"])
+                                                                  for file in files]).select(*keys).distinct()
+        current = self._scan(table, [os.path.join(root, path) for path in others])
+        touched_uris = [row[0] for row in current.select(*keys, F.col("_metadata.file_path").alias("_file"))
+                        .join(written, keys, "left_semi").select("_file").distinct().collect()]
+        touched = sorted({_relative_path(root, uri) for uri in touched_uris})
+        if not touched:
+            return [], []
+        by_path = {action["path"]: action for action in actions}
+        survivors = self._scan(table, [os.path.join(root, path) for path in touched]).join(written, keys, "left_anti")
+        return ([_remove_action(by_path[path]) for path in touched],
+                self._write_files(survivors, name, plan.schema, plan.partitions))
+
     @staticmethod
-    def _add_new_columns(table: DeltaTable, schema: StructType, properties: CommitProperties) -> None:
+    def _add_new_columns(table: DeltaTable, plan: _Plan, properties: CommitProperties) -> DeltaTable:
         """Schema evolution (schema_mode='merge'): a data commit of delta-rs cannot change the
-        schema, so new nullable columns are added by a metadata-only commit just before it."""
+        schema, so new nullable columns are added by a metadata-only commit just before it (then
+        the data commit's conflict check starts after it)."""
         existing = set(spark_schema(table).fieldNames())
-        new_fields = StructType([field for field in schema.fields if field.name not in existing])
+        new_fields = StructType([field for field in plan.schema.fields if field.name not in existing])
         if new_fields.fields:
             table.alter.add_columns(list(delta_schema(new_fields).fields), commit_properties=CommitProperties(
                 custom_metadata={**properties.custom_metadata, "jobtagger.operation": "add columns"}))
             table.update_incremental()
+            plan.read = ReadSet(table.version(), plan.read.predicate)
+        return table
 
     def _version_of(self, name: str, write_id: str) -> int | None:
         """Our commit's version, found by its write id (others may have committed since)."""
@@ -396,27 +526,51 @@ class DeltaRsTableStore(TableStore):
                 os.remove(target)
 
 
+@dataclass(frozen=True)
+class ReadSet:
+    """What a write read: the table version it planned against (None: no table yet) and a predicate
+    over partition columns covering the rows it read (None: a blind append; ``WHOLE_TABLE``)."""
+
+    version: int | None
+    predicate: str | None
+
+
+@dataclass
+class _Plan:
+    """Everything a commit needs besides the new files."""
+
+    schema: StructType
+    partitions: list[str]
+    removes: list[RemoveAction]
+    mode: str
+    txn: Txn | None
+    read: ReadSet
+    replace_keys: tuple[str, ...] = ()
+
+
 class StagedFiles(StagedWrite):
     """Data files written into the table folder and not yet in its Delta log."""
 
-    def __init__(self, store: DeltaRsTableStore, name: str, schema: StructType, partitions: list[str],
-                 files: list[dict[str, Any]], removes: list[RemoveAction], mode: str, txn: Txn | None,
+    def __init__(self, store: DeltaRsTableStore, name: str, plan: _Plan, files: list[dict[str, Any]],
                  metadata: Mapping[str, str] | None) -> None:
-        self._store, self._name, self._schema, self._partitions = store, name, schema, partitions
-        self._files, self._removes, self._mode, self._txn, self._metadata = files, removes, mode, txn, metadata
+        self._store, self._name, self._plan, self._files, self._metadata = store, name, plan, files, metadata
         self._settled = False
+
+    @property
+    def read_version(self) -> int | None:
+        """The table version this write planned against (None: the table did not exist)."""
+        return self._plan.read.version
 
     @property
     def rows(self) -> DataFrame:
         root = self._store.path(self._name)
-        return self._store._scan_files(self._schema, root, [os.path.join(root, file["path"]) for file in self._files])
+        return self._store._scan_files(self._plan.schema, root, [os.path.join(root, file["path"]) for file in self._files])
 
     def commit(self, *, metadata: Mapping[str, str] | None = None) -> CommitResult:
         if self._settled:
             raise RuntimeError(f"{self._name}: this staged write was already committed or discarded")
         self._settled = True  # a failed commit deletes the files itself
-        return self._store._commit(self._name, self._schema, self._partitions, self._files, self._removes,
-                                   self._mode, self._txn, {**(self._metadata or {}), **(metadata or {})})
+        return self._store._commit(self._name, self._plan, self._files, {**(self._metadata or {}), **(metadata or {})})
 
     def discard(self) -> None:
         if not self._settled:
@@ -466,6 +620,11 @@ def _already_applied(table: DeltaTable | None, txn: Txn | None) -> bool:
         return False
     recorded = table.transaction_version(txn.app_id)
     return recorded is not None and recorded >= txn.version
+
+
+def _add_action(file: Mapping[str, Any]) -> AddAction:
+    return AddAction(file["path"], file["size"], file["partition_values"], file["modification_time"], True,
+                     json.dumps({"numRecords": file["rows"]}))
 
 
 def _remove_action(action: Mapping[str, Any]) -> RemoveAction:

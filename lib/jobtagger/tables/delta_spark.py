@@ -16,7 +16,12 @@ Scala and Spark suffixes must match the cluster (Spark 4.1, Scala 2.13 here).
 Semantics mirror the delta-rs engine: the same schema check runs before the write, idempotency
 uses Delta's ``txnAppId``/``txnVersion`` (a rerun commits nothing), replace-where is
 ``replaceWhere``, merge is ``DeltaTable.merge`` and commit metadata is ``userMetadata`` (a JSON
-object, flattened back by :meth:`history`).
+object, flattened back by :meth:`history`). Concurrency is Delta's own optimistic check (its
+``ConcurrentAppendException`` family becomes ConcurrentWriteError): the write's snapshot is taken
+when it starts, and a replace-where or merge conflicts with commits into what it read. Replace-where
+with ``replace_keys`` is one MERGE: matched keys are updated (moved into the replaced partition),
+new keys inserted, and rows of the replaced partition not in the source deleted
+(``whenNotMatchedBySource``).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
 from jobtagger.errors import ConcurrentWriteError, MissingInputError, TableExistsError
-from jobtagger.tables.base import CommitResult, SchemaMode, TableStore, Txn, WriteMode
+from jobtagger.tables.base import CommitResult, SchemaMode, TableStore, Txn, WriteMode, check_write_options
 from jobtagger.tables.delta_files import list_table_names
 from jobtagger.tables.schema_check import check_partition_columns, conform, target_schema
 
@@ -83,10 +88,12 @@ class DeltaSparkTableStore(TableStore):
         txn: Txn | None = None,
         schema_mode: SchemaMode = "enforce",
         metadata: Mapping[str, str] | None = None,
+        replace_keys: Sequence[str] = (),
     ) -> CommitResult:
-        if (mode == "replace_where") != (replace_where is not None):
-            raise ValueError("replace_where is required with mode='replace_where' and only then")
+        check_write_options(mode, replace_where, replace_keys)
         exists = self.exists(name)
+        if replace_keys and exists:
+            return self._replace_with_keys(df, name, replace_where, replace_keys, txn=txn, metadata=metadata)
         if exists and mode == "error":
             raise TableExistsError(f"table {name!r} already exists (mode='error'); choose append, overwrite or replace_where")
         table_schema = self.schema(name) if exists else None
@@ -125,6 +132,18 @@ class DeltaSparkTableStore(TableStore):
     ) -> CommitResult:
         if not self.exists(name):
             return self.write(df, name, mode="append", txn=txn, metadata=metadata)
+        return self._merge(df, name, keys, txn=txn, metadata=metadata)
+
+    def _replace_with_keys(self, df: DataFrame, name: str, replace_where: str, keys: Sequence[str], *,
+                           txn: Txn | None, metadata: Mapping[str, str] | None) -> CommitResult:
+        """Replace the rows where ``replace_where`` holds with ``df`` and drop ``df``'s keys from the
+        rest of the table, as ONE MERGE commit."""
+        return self._merge(df, name, keys, txn=txn, metadata=metadata, delete_unmatched_where=replace_where)
+
+    def _merge(self, df: DataFrame, name: str, keys: Sequence[str], *, txn: Txn | None,
+               metadata: Mapping[str, str] | None, delete_unmatched_where: str | None = None) -> CommitResult:
+        """MERGE on ``keys``: matched rows updated, new ones inserted and, with
+        ``delete_unmatched_where``, target rows satisfying it that no source row matched deleted."""
         schema = target_schema(name, df.schema, self.schema(name), mode="append", schema_mode="enforce")
         before = self.version(name)
         condition = " AND ".join(f"t.`{key}` <=> s.`{key}`" for key in keys)
@@ -132,10 +151,11 @@ class DeltaSparkTableStore(TableStore):
         if txn is not None:
             settings.update(dict(zip(SESSION_TXN, (txn.app_id, str(txn.version)))))
         with _session_conf(self.spark, settings), _conflicts_as(name):
-            (
-                self._delta(name).alias("t").merge(conform(df, schema).alias("s"), condition)
-                .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
-            )
+            builder = (self._delta(name).alias("t").merge(conform(df, schema).alias("s"), condition)
+                       .whenMatchedUpdateAll().whenNotMatchedInsertAll())
+            if delete_unmatched_where is not None:  # only the target's columns are in scope here
+                builder = builder.whenNotMatchedBySourceDelete(condition=delete_unmatched_where)
+            builder.execute()
         return self._result(name, before)
 
     def _result(self, name: str, before: int | None) -> CommitResult:
