@@ -25,17 +25,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def stage_arguments(stage: str, args: argparse.Namespace, run_date: dt.date) -> argparse.Namespace:
     """The stage's own parsed defaults, as if it were called on the command line."""
-    from jobtagger.cli import build_parser
+    from jobtagger.stages.runner import stage_parser
 
-    argv = [stage, "--conf", args.conf, "--run-date", run_date.isoformat()]
+    argv = ["--conf", args.conf, "--run-date", run_date.isoformat()]
     for override in args.overrides:
         argv += ["--set", override]
-    return build_parser(argv).parse_args(argv)
+    return stage_parser(stage).parse_args(argv)
 
 
 def main(config: JobtaggerConfig, args: argparse.Namespace) -> int:
-    from jobtagger.cli import run_stage
     from jobtagger.session import build_session
+    from jobtagger.stages.runner import run_stage
     from jobtagger.stages.tag import register_catalog
     from jobtagger.tables import open_table_store
 

@@ -3,7 +3,9 @@
 A zip, not a wheel: PySpark puts only ``.zip``/``.egg``/``.jar`` py-files on the executors'
 ``sys.path`` (a ``.whl`` would be copied but never imported). The archive holds the ``jobtagger``
 package at its root, is byte-for-byte reproducible (fixed timestamps, sorted entries) and leaves
-out caches. Dependencies (pyspark, deltalake, ...) are not in it: the executors' Python must
+out caches. It ships what the jobs run: the modules that the command line and the registered
+stages import, directly or through each other (found from their ``import`` statements), with the
+``__init__`` of every package on the way; tools run from a checkout (``demo``, ``bench``) stay out. Dependencies (pyspark, deltalake, ...) are not in it: the executors' Python must
 have them, as the driver's does.
 
     python -m jobtagger.packaging --out dist
@@ -12,12 +14,14 @@ have them, as the driver's does.
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import jobtagger
+from jobtagger.stages import STAGES
 
 PACKAGE_DIR = Path(jobtagger.__file__).resolve().parent
 FIXED_TIMESTAMP = (2020, 1, 1, 0, 0, 0)
@@ -29,14 +33,50 @@ def archive_name() -> str:
     return f"jobtagger-{jobtagger.__version__}.zip"
 
 
-def _package_files(package_dir: Path) -> list[Path]:
-    return sorted(
-        path
-        for path in package_dir.rglob("*")
-        if path.is_file()
-        and not SKIPPED_PARTS.intersection(path.relative_to(package_dir).parts)
-        and path.suffix not in SKIPPED_SUFFIXES
-    )
+JOB_ENTRY_MODULES = ("jobtagger.cli", *(spec.module for spec in STAGES.values()))
+
+
+def _module_file(package_dir: Path, module: str) -> Path | None:
+    """The source file of ``jobtagger.x.y`` under ``package_dir``, or None outside the package."""
+    parts = module.split(".")
+    if parts[0] != package_dir.name:
+        return None
+    base = package_dir.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(path: Path, module: str) -> Iterable[str]:
+    """Every module a file names in an ``import`` (at any depth, relative ones resolved)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)  # submodules imported by name
+
+
+def _package_files(package_dir: Path, entries: Sequence[str] = JOB_ENTRY_MODULES) -> list[Path]:
+    """The source files reachable by imports from ``entries``, with their packages' ``__init__``."""
+    seen: set[Path] = set()
+    pending = list(entries)
+    while pending:
+        module = pending.pop()
+        path = _module_file(package_dir, module)
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        pending.extend(_imported_modules(path, module))
+        parents = module.split(".")[:-1]
+        pending.extend(".".join(parents[:depth]) for depth in range(1, len(parents) + 1))
+    return sorted(seen)
 
 
 def build_pyfiles(out_dir: Path, *, package_dir: Path = PACKAGE_DIR) -> Path:
