@@ -3,9 +3,6 @@ partition never holds a posting twice; each run exits 0, or 6 with one line when
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -15,7 +12,7 @@ from jobtagger.registry import ModelRecord, ModelRegistry, decide_promotion
 from jobtagger.session import JvmCapabilities
 from jobtagger.tables import open_table_store
 from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAGS
-from testkit import REPO_ROOT
+from testkit import assert_won_or_lost_loudly, start_together
 
 from tiny_world import DAY_1, LABELS, bronze_rows
 
@@ -36,22 +33,8 @@ def test_two_tag_runs_of_one_date_at_once_never_double_the_partition(spark, tmp_
     registry.register(record, decision, thresholds=empty,
                       metrics=spark.createDataFrame([], "model_version string, metric string, value double"))
 
-    command = [
-        sys.executable, "-m", "jobtagger.cli", "tag", "--conf", str(REPO_ROOT / "conf" / "local.yaml"),
-        "--run-date", DAY_1.isoformat(), "--quiet", "--set", f"storage.warehouse={tmp_path / 'warehouse'}",
-        "--set", "spark.driver_memory=1g", "--set", "spark.shuffle_partitions=2",
-    ]
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
-    processes = [subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for _ in range(2)]
-    results = [(process.wait(timeout=900), process.stderr.read()) for process in processes]
+    results = start_together("tag", DAY_1.isoformat(), tmp_path)
 
-    codes = [code for code, _ in results]
-    print(f"exit codes {codes}")  # shown with -s; recorded in BENCHMARKS.md
-    assert set(codes) <= {0, 6} and 0 in codes, [stderr[-2000:] for _, stderr in results]
-    for code, stderr in results:
-        if code == 6:
-            reason = [line for line in stderr.splitlines() if line.startswith("jobtagger tag:")]
-            assert len(reason) == 1 and "another writer committed version" in reason[0], stderr[-2000:]
+    assert_won_or_lost_loudly(results, "tag")
     ids = Counter(row.posting_id for row in store.read(GOLD_POSTING_TAGS).select("posting_id").collect())
     assert len(ids) == 300 and set(ids.values()) == {1}
