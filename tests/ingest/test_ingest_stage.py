@@ -161,6 +161,7 @@ def test_critical_expectation_failure_writes_nothing(spark, config):
 
 
 def test_batch_of_only_bad_records_fails_the_row_count_expectation(spark, config):
+    config = config.with_overrides(["ingest.max_quarantine_share=1.0"])  # past the garbage limit, to the GX suite
     folder = landing_folder(config, DAY1)
     folder.mkdir(parents=True)
     (folder / "a.jsonl").write_text('{"oops"\n{"posting_id": null, "title": "x"}\n')

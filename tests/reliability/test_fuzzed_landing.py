@@ -15,6 +15,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -35,7 +36,7 @@ from testkit import REPO_ROOT
 pytestmark = pytest.mark.reliability
 
 DAY = dt.date(2026, 11, 1)
-EXAMPLES = 25
+EXAMPLES = int(os.environ.get("JOBTAGGER_FUZZ_EXAMPLES", "25"))
 FIGURES: dict[str, int] = {"cases": 0, "records": 0, "rows_lost": 0, "duplicates": 0, "unreadable_files": 0}
 
 ids = st.sampled_from([f"p-{i}" for i in range(12)])  # a small pool: ids repeat within and across files

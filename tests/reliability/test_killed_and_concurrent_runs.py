@@ -124,7 +124,7 @@ INGEST_KILLS = {
     "quarantine tasks writing": ("ingest.write=kill-after:0.3", None),
     "bronze tasks writing": (None, lambda config: has_uncommitted(config, BRONZE_POSTINGS)),
     "files written, nothing committed": ("ingest.quarantine_staged=kill", None),
-    "during the bronze commit": ("ingest.quarantine_staged=kill-after:1.0", None),
+    "bronze merge, 1 s in (its tasks or its commit)": ("ingest.quarantine_staged=kill-after:1.0", None),
     "between the two table commits": ("ingest.bronze_committed=kill", None),
     "during the quarantine commit": ("ingest.bronze_committed=kill-after:0.02", None),
     "after the last commit": ("ingest.committed=kill", None),

@@ -8,7 +8,8 @@ The scoring pass stages the gold rows (delta-rs: writes the data files, uncommit
 them for the gate (:mod:`jobtagger.quality.gold_profile`), the gate checks that profile against
 the bronze rows Spark observed as the same pass read them, and the commit publishes the staged
 rows. Nothing is published when the gate fails; the GX results (JSON + Data Docs) stay under
-``<warehouse>/<quality.results_dir>/tag/<run_date>/``.
+``<warehouse>/<quality.results_dir>/tag/<run_date>/``. A run holds a writer lease and first removes
+the gold files that killed runs left uncommitted (:mod:`jobtagger.tables.orphans`).
 """
 
 from __future__ import annotations
