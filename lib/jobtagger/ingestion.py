@@ -170,7 +170,9 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
     df = df.withColumns(
         {
             "language": F.lower("language"),
-            "posted_at": F.expr("try_cast(_posted_at_text AS TIMESTAMP)"),
+            # years outside 1-9999 parse in Spark but no client can read them back: bad_date
+            "posted_at": F.expr("CASE WHEN year(try_cast(_posted_at_text AS TIMESTAMP)) BETWEEN 1 AND 9999 "
+                                "THEN try_cast(_posted_at_text AS TIMESTAMP) END"),
         }
     )
     df = map_labels(df, config=config, lookup=lookup)

@@ -29,6 +29,8 @@ from functools import reduce
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 
@@ -290,6 +292,10 @@ def read_csv(spark: SparkSession, path: Path, *, columns: SourceColumns, separat
 
 
 def read_parquet(spark: SparkSession, path: Path, *, columns: SourceColumns, separator: str) -> DataFrame:
+    try:  # the footer, on the driver: a corrupt file is named here, without a failed Spark job
+        pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise UnreadableFile(f"not a readable Parquet file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     df = spark.read.parquet(str(path))
     types: dict[str, DataType] = {f.name: f.dataType for f in df.schema.fields}
     wrong: list[Column] = []
