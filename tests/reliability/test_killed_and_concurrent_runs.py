@@ -95,16 +95,20 @@ def settle_and_check(world: World, config: JobtaggerConfig, tables: tuple[str, .
     """Counts a case: every table equals the clean world's, no id twice, no uncommitted file left."""
     store = open_table_store(world.spark, config.storage)
     FIGURES["cases"] += 1
+    found = {}
     for table in tables:
         rows, expected = content(store, table), world.expected(table, *days)
-        FIGURES["rows_lost"] += abs(len(expected) - len(rows))
         ids = [r.posting_id for r in store.read(table).select("posting_id").collect()] if table != QUARANTINE_POSTINGS else []
-        FIGURES["duplicates"] += len(ids) - len(set(ids))
         left = uncommitted_files(Path(store.path(table)))
+        FIGURES["rows_lost"] += abs(len(expected) - len(rows))
+        FIGURES["duplicates"] += len(ids) - len(set(ids))
         FIGURES["orphan_files_left"] += len(left)
-        assert rows == expected, table
+        found[table] = (rows, expected, ids, left)
+    print(f"\nreliability kills so far: {FIGURES}", flush=True)
+    for table, (rows, expected, ids, left) in found.items():
         assert len(ids) == len(set(ids)), table
         assert not left, (table, left)
+        assert rows == expected, table
 
 
 def table_version(config: JobtaggerConfig, table: str) -> int:
