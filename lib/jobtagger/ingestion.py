@@ -33,7 +33,7 @@ REASONS: dict[str, str] = {
     "missing_id": "the posting id is absent or empty",
     "huge_text": "title or description longer than ingest.max_text_chars",
     "empty_text": "neither a title nor a description after normalization",
-    "bad_date": "posted_at is present but not an ISO-8601 date or timestamp",
+    "bad_date": "posted_at is present but not an ISO-8601 date or timestamp (or its year is outside 1-9999)",
     "unknown_label": "a label outside the taxonomy, under ingest.unknown_labels=quarantine",
     "duplicate_version": "an older version of a posting id that appears more than once in the batch",
 }

@@ -14,7 +14,7 @@ A file that cannot be read at all (0 bytes, a CSV without a header, a Parquet fi
 or pages are corrupt, a truncated ``.gz``) does not fail the date: it becomes ONE raw record with
 ``read_error = unreadable_file``, its name as ``source_file`` and a one-line cause as
 ``raw_payload``. Most such files fail while the plan is built (cheap driver-side checks: the size,
-the CSV header, the Parquet footer that Spark reads anyway); a file that fails only when its data
+the CSV header, the Parquet footer read by pyarrow); a file that fails only when its data
 is read is named by Spark's ``FAILED_READ_FILE`` error (:func:`failed_landing_file`), and the
 caller reads the folder again without it. The healthy path does no extra work.
 """
@@ -33,7 +33,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
-
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, DateType, IntegralType, StringType, TimestampNTZType, TimestampType
