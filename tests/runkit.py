@@ -55,7 +55,7 @@ def kill_job(process: subprocess.Popen) -> None:
     process.communicate()
 
 
-def run_job(command: Sequence[str], *, fault: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_job(command: Sequence[str], *, fault: str | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
     """Run a job to its end (or until its fault point kills it); returns its outcome."""
     process = start_job(command, fault=fault)
     try:
@@ -66,7 +66,7 @@ def run_job(command: Sequence[str], *, fault: str | None = None, timeout: float 
     return subprocess.CompletedProcess(process.args, process.returncode, out.decode(), err.decode())
 
 
-def kill_when(process: subprocess.Popen, condition: Callable[[], bool], *, timeout: float = 600,
+def kill_when(process: subprocess.Popen, condition: Callable[[], bool], *, timeout: float = 1800,
               poll: float = 0.01) -> bool:
     """SIGKILL the job as soon as ``condition()`` holds; False when the job ended first."""
     deadline = time.monotonic() + timeout
