@@ -94,6 +94,14 @@ class IngestConfig(_Section):
     allowed_languages: list[str] = Field(default_factory=lambda: ["en", "de", "fr", "es"])
     min_posted_at: dt.date = dt.date(2000, 1, 1)
     max_future_days: int = Field(7, ge=0)
+    max_quarantine_share: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="gate: most of a batch's records that may be quarantined as bad (older duplicate versions not counted)",
+    )
+    max_dropped_label_share: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="gate: most of the labels of a batch's postings that may be dropped as unknown (unknown_labels=drop)",
+    )
     unknown_labels: Literal["keep", "drop", "quarantine"] = "drop"
     label_columns: dict[str, str] = Field(
         default_factory=dict,

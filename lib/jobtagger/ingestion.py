@@ -26,15 +26,18 @@ from jobtagger.text.normalize import normalize_text_columns
 
 # Reason codes of quarantined records, in order of precedence (a record gets the first that applies).
 REASONS: dict[str, str] = {
+    "unreadable_file": "the whole file could not be read (empty, no CSV header, corrupt Parquet or gzip): one row per file",
     "malformed": "the record could not be parsed (broken JSON line, bad CSV row, not an object)",
     "invalid_utf8": "the raw bytes are not valid UTF-8 (or hold U+FFFD replacement characters)",
     "wrong_type": "a field has the wrong type (e.g. a number or list where text is expected)",
     "missing_id": "the posting id is absent or empty",
     "huge_text": "title or description longer than ingest.max_text_chars",
     "empty_text": "neither a title nor a description after normalization",
-    "bad_date": "posted_at is present but not an ISO-8601 date or timestamp",
+    "bad_date": "posted_at is present but not an ISO-8601 date or timestamp (or its year is outside 1-9999)",
     "unknown_label": "a label outside the taxonomy, under ingest.unknown_labels=quarantine",
+    "duplicate_version": "an older version of a posting id that appears more than once in the batch",
 }
+DUPLICATE_VERSION = "duplicate_version"
 
 # Canonical text fields of a posting besides the id (see tables.schemas.POSTING_FIELDS).
 TEXT_FIELDS = ("title", "description", "company", "location", "country", "language", "source", "url")
@@ -45,7 +48,7 @@ CONTENT_FIELDS = ("title", "description", "company", "location")
 RAW_RECORD_COLUMNS = (
     "source_file",  # file name inside the landing folder
     "raw_payload",  # the record as read (JSON line, CSV row, or a Parquet row as JSON)
-    "read_error",  # malformed | wrong_type | null
+    "read_error",  # unreadable_file | malformed | wrong_type | null
     "posting_id",
     *TEXT_FIELDS,
     "posted_at",  # text, parsed here
@@ -167,7 +170,9 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
     df = df.withColumns(
         {
             "language": F.lower("language"),
-            "posted_at": F.expr("try_cast(_posted_at_text AS TIMESTAMP)"),
+            # years outside 1-9999 parse in Spark but no client can read them back: bad_date
+            "posted_at": F.expr("CASE WHEN year(try_cast(_posted_at_text AS TIMESTAMP)) BETWEEN 1 AND 9999 "
+                                "THEN try_cast(_posted_at_text AS TIMESTAMP) END"),
         }
     )
     df = map_labels(df, config=config, lookup=lookup)
@@ -211,6 +216,15 @@ def rank_versions(df: DataFrame) -> DataFrame:
         F.col("posted_at").desc_nulls_last(), F.col("source_file").desc(), F.col("content_hash").desc()
     )
     return df.withColumn("version_rank", F.row_number().over(order))
+
+
+def duplicate_versions(ranked: DataFrame) -> DataFrame:
+    """The versions :func:`rank_versions` did not keep, as quarantine candidates (``reason =
+    duplicate_version``): their normalized posting as JSON is the payload, so nothing is lost."""
+    payload = F.to_json(F.struct(*[F.col(name) for name in ("posting_id", *TEXT_FIELDS, "posted_at", "labels", "split")]))
+    return ranked.where("version_rank > 1").select(
+        "run_date", "run_id", "source_file", F.lit(DUPLICATE_VERSION).alias("reason"), payload.alias("raw_payload")
+    )
 
 
 def record_fingerprint(df: DataFrame) -> Column:
@@ -293,27 +307,43 @@ def to_quarantine_rows(df: DataFrame, *, quarantined_at: dt.datetime) -> DataFra
 
 @dataclass(frozen=True)
 class IngestCounts:
-    """Where every record read went. ``bronze`` = valid postings after in-batch dedup."""
+    """Where every record read went: bronze (valid postings after in-batch dedup) or quarantine
+    (by reason, older duplicate versions included). An unreadable file counts as one record."""
 
     read: int
     quarantined: Mapping[str, int]
-    duplicates_dropped: int
     bronze: int
     actions: Mapping[str, int]
     unknown_labels: int
+    labels_given: int = 0  # labels the bronze rows brought (known + unknown)
+    labels_dropped: int = 0  # unknown labels removed under ingest.unknown_labels=drop
 
     @property
     def quarantined_total(self) -> int:
         return sum(self.quarantined.values())
 
+    @property
+    def duplicate_versions(self) -> int:
+        return self.quarantined.get(DUPLICATE_VERSION, 0)
+
+    @property
+    def bad_record_share(self) -> float:
+        """Share of the records read that were quarantined as bad (older duplicate versions are
+        not bad records and do not count)."""
+        return (self.quarantined_total - self.duplicate_versions) / self.read if self.read else 0.0
+
+    @property
+    def dropped_label_share(self) -> float:
+        return self.labels_dropped / self.labels_given if self.labels_given else 0.0
+
     def check(self) -> None:
-        """Raise ReconciliationError unless read = bronze + quarantined + duplicates dropped and
-        the bronze rows are all accounted for by the upsert plan."""
-        accounted = self.bronze + self.quarantined_total + self.duplicates_dropped
+        """Raise ReconciliationError unless read = bronze + quarantined and the bronze rows are
+        all accounted for by the upsert plan."""
+        accounted = self.bronze + self.quarantined_total
         if accounted != self.read:
             raise ReconciliationError(
                 f"ingest counts do not reconcile: read {self.read} != bronze {self.bronze} + quarantined "
-                f"{self.quarantined_total} + duplicates {self.duplicates_dropped} = {accounted}"
+                f"{self.quarantined_total} (duplicate versions {self.duplicate_versions} included) = {accounted}"
             )
         planned = sum(self.actions.values())
         if planned != self.bronze:
@@ -327,10 +357,13 @@ class IngestCounts:
             "bronze": self.bronze,
             "quarantined": self.quarantined_total,
             "quarantined_by_reason": dict(sorted(self.quarantined.items())),
-            "duplicates_dropped": self.duplicates_dropped,
+            "duplicate_versions": self.duplicate_versions,
+            "bad_record_share": round(self.bad_record_share, 4),
             "inserted": self.actions.get("insert", 0),
             "updated": self.actions.get("update", 0),
             "unchanged": self.actions.get("unchanged", 0),
             "stale": self.actions.get("stale", 0),
             "unknown_labels": self.unknown_labels,
+            "labels_dropped": self.labels_dropped,
+            "dropped_label_share": round(self.dropped_label_share, 4),
         }

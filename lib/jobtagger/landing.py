@@ -9,15 +9,30 @@ Every format keeps what is needed to quarantine a bad record without losing it:
 - Parquet files are read one by one (their schemas may differ); columns of an unexpected type
   mark their non-null values as ``wrong_type``.
 ``.gz`` files are decompressed by Spark. Files whose name starts with ``_`` or ``.`` are not data.
+
+A file that cannot be read at all (0 bytes, a CSV without a header, a Parquet file whose footer
+or pages are corrupt, a truncated ``.gz``) does not fail the date: it becomes ONE raw record with
+``read_error = unreadable_file``, its name as ``source_file`` and a one-line cause as
+``raw_payload``. Most such files fail while the plan is built (cheap driver-side checks: the size,
+the CSV header, the Parquet footer read by pyarrow); a file that fails only when its data
+is read is named by Spark's ``FAILED_READ_FILE`` error (:func:`failed_landing_file`), and the
+caller reads the folder again without it. The healthy path does no extra work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, DateType, IntegralType, StringType, TimestampNTZType, TimestampType
@@ -28,6 +43,9 @@ from jobtagger.ingestion import RAW_RECORD_COLUMNS, TEXT_FIELDS
 
 FORMATS = {".jsonl": "jsonl", ".jsonl.gz": "jsonl", ".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet"}
 CORRUPT = "_corrupt_record"
+UNREADABLE_FILE = "unreadable_file"
+_MAX_ERROR_CHARS = 300
+_FAILED_READ = re.compile(r"Encountered error while reading file (\S+?)\.?\s")
 # Variant types accepted per field (schema_of_variant names); anything else is wrong_type.
 _TEXT_TYPES = ("STRING",)
 _ID_TYPES = ("STRING", "TINYINT", "SMALLINT", "INT", "BIGINT")
@@ -72,16 +90,88 @@ def landing_files(folder: Path) -> dict[str, list[Path]]:
     return found
 
 
+class UnreadableFile(Exception):
+    """A landing file that cannot be read as its format; ``str(exc)`` is the one-line cause."""
+
+
+@dataclass(frozen=True)
+class LandingRead:
+    """Raw records of a landing folder, and the files that could not be read (name -> cause);
+    each of those is one record of ``frame`` with ``read_error = unreadable_file``."""
+
+    frame: DataFrame
+    unreadable: Mapping[str, str]
+
+
 def read_landing(spark: SparkSession, folder: Path, *, config: IngestConfig) -> DataFrame:
     """All data files of ``folder`` as one DataFrame of raw records."""
+    return read_landing_files(spark, folder, config=config).frame
+
+
+def read_landing_files(
+    spark: SparkSession, folder: Path, *, config: IngestConfig, unreadable: Mapping[str, str] | None = None
+) -> LandingRead:
+    """Raw records of every data file of ``folder``; files named in ``unreadable`` (found so by an
+    earlier attempt) and files failing while their plan is built are not read but quarantined."""
     files = landing_files(folder)
     columns = SourceColumns.from_config(config)
+    skipped = dict(unreadable or {})
+
+    def readable(path: Path) -> bool:
+        if path.name not in skipped and os.path.getsize(path) == 0:
+            skipped[path.name] = "the file is empty (0 bytes)"
+        return path.name not in skipped
+
     parts: list[DataFrame] = []
-    if files["jsonl"]:
-        parts.append(read_jsonl(spark, files["jsonl"], columns=columns))
-    parts += [read_csv(spark, path, columns=columns, separator=config.csv_label_separator) for path in files["csv"]]
-    parts += [read_parquet(spark, path, columns=columns, separator=config.csv_label_separator) for path in files["parquet"]]
-    return reduce(DataFrame.unionByName, parts)
+    jsonl = [path for path in files["jsonl"] if readable(path)]
+    if jsonl:
+        parts.append(read_jsonl(spark, jsonl, columns=columns))
+    readers = [(path, read_csv) for path in files["csv"]] + [(path, read_parquet) for path in files["parquet"]]
+    for path, reader in readers:
+        if not readable(path):
+            continue
+        try:
+            parts.append(reader(spark, path, columns=columns, separator=config.csv_label_separator))
+        except (UnreadableFile, Py4JJavaError, PySparkException) as exc:
+            skipped[path.name] = short_error(exc)
+    if skipped:
+        parts.append(unreadable_records(spark, skipped))
+    return LandingRead(reduce(DataFrame.unionByName, parts), skipped)
+
+
+def short_error(exc: BaseException) -> str:
+    """One line saying why a file could not be read: the innermost Java cause, else the first line."""
+    text = str(exc)
+    causes = re.findall(r"Caused by: ([^\n]+)", text)
+    line = (causes[-1] if causes else text.strip().splitlines()[0] if text.strip() else type(exc).__name__).strip()
+    return line[:_MAX_ERROR_CHARS]
+
+
+def failed_landing_file(exc: BaseException, folder: Path) -> str | None:
+    """The name of the landing file of ``folder`` a Spark failure names (``FAILED_READ_FILE``), or None."""
+    root = folder.resolve()
+    for uri in _FAILED_READ.findall(str(exc)):
+        path = Path(unquote(urlparse(uri).path) if uri.startswith("file:") else uri)
+        if path.parent.resolve() == root:
+            return path.name
+    return None
+
+
+def unreadable_records(spark: SparkSession, unreadable: Mapping[str, str]) -> DataFrame:
+    """One raw record per unreadable file: its name, the cause as payload, ``unreadable_file``."""
+    files = spark.createDataFrame(sorted(unreadable.items()), "source_file string, cause string")
+    empty = F.lit(None).cast("string")
+    return files.select(
+        _raw_record(
+            source_file=F.col("source_file"),
+            raw_payload=F.col("cause"),
+            read_error=F.lit(UNREADABLE_FILE),
+            fields={name: empty for name in ("posting_id", *TEXT_FIELDS, "posted_at")},
+            labels=F.lit(None),
+            label_values=F.create_map(),
+            split=F.lit(None),
+        )
+    )
 
 
 def _raw_record(
@@ -169,6 +259,8 @@ def _split_labels(column: Column, separator: str) -> Column:
 def read_csv(spark: SparkSession, path: Path, *, columns: SourceColumns, separator: str) -> DataFrame:
     options = {"header": "true", "multiLine": "true", "escape": '"', "encoding": "UTF-8"}
     header = spark.read.options(**options).csv(str(path)).columns
+    if not header:
+        raise UnreadableFile("no header line")
     schema = ", ".join(f"`{name.replace('`', '``')}` STRING" for name in header) + f", {CORRUPT} STRING"
     df = (
         spark.read.options(**options, mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT)
@@ -199,6 +291,10 @@ def read_csv(spark: SparkSession, path: Path, *, columns: SourceColumns, separat
 
 
 def read_parquet(spark: SparkSession, path: Path, *, columns: SourceColumns, separator: str) -> DataFrame:
+    try:  # the footer, on the driver: a corrupt file is named here, without a failed Spark job
+        pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise UnreadableFile(f"not a readable Parquet file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     df = spark.read.parquet(str(path))
     types: dict[str, DataType] = {f.name: f.dataType for f in df.schema.fields}
     wrong: list[Column] = []

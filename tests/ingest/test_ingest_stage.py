@@ -85,9 +85,10 @@ def test_first_run_writes_bronze_quarantine_counts_and_quality_results(spark, co
 
     assert run.counts["read"] == 15
     assert run.counts["quarantined_by_reason"] == {
-        "bad_date": 1, "empty_text": 1, "huge_text": 1, "invalid_utf8": 1, "malformed": 1, "missing_id": 1, "wrong_type": 1,
+        "bad_date": 1, "duplicate_version": 1, "empty_text": 1, "huge_text": 1, "invalid_utf8": 1, "malformed": 1,
+        "missing_id": 1, "wrong_type": 1,
     }
-    assert (run.counts["bronze"], run.counts["duplicates_dropped"], run.counts["inserted"]) == (7, 1, 7)
+    assert (run.counts["bronze"], run.counts["duplicate_versions"], run.counts["inserted"]) == (7, 1, 7)
     rows = {r.posting_id: r for r in bronze(spark, config).collect()}
     assert sorted(rows) == ["c-1", "j-0", "j-1", "j-2", "j-3", "j-4", "p-1"]
     assert rows["j-0"].title == "Senior Software Engineer"  # the later version of the duplicate won
@@ -101,7 +102,9 @@ def test_first_run_writes_bronze_quarantine_counts_and_quality_results(spark, co
     by_reason = {r.reason: r for r in quarantine}
     assert by_reason["malformed"].raw_payload == '{"posting_id": "m-1", "title": "broken'
     assert "u-1" in by_reason["invalid_utf8"].raw_payload
-    assert {r.source_file for r in quarantine} == {"a.jsonl"}
+    assert by_reason["duplicate_version"].source_file == "b.jsonl"  # the older version, kept
+    assert json.loads(by_reason["duplicate_version"].raw_payload)["title"] == "Old title"
+    assert {r.source_file for r in quarantine if r.reason != "duplicate_version"} == {"a.jsonl"}
     assert {r.run_id for r in quarantine} == {run.run_id}
     assert {r.run_date for r in quarantine} == {DAY1}
 
@@ -124,7 +127,7 @@ def test_rerun_of_a_date_leaves_bronze_exactly_as_it_was(spark, config):
     after = bronze(spark, config)
     assert_df_equality(spark.createDataFrame(before_rows, before.schema), after, ignore_row_order=True)
     quarantine = store.read(QUARANTINE_POSTINGS)
-    assert quarantine.count() == 7 and {r.run_id for r in quarantine.collect()} == {rerun.run_id}
+    assert quarantine.count() == 8 and {r.run_id for r in quarantine.collect()} == {rerun.run_id}
 
 
 def test_next_date_adds_and_updates_and_flags_content_duplicates(spark, config):
@@ -158,6 +161,7 @@ def test_critical_expectation_failure_writes_nothing(spark, config):
 
 
 def test_batch_of_only_bad_records_fails_the_row_count_expectation(spark, config):
+    config = config.with_overrides(["ingest.max_quarantine_share=1.0"])  # past the garbage limit, to the GX suite
     folder = landing_folder(config, DAY1)
     folder.mkdir(parents=True)
     (folder / "a.jsonl").write_text('{"oops"\n{"posting_id": null, "title": "x"}\n')
@@ -168,12 +172,12 @@ def test_batch_of_only_bad_records_fails_the_row_count_expectation(spark, config
 
 def test_counts_that_do_not_reconcile_raise():
     counts = IngestCounts(
-        read=10, quarantined={"malformed": 2}, duplicates_dropped=1, bronze=6, actions={"insert": 6}, unknown_labels=0
+        read=10, quarantined={"malformed": 2, "duplicate_version": 1}, bronze=6, actions={"insert": 6}, unknown_labels=0
     )
     with pytest.raises(ReconciliationError, match="read 10 != bronze 6"):
         counts.check()
     IngestCounts(
-        read=9, quarantined={"malformed": 2}, duplicates_dropped=1, bronze=6, actions={"insert": 6}, unknown_labels=0
+        read=9, quarantined={"malformed": 2, "duplicate_version": 1}, bronze=6, actions={"insert": 6}, unknown_labels=0
     ).check()
 
 

@@ -4,6 +4,10 @@ Critical (blocks the commit): at least one row, ids present and unique, some tex
 limit, languages allowed (for ``quality.language_mostly`` of the rows). Warnings (reported):
 title length, posted_at inside the plausible window. Validation runs on a narrow frame of derived
 columns (:func:`bronze_check_frame`), so GX never scans the long description texts.
+
+Before the suite, the batch as a whole (:func:`batch_share_failures`): a batch that is mostly
+garbage (quarantined records, or labels dropped as unknown, above ``ingest.max_quarantine_share``
+/ ``ingest.max_dropped_label_share``) fails the gate, even if its few good rows pass the suite.
 """
 
 from __future__ import annotations
@@ -17,6 +21,18 @@ from pyspark.sql import functions as F
 from jobtagger.config import JobtaggerConfig
 
 BRONZE_SUITE = "bronze_postings"
+
+
+def batch_share_failures(*, bad_record_share: float, dropped_label_share: float, config: JobtaggerConfig) -> list[str]:
+    """What is over its limit in a batch (empty when the batch may be committed)."""
+    limits = [
+        ("records quarantined as bad", bad_record_share, config.ingest.max_quarantine_share, "ingest.max_quarantine_share"),
+        ("labels dropped as unknown", dropped_label_share, config.ingest.max_dropped_label_share,
+         "ingest.max_dropped_label_share"),
+    ]
+    return [
+        f"{what}: {share:.1%} > {key} {limit:.1%}" for what, share, limit, key in limits if share > limit
+    ]
 
 
 def bronze_check_frame(postings: DataFrame) -> DataFrame:

@@ -1,10 +1,18 @@
 """Ingest stage: the landing folder of the run date -> ``bronze_postings`` (+ ``quarantine_postings``).
 
 Order of work, so a failure leaves the tables as they were:
-read + validate + normalize -> split good/bad -> dedup in the batch -> plan the upsert against
-bronze -> reconcile counts -> bronze GX suite (critical failure: DataQualityError, nothing
-written) -> quarantine rows of the date replaced (``replace_where run_date``) -> bronze upsert of
-the new and changed postings only (so a rerun of a date commits nothing to bronze).
+read + validate + normalize (a file that cannot be read is quarantined as a file, the rest go on)
+-> split good/bad -> dedup in the batch (older versions go to quarantine) -> plan the upsert
+against bronze -> reconcile counts -> the gate: shares of bad records and dropped labels, then the
+bronze GX suite (critical failure: DataQualityError, nothing written) -> quarantine rows of the
+date staged (files written, not committed) -> bronze upsert of the new and changed postings only
+(so a rerun of a date commits nothing to bronze) -> quarantine commit (``replace_where run_date``).
+
+The quarantine commit comes last and always happens: it marks the run as complete. A run killed
+between the two commits leaves bronze new and the date's quarantine rows old; the next run of the
+date sees a bronze commit of a run without its quarantine commit, says so, and redoes the date
+(bronze plans as unchanged, quarantine is replaced). Every run holds a writer lease and first
+removes the files killed runs left in both tables (:mod:`jobtagger.tables.orphans`).
 """
 
 from __future__ import annotations
@@ -14,14 +22,19 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
+from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobtagger.config import JobtaggerConfig
-from jobtagger.errors import ConfigError
+from jobtagger.errors import ConfigError, DataQualityError
+from jobtagger.faults import fault_point
 from jobtagger.ingestion import (
+    DUPLICATE_VERSION,
     IngestCounts,
+    duplicate_versions,
     flag_content_duplicates,
     label_lookup,
     plan_upsert,
@@ -31,11 +44,12 @@ from jobtagger.ingestion import (
     validate_records,
     with_content_hash,
 )
-from jobtagger.landing import read_landing
+from jobtagger.landing import failed_landing_file, read_landing_files, short_error
 from jobtagger.quality import quality_folder, run_suite
-from jobtagger.quality.bronze import BRONZE_SUITE, bronze_check_frame, bronze_expectations
-from jobtagger.runlog import RunContext
+from jobtagger.quality.bronze import BRONZE_SUITE, batch_share_failures, bronze_check_frame, bronze_expectations
+from jobtagger.runlog import LOGGER, RunContext
 from jobtagger.tables import TableStore, open_table_store
+from jobtagger.tables.orphans import Lease, remove_orphans, writer_lease
 from jobtagger.tables.schemas import BRONZE_POSTINGS, QUARANTINE_POSTINGS
 from jobtagger.taxonomy import Taxonomy, load_taxonomy
 
@@ -71,11 +85,90 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
 def ingest_folder(
     spark: SparkSession, config: JobtaggerConfig, run: RunContext, *, folder: Path, store: TableStore
 ) -> dict[str, Any]:
+    with writer_lease(store.warehouse, run.run_id) as lease:
+        _clean_up_killed_runs(store, run, lease)
+        return _ingest(spark, config, run, folder=folder, store=store)
+
+
+def _ingest(
+    spark: SparkSession, config: JobtaggerConfig, run: RunContext, *, folder: Path, store: TableStore
+) -> dict[str, Any]:
     ingested_at = run.started_at.replace(tzinfo=None)
     with run.step("read", folder=str(folder)) as info:
-        raw = read_landing(spark, folder, config=config.ingest)
+        records, read, quarantined = _read(spark, config, run, folder, ingested_at)
+        info.update(records=read, quarantined=sum(quarantined.values()))
+
+    existing = store.read(BRONZE_POSTINGS) if store.exists(BRONZE_POSTINGS) else None
+    with run.step("dedup") as info:
+        ranked = rank_versions(with_content_hash(records.where(F.col("reason").isNull())))
+        duplicates = ranked.where("version_rank > 1").count()
+        batch = ranked.where("version_rank = 1").drop("version_rank")
+        planned = plan_upsert(flag_content_duplicates(batch, existing), existing).persist(StorageLevel.MEMORY_AND_DISK)
+        unknown = F.size(F.coalesce("unknown_labels", F.array()))
+        stats = planned.groupBy("action").agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.sum(unknown).alias("unknown"),
+            F.sum(F.size(F.coalesce("labels", F.array()))).alias("labels"),
+        ).collect()
+        actions = {row["action"]: row["rows"] for row in stats}
+        bronze_rows = sum(actions.values())
+        info.update(actions)
+    if duplicates:
+        quarantined = {**quarantined, DUPLICATE_VERSION: duplicates}
+    unknown_total = int(sum(row["unknown"] or 0 for row in stats))
+    labels_total = int(sum(row["labels"] or 0 for row in stats))
+    dropping = config.ingest.unknown_labels == "drop"
+    counts = IngestCounts(
+        read=read,
+        quarantined=quarantined,
+        bronze=bronze_rows,
+        actions=actions,
+        unknown_labels=unknown_total,
+        labels_given=labels_total + (unknown_total if dropping else 0),
+        labels_dropped=unknown_total if dropping else 0,
+    )
+    run.counts.update(counts.as_dict())
+    run.log("counts", **counts.as_dict())
+    counts.check()
+
+    try:
+        with run.step("quality") as info:
+            over = batch_share_failures(
+                bad_record_share=counts.bad_record_share, dropped_label_share=counts.dropped_label_share, config=config
+            )
+            report = run_suite(
+                bronze_check_frame(planned),
+                suite_name=BRONZE_SUITE,
+                expectations=bronze_expectations(config, run_date=run.run_date),
+                results_dir=quality_folder(config, run.job, run.run_date),
+                run_id=run.run_id,
+            )
+            info.update(passed=report.passed and not over, warnings=len(report.warnings), over_limits=over)
+        run.details["quality"] = {**report.as_dict(), "over_limits": over}
+        if over:
+            raise DataQualityError(f"ingest gate failed, nothing written: {'; '.join(over)}")
+        report.raise_for_critical()
+        bad = records.where(F.col("reason").isNotNull()).select("run_date", "run_id", "source_file", "reason", "raw_payload")
+        rejected = bad.unionByName(duplicate_versions(ranked)) if duplicates else bad
+        commits = _write(store, run, rejected, planned, counts, quarantined_at=ingested_at)
+    finally:
+        records.unpersist()
+        planned.unpersist()
+    run.details["commits"] = commits
+    return {"landing_folder": str(folder), "commits": commits, "quality": run.details["quality"]}
+
+
+def _read(
+    spark: SparkSession, config: JobtaggerConfig, run: RunContext, folder: Path, ingested_at: dt.datetime
+) -> tuple[DataFrame, int, dict[str, int]]:
+    """Validated records (persisted), records read and quarantined counts by reason.
+    A file that fails only once its data is read is set aside and the folder read again."""
+    unreadable: dict[str, str] = {}
+    lookup = label_lookup(_taxonomy(config))
+    while True:
+        landing = read_landing_files(spark, folder, config=config.ingest, unreadable=unreadable)
         records = (
-            validate_records(raw, config=config.ingest, lookup=label_lookup(_taxonomy(config)))
+            validate_records(landing.frame, config=config.ingest, lookup=lookup)
             .withColumns(
                 {
                     "run_date": F.lit(run.run_date),
@@ -85,88 +178,103 @@ def ingest_folder(
             )
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        read = raw.count()  # counted apart from the validation, so the reconciliation means something
-        quarantined = {
-            row["reason"]: row["count"] for row in records.where("reason IS NOT NULL").groupBy("reason").count().collect()
-        }
-        info.update(records=read, quarantined=sum(quarantined.values()))
+        try:
+            quarantined = {
+                row["reason"]: row["count"]
+                for row in records.where("reason IS NOT NULL").groupBy("reason").count().collect()
+            }
+            read = landing.frame.count()  # counted apart from the validation, so the reconciliation means something
+            break
+        except (Py4JJavaError, PySparkException) as exc:
+            records.unpersist()
+            name = failed_landing_file(exc, folder)
+            if name is None or name in landing.unreadable:
+                raise
+            unreadable[name] = short_error(exc)
+    for name, cause in sorted(landing.unreadable.items()):
+        LOGGER.warning("ingest: landing file %s could not be read, quarantined as a file: %s", folder / name, cause)
+        run.log("unreadable_file", file=str(folder / name), cause=cause)
+    run.details["unreadable_files"] = dict(landing.unreadable)
+    return records, read, quarantined
 
-    existing = store.read(BRONZE_POSTINGS) if store.exists(BRONZE_POSTINGS) else None
-    with run.step("dedup") as info:
-        ranked = rank_versions(with_content_hash(records.where(F.col("reason").isNull())))
-        duplicates = ranked.where("version_rank > 1").count()
-        batch = ranked.where("version_rank = 1").drop("version_rank")
-        planned = plan_upsert(flag_content_duplicates(batch, existing), existing).persist(StorageLevel.MEMORY_AND_DISK)
-        stats = planned.groupBy("action").agg(
-            F.count(F.lit(1)).alias("rows"), F.sum(F.size(F.coalesce("unknown_labels", F.array()))).alias("unknown")
-        ).collect()
-        actions = {row["action"]: row["rows"] for row in stats}
-        bronze_rows = sum(actions.values())
-        info.update(actions)
-    counts = IngestCounts(
-        read=read,
-        quarantined=quarantined,
-        duplicates_dropped=duplicates,
-        bronze=bronze_rows,
-        actions=actions,
-        unknown_labels=int(sum(row["unknown"] or 0 for row in stats)),
-    )
-    run.counts.update(counts.as_dict())
-    run.log("counts", **counts.as_dict())
-    counts.check()
 
-    with run.step("quality") as info:
-        report = run_suite(
-            bronze_check_frame(planned),
-            suite_name=BRONZE_SUITE,
-            expectations=bronze_expectations(config, run_date=run.run_date),
-            results_dir=quality_folder(config, run.job, run.run_date),
-            run_id=run.run_id,
-        )
-        info.update(passed=report.passed, warnings=len(report.warnings))
-    run.details["quality"] = report.as_dict()
-    try:
-        report.raise_for_critical()
-        commits = _write(store, run, records, planned, counts, quarantined_at=ingested_at)
-    finally:
-        records.unpersist()
-        planned.unpersist()
-    run.details["commits"] = commits
-    return {"landing_folder": str(folder), "commits": commits, "quality": report.as_dict()}
+def _clean_up_killed_runs(store: TableStore, run: RunContext, lease: Lease) -> None:
+    """Remove what killed runs left in bronze and quarantine; name a run of this date that was
+    killed between its two commits (this run redoes the date)."""
+    with run.step("clean_up") as info:
+        for name in (BRONZE_POSTINGS, QUARANTINE_POSTINGS):
+            removed = remove_orphans(store.path(name), lease)
+            if removed:
+                info[f"{name}_files_removed"] = len(removed)
+        interrupted = _interrupted_run(store, run.run_date)
+        if interrupted:
+            info["redoes_run"] = interrupted
+            run.details["redoes_run"] = interrupted
+            LOGGER.warning(
+                "ingest: run %s of %s committed bronze but not its quarantine rows (killed?); this run redoes the date",
+                interrupted, run.run_date,
+            )
+
+
+def _interrupted_run(store: TableStore, run_date: dt.date, *, depth: int = 100) -> str | None:
+    """The run id of the latest ingest of ``run_date`` with a bronze commit but no quarantine
+    commit (the quarantine commit is a run's last), or None."""
+    if not store.exists(BRONZE_POSTINGS):
+        return None
+    day = run_date.isoformat()
+
+    def runs(name: str) -> list[str]:
+        if not store.exists(name):
+            return []
+        return [
+            entry.get("jobtagger.run_id") for entry in store.history(name, limit=depth)
+            if entry.get("jobtagger.job") == "ingest" and entry.get("jobtagger.run_date") == day
+        ]
+
+    bronze_runs = runs(BRONZE_POSTINGS)
+    if not bronze_runs:
+        return None
+    return None if bronze_runs[0] in set(runs(QUARANTINE_POSTINGS)) else bronze_runs[0]
 
 
 def _write(
     store: TableStore,
     run: RunContext,
-    records: DataFrame,
+    rejected: DataFrame,
     planned: DataFrame,
     counts: IngestCounts,
     *,
     quarantined_at: dt.datetime,
 ) -> dict[str, Any]:
+    """Quarantine files staged, bronze committed, quarantine committed: the last commit marks the
+    run complete (see the module docstring)."""
     metadata = run.commit_metadata()
     commits: dict[str, Any] = {}
-    with run.step("write_quarantine", rows=counts.quarantined_total):
-        if counts.quarantined_total or store.exists(QUARANTINE_POSTINGS):
-            rows = to_quarantine_rows(records.where(F.col("reason").isNotNull()), quarantined_at=quarantined_at)
-            exists = store.exists(QUARANTINE_POSTINGS)
-            result = store.write(
-                rows,
-                QUARANTINE_POSTINGS,
-                mode="replace_where" if exists else "error",
-                replace_where=f"run_date = '{run.run_date.isoformat()}'" if exists else None,
-                partition_by=["run_date"],
-                metadata=metadata,
-            )
-            commits[QUARANTINE_POSTINGS] = result.version
-    changed = counts.actions.get("insert", 0) + counts.actions.get("update", 0)
-    with run.step("write_bronze", rows=changed):
-        if changed:
-            result = store.merge(
-                to_bronze_rows(planned.where(F.col("action").isin(*CHANGED))),
-                BRONZE_POSTINGS,
-                keys=["posting_id"],
-                metadata=metadata,
-            )
-            commits[BRONZE_POSTINGS] = result.version
+    fault_point("ingest.write")
+    exists = store.exists(QUARANTINE_POSTINGS)
+    with run.step("stage_quarantine", rows=counts.quarantined_total):
+        quarantine = store.stage(
+            to_quarantine_rows(rejected, quarantined_at=quarantined_at),
+            QUARANTINE_POSTINGS,
+            mode="replace_where" if exists else "error",
+            replace_where=f"run_date = '{run.run_date.isoformat()}'" if exists else None,
+            partition_by=["run_date"],
+            metadata=metadata,
+        )
+    with quarantine:
+        fault_point("ingest.quarantine_staged")
+        changed = counts.actions.get("insert", 0) + counts.actions.get("update", 0)
+        with run.step("write_bronze", rows=changed):
+            if changed:
+                result = store.merge(
+                    to_bronze_rows(planned.where(F.col("action").isin(*CHANGED))),
+                    BRONZE_POSTINGS,
+                    keys=["posting_id"],
+                    metadata=metadata,
+                )
+                commits[BRONZE_POSTINGS] = result.version
+        fault_point("ingest.bronze_committed")
+        with run.step("commit_quarantine", rows=counts.quarantined_total):
+            commits[QUARANTINE_POSTINGS] = quarantine.commit().version
+    fault_point("ingest.committed")
     return commits

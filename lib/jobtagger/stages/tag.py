@@ -13,7 +13,8 @@ The scoring pass stages the gold rows (delta-rs: writes the data files, uncommit
 them for the gate (:mod:`jobtagger.quality.gold_profile`), the gate checks that profile against
 the bronze rows Spark observed as the same pass read them, and the commit publishes the staged
 rows. Nothing is published when the gate fails; the GX results (JSON + Data Docs) stay under
-``<warehouse>/<quality.results_dir>/tag/<run_date>/``.
+``<warehouse>/<quality.results_dir>/tag/<run_date>/``. A run holds a writer lease and first removes
+the gold files that killed runs left uncommitted (:mod:`jobtagger.tables.orphans`).
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from pyspark.sql import functions as F
 from jobtagger.calibration import MultiLabelDecision
 from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import DataQualityError, JobtaggerError, MissingInputError
+from jobtagger.faults import fault_point
 from jobtagger.quality import quality_folder
 from jobtagger.quality.gold import check_gold
 from jobtagger.quality.gold_profile import InputSummary, count_duplicate_ids, observed_input
 from jobtagger.registry import load_current_model
 from jobtagger.runlog import RunContext
 from jobtagger.tables import MappedRows, StagedWrite, TableStore, Txn, open_table_store
+from jobtagger.tables.orphans import remove_orphans, writer_lease
 from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAG_VIEW, GOLD_POSTING_TAGS
 from jobtagger.tagging import latest_posting_rows, posting_tag_view_sql, score_gold_rows, tag_shares
 
@@ -52,8 +55,12 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
     mode: TagMode = "backfill" if getattr(args, "backfill", False) else config.tagging.mode
     store = open_table_store(spark, config.storage)
     current = load_current_model(spark, store, config)
-    return tag_postings(spark, config, run, store=store, model=current.model, model_version=current.version, mode=mode,
-                        trained_through=current.record.run_date)
+    with writer_lease(store.warehouse, run.run_id) as lease:  # files killed runs left in gold go first
+        removed = remove_orphans(store.path(GOLD_POSTING_TAGS), lease)
+        if removed:
+            run.log("clean_up", gold_files_removed=len(removed))
+        return tag_postings(spark, config, run, store=store, model=current.model, model_version=current.version,
+                            mode=mode, trained_through=current.record.run_date)
 
 
 def tag_postings(
@@ -86,6 +93,7 @@ def tag_postings(
                     staged=store.engine_name)
 
     with staged:
+        fault_point("tag.staged")
         if inputs.rows == 0:
             where = "bronze" if mode == "backfill" else f"bronze for run date {run.run_date}"
             raise MissingInputError(f"no postings to tag in {where}")
