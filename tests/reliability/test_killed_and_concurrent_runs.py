@@ -215,8 +215,6 @@ def test_two_dates_ingested_at_once_equal_them_run_one_after_the_other(world):
     settle_and_check(world, config, INGEST_TABLES, (DAY2, DAY3))
 
 
-@pytest.mark.xfail(strict=False, reason="two same-date commits at once are the table layer's fix (issue #18 items 1-2, "
-                   "branch rel-tables); passes once that is merged")
 def test_two_runs_of_one_date_at_once_equal_one_run(world):
     config = world.copy("case")
     codes = run_together([job_command("ingest", config, DAY2), job_command("ingest", config, DAY2)])
