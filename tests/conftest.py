@@ -8,12 +8,22 @@ import pytest
 from pyspark.sql import SparkSession
 
 from jobtagger.config import JobtaggerConfig, load_config
-from testkit import REPO_ROOT, local_session
+from jobtagger.session import build_session
+from testkit import REPO_ROOT
 
 
 @pytest.fixture(scope="session")
 def spark():
-    session = local_session(driver_memory="3g", app_name="jobtagger-tests")
+    config = load_config(REPO_ROOT / "conf" / "local.yaml").spark.model_copy(
+        update={
+            "master": "local[2]",
+            "shuffle_partitions": 2,
+            "driver_memory": "3g",
+            "log_level": "ERROR",
+            "conf": {"spark.ui.enabled": "false", "spark.default.parallelism": "2"},
+        }
+    )
+    session = build_session(config, app_name="jobtagger-tests")
     yield session
     session.stop()
 
