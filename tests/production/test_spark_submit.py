@@ -97,7 +97,9 @@ def test_failed_quality_gate_exits_3_with_one_reason_line_and_nothing_written(py
     folder = tmp_path / "landing" / RUN_DATE
     folder.mkdir(parents=True)
     (folder / "postings-00000.jsonl").write_text('{"oops"\n{"posting_id": null, "title": "x"}\n', encoding="utf-8")
-    done = submit(INGEST, *stage_args(tmp_path), pyfiles=pyfiles, python=node_python, cwd=tmp_path)
+    # Past the garbage limit, so that the batch reaches the GX suite inside the submitted job.
+    args = stage_args(tmp_path, "ingest.max_quarantine_share=1.0")
+    done = submit(INGEST, *args, pyfiles=pyfiles, python=node_python, cwd=tmp_path)
     assert done.returncode == 3, done.describe()
     [reason] = done.reason_lines()
     assert reason.startswith("jobtagger ingest: ") and "expect_table_row_count_to_be_between" in reason
