@@ -1,5 +1,5 @@
 """Pure logic of the tag job: postings -> gold rows (fused scorer or the model's transform),
-the exploded view, tag-share drift.
+tag-share drift.
 
 Nothing here reads or writes a table. Gold rows come as :class:`MappedRows` (a Python Arrow pass
 the table layer writes in place); the rest are ``DataFrame -> DataFrame``. The tag stage chains
@@ -164,22 +164,6 @@ def score_gold_rows(
     run_columns = with_run_columns(model_version=model_version, run_id=run_id, tagged_at=tagged_at)
     rows = decided.then(run_columns, schema).then(profiling(profile), schema)
     return ScoredGold(rows, "fused", profile)
-
-
-def posting_tag_view_sql(gold_table: str) -> str:
-    """Spark SQL of the exploded view: one row per (posting, assigned tag) with its score."""
-    return (
-        f"SELECT posting_id, tag, score, run_date, model_version FROM {gold_table} "
-        "LATERAL VIEW explode(tag_scores) assigned AS tag, score"
-    )
-
-
-def posting_tag_datafusion_sql(gold_table: str) -> str:
-    """The same rows for deltalake's ``QueryBuilder`` (DataFusion), which has no LATERAL VIEW."""
-    return (
-        "SELECT posting_id, entry['key'] AS tag, entry['value'] AS score, run_date, model_version FROM "
-        f"(SELECT posting_id, run_date, model_version, unnest(map_entries(tag_scores)) AS entry FROM {gold_table})"
-    )
 
 
 def tag_shares(gold: DataFrame) -> DataFrame:

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from chispa import assert_approx_df_equality, assert_df_equality
 
+from jobtagger.tables.catalog import posting_tag_view_sql
 from jobtagger.tagging import (
     GOLD_POSTING_TAG_COLUMNS,
     GOLD_POSTING_TAGS_SCHEMA,
-    posting_tag_view_sql,
     latest_posting_rows,
     tag_share_drift,
     tag_shares,

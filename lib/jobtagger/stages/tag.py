@@ -37,9 +37,10 @@ from jobtagger.quality.gold_profile import InputSummary, count_duplicate_ids, ob
 from jobtagger.registry import load_current_model
 from jobtagger.runlog import RunContext
 from jobtagger.tables import MappedRows, StagedWrite, TableStore, Txn, open_table_store
+from jobtagger.tables.catalog import register_gold
 from jobtagger.tables.orphans import remove_orphans, writer_lease
-from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAG_VIEW, GOLD_POSTING_TAGS
-from jobtagger.tagging import latest_posting_rows, posting_tag_view_sql, score_gold_rows, tag_shares
+from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAGS
+from jobtagger.tagging import latest_posting_rows, score_gold_rows, tag_shares
 
 TagMode = Literal["daily", "backfill"]
 
@@ -207,22 +208,3 @@ def _stage(store: TableStore, gold: MappedRows, run: RunContext, *, mode: str, m
                        replace_where=f"run_date = '{run.run_date.isoformat()}'", partition_by=["run_date"],
                        txn=txn, metadata=metadata, replace_keys=["posting_id"])
 
-
-def register_gold(spark: SparkSession, store: TableStore) -> list[str]:
-    """``<db>.gold_posting_tags`` and the exploded view ``<db>.gold_posting_tag`` over it."""
-    table = store.register(GOLD_POSTING_TAGS)
-    return [table, _register_posting_tag_view(spark, store, table)]
-
-
-def register_catalog(spark: SparkSession, store: TableStore) -> list[str]:
-    """Every table of the warehouse as ``<db>.<table>``, and the gold view once gold exists: what
-    a fresh session needs before analysts' SQL runs."""
-    registered = store.register_all()
-    gold = f"{store.database}.{GOLD_POSTING_TAGS}"
-    return registered + ([_register_posting_tag_view(spark, store, gold)] if gold in registered else [])
-
-
-def _register_posting_tag_view(spark: SparkSession, store: TableStore, gold_table: str) -> str:
-    view = f"{store.database}.{GOLD_POSTING_TAG_VIEW}"
-    spark.sql(f"CREATE OR REPLACE VIEW {view} AS {posting_tag_view_sql(gold_table)}")
-    return view
