@@ -32,6 +32,7 @@ from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import DataQualityError, JobtaggerError, MissingInputError
 from jobtagger.faults import fault_point
 from jobtagger.quality import quality_folder
+from jobtagger.quality.drift import tag_shares
 from jobtagger.quality.gold import check_gold
 from jobtagger.quality.gold_profile import InputSummary, count_duplicate_ids, observed_input
 from jobtagger.registry import load_current_model
@@ -40,7 +41,7 @@ from jobtagger.tables import MappedRows, StagedWrite, TableStore, Txn, open_tabl
 from jobtagger.tables.catalog import register_gold
 from jobtagger.tables.orphans import remove_orphans, writer_lease
 from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAGS
-from jobtagger.tagging import latest_posting_rows, score_gold_rows, tag_shares
+from jobtagger.tagging import latest_posting_rows, score_gold_rows
 
 TagMode = Literal["daily", "backfill"]
 
