@@ -23,7 +23,6 @@ from pyspark.sql.types import (
     FloatType,
     MapType,
     StringType,
-    StructField,
     StructType,
     TimestampType,
 )
@@ -32,25 +31,10 @@ from pyspark.sql.window import Window
 from jobtagger.fused import NotFusable, fused_gold_columns, read_plan
 from jobtagger.quality.gold_profile import GoldProfile, gold_profile_accumulator, profiling
 from jobtagger.tables import ArrowBatchFunction, MappedRows
+from jobtagger.tables.schemas import GOLD_POSTING_TAGS_SCHEMA
 
 LOGGER = logging.getLogger("jobtagger.tag")
 
-# gold_posting_tags: one row per tagged posting, partitioned by run_date.
-GOLD_POSTING_TAGS_SCHEMA = StructType(
-    [
-        StructField("posting_id", StringType(), False),
-        StructField("run_date", DateType(), False),
-        StructField("tags", ArrayType(StringType()), False),
-        StructField("tag_scores", MapType(StringType(), FloatType()), False),
-        StructField("candidate_scores", MapType(StringType(), FloatType()), False),
-        StructField("model_version", StringType(), False),
-        StructField("run_id", StringType(), False),
-        StructField("tagged_at", TimestampType(), False),
-    ]
-)
-
-# gold_posting_tag: one row per (posting, assigned tag); what analysts join on.
-GOLD_POSTING_TAG_COLUMNS = ("posting_id", "tag", "score", "run_date", "model_version")
 
 def latest_posting_rows(bronze: DataFrame) -> DataFrame:
     """One row per posting_id, the most recently ingested one (backfill tags each posting once)."""
