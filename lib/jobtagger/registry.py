@@ -29,7 +29,6 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import MissingInputError, ModelIntegrityError
 from jobtagger.tables.base import TableStore
 from jobtagger.tables.schemas import ML_METRICS, ML_MODELS, ML_MODELS_SCHEMA, ML_THRESHOLDS
@@ -213,12 +212,8 @@ class CurrentModel:
         return self.record.model_version
 
 
-def load_current_model(spark: SparkSession, store: TableStore, config: JobtaggerConfig | None = None) -> CurrentModel:
-    """The current ``PipelineModel`` (loaded into ``spark``) and its registry row, for the tag stage.
-
-    ``config`` is accepted so callers pass what they have; the registry alone decides the model.
-    """
-    del config
+def load_current_model(spark: SparkSession, store: TableStore) -> CurrentModel:
+    """The current ``PipelineModel`` (loaded into ``spark``) and its registry row, for the tag stage."""
     registry = ModelRegistry(store)
     record = registry.current()
     if record is None:

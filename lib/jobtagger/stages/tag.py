@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace) -> dict[str, Any]:
     mode: TagMode = "backfill" if getattr(args, "backfill", False) else config.tagging.mode
     store = open_table_store(spark, config.storage)
-    current = load_current_model(spark, store, config)
+    current = load_current_model(spark, store)
     with writer_lease(store.warehouse, run.run_id) as lease:  # files killed runs left in gold go first
         removed = remove_orphans(store.path(GOLD_POSTING_TAGS), lease)
         if removed:
