@@ -129,7 +129,7 @@ def score_gold_rows(
 ) -> ScoredGold:
     """Gold rows of ``postings`` scored by ``model``: in one fused Arrow pass where the fused scorer
     reproduces every stage of the model exactly, else (logged with the reason) through
-    ``model.transform``. Both give the same rows; the fused pass is many times faster. Either way
+    ``model.transform``. Both give the same rows; the fused pass is the faster one. Either way
     the rows are profiled for the gold gate in the Python pass that hands them to the writer."""
     profile = gold_profile_accumulator(postings.sparkSession.sparkContext)
     try:

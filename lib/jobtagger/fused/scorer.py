@@ -57,8 +57,8 @@ def scoring_input(postings: DataFrame, plan: FusedPlan) -> DataFrame:
 @functools.lru_cache(maxsize=1)
 def batch_steps(scoring: FusedScoring) -> tuple[TextFeaturizer, BatchDecision]:
     """The featurizer and decision of a broadcast plan, built once per Python worker (the
-    broadcast value stays one object there across tasks) instead of once per partition: the
-    vocabulary tables take ~30 ms to build."""
+    broadcast value stays one object there across tasks) instead of once per partition: building
+    the vocabulary tables is not free, and a partition may be small."""
     return TextFeaturizer(scoring.text), BatchDecision(scoring.decision)
 
 

@@ -32,8 +32,8 @@ def tag_share_drift(current: DataFrame, previous: DataFrame, *, min_share: float
     z-statistic of the change, ``|p1 - p2| / sqrt(p (1 - p) (1/n1 + 1/n2))`` with the pooled share
     ``p`` and each run's posting count ``n`` (``postings / share`` of its tags): how unlikely the
     change is as sampling noise at these sample sizes. A tag is exempt (``drift`` null) when it is
-    under ``min_share`` in both runs or when ``z < min_z``: at 3,000 postings a 2% tag moves by a
-    fifth from one clean day to the next by chance alone, at a million postings it does not.
+    under ``min_share`` in both runs or when ``z < min_z``: on a small run a rare tag's share moves
+    a lot from one clean day to the next by chance alone, on a large run the same move is real.
     """
     whole = Window.partitionBy()
     share = F.coalesce(F.col("cur.share"), F.lit(0.0))
