@@ -13,7 +13,6 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from jobtagger.synthetic import (
-    TEMPLATES,
     as_text_columns,
     bad_record_files,
     day_id_range,
@@ -23,6 +22,7 @@ from jobtagger.synthetic import (
     manifest_lines,
     zipf_index,
 )
+from jobtagger.synthetic_templates import TEMPLATES
 from jobtagger.taxonomy import load_taxonomy
 
 TAXONOMY = load_taxonomy(Path(__file__).resolve().parents[1] / "conf" / "taxonomy")

@@ -36,7 +36,7 @@ def stage_arguments(stage: str, args: argparse.Namespace, run_date: dt.date) -> 
 def main(config: JobtaggerConfig, args: argparse.Namespace) -> int:
     from jobtagger.session import build_session
     from jobtagger.stages.runner import run_stage
-    from jobtagger.stages.tag import register_catalog
+    from jobtagger.tables.catalog import register_catalog
     from jobtagger.tables import open_table_store
 
     spark = build_session(config.spark, app_name="jobtagger-demo")

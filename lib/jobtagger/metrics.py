@@ -20,17 +20,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
-PRECISION_AT = (1, 3, 5)
+from jobtagger.tables.schemas import ML_METRICS_SCHEMA
 
-METRICS_SCHEMA = StructType(
-    [
-        StructField("model_version", StringType(), False),
-        StructField("split", StringType(), False),
-        StructField("label", StringType(), True),  # null: a metric of the whole split
-        StructField("metric", StringType(), False),
-        StructField("value", DoubleType(), True),
-    ]
-)
+PRECISION_AT = (1, 3, 5)
 PER_LABEL_METRICS = ("support", "predicted", "tp", "fp", "fn", "precision", "recall", "f1", "threshold")
 
 
@@ -74,7 +66,7 @@ class EvaluationResult:
             (model_version, split, None, name, None if value is None else float(value))
             for name, value in self.headline.as_dict().items()
         ]
-        overall_df = spark.createDataFrame(overall, METRICS_SCHEMA)
+        overall_df = spark.createDataFrame(overall, ML_METRICS_SCHEMA)
         per_label = self.per_label.select(
             F.lit(model_version).alias("model_version"),
             F.lit(split).alias("split"),

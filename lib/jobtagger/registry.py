@@ -28,51 +28,14 @@ from typing import Literal
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    ArrayType,
-    DateType,
-    DoubleType,
-    LongType,
-    MapType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
 
-from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import MissingInputError, ModelIntegrityError
 from jobtagger.tables.base import TableStore
-from jobtagger.tables.schemas import ML_METRICS, ML_MODELS, ML_THRESHOLDS
+from jobtagger.tables.schemas import ML_METRICS, ML_MODELS, ML_MODELS_SCHEMA, ML_THRESHOLDS
 
 Status = Literal["current", "rejected", "archived"]
 MODELS_FOLDER = "_models"
 MANIFEST_SUFFIX = ".manifest.json"
-
-ML_MODELS_SCHEMA = StructType(
-    [
-        StructField("model_version", StringType(), False),
-        StructField("created_at", TimestampType(), False),
-        StructField("run_id", StringType(), False),
-        StructField("run_date", DateType(), False),
-        StructField("training_table", StringType(), True),
-        StructField("training_table_version", LongType(), True),
-        StructField("config_fingerprint", StringType(), False),
-        StructField("strategy", StringType(), False),
-        StructField("threshold_strategy", StringType(), False),
-        StructField("labels", ArrayType(StringType(), False), False),
-        StructField("label_count", LongType(), False),
-        StructField("training_seconds", DoubleType(), True),
-        StructField("micro_f1", DoubleType(), True),
-        StructField("macro_f1", DoubleType(), True),
-        StructField("metrics", MapType(StringType(), DoubleType(), True), True),
-        StructField("status", StringType(), False),
-        StructField("status_reason", StringType(), False),
-        StructField("champion_version", StringType(), True),
-        StructField("path", StringType(), False),
-        StructField("updated_at", TimestampType(), False),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -249,12 +212,8 @@ class CurrentModel:
         return self.record.model_version
 
 
-def load_current_model(spark: SparkSession, store: TableStore, config: JobtaggerConfig | None = None) -> CurrentModel:
-    """The current ``PipelineModel`` (loaded into ``spark``) and its registry row, for the tag stage.
-
-    ``config`` is accepted so callers pass what they have; the registry alone decides the model.
-    """
-    del config
+def load_current_model(spark: SparkSession, store: TableStore) -> CurrentModel:
+    """The current ``PipelineModel`` (loaded into ``spark``) and its registry row, for the tag stage."""
     registry = ModelRegistry(store)
     record = registry.current()
     if record is None:

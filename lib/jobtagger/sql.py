@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(config: JobtaggerConfig, args: argparse.Namespace) -> int:
     from jobtagger.session import build_session
-    from jobtagger.stages.tag import register_catalog
+    from jobtagger.tables.catalog import register_catalog
     from jobtagger.tables import open_table_store
 
     spark = build_session(config.spark, app_name="jobtagger-sql")

@@ -1,5 +1,4 @@
-"""Pure logic of the tag job: postings -> gold rows (fused scorer or the model's transform),
-the exploded view, tag-share drift.
+"""Pure logic of the tag job: postings -> gold rows (fused scorer or the model's transform).
 
 Nothing here reads or writes a table. Gold rows come as :class:`MappedRows` (a Python Arrow pass
 the table layer writes in place); the rest are ``DataFrame -> DataFrame``. The tag stage chains
@@ -24,7 +23,6 @@ from pyspark.sql.types import (
     FloatType,
     MapType,
     StringType,
-    StructField,
     StructType,
     TimestampType,
 )
@@ -33,27 +31,9 @@ from pyspark.sql.window import Window
 from jobtagger.fused import NotFusable, fused_gold_columns, read_plan
 from jobtagger.quality.gold_profile import GoldProfile, gold_profile_accumulator, profiling
 from jobtagger.tables import ArrowBatchFunction, MappedRows
+from jobtagger.tables.schemas import GOLD_POSTING_TAGS_SCHEMA
 
 LOGGER = logging.getLogger("jobtagger.tag")
-
-# gold_posting_tags: one row per tagged posting, partitioned by run_date.
-GOLD_POSTING_TAGS_SCHEMA = StructType(
-    [
-        StructField("posting_id", StringType(), False),
-        StructField("run_date", DateType(), False),
-        StructField("tags", ArrayType(StringType()), False),
-        StructField("tag_scores", MapType(StringType(), FloatType()), False),
-        StructField("candidate_scores", MapType(StringType(), FloatType()), False),
-        StructField("model_version", StringType(), False),
-        StructField("run_id", StringType(), False),
-        StructField("tagged_at", TimestampType(), False),
-    ]
-)
-
-# gold_posting_tag: one row per (posting, assigned tag); what analysts join on.
-GOLD_POSTING_TAG_COLUMNS = ("posting_id", "tag", "score", "run_date", "model_version")
-
-TAG_SHARE_COLUMNS = ("tag", "postings", "share")
 
 
 def latest_posting_rows(bronze: DataFrame) -> DataFrame:
@@ -149,7 +129,7 @@ def score_gold_rows(
 ) -> ScoredGold:
     """Gold rows of ``postings`` scored by ``model``: in one fused Arrow pass where the fused scorer
     reproduces every stage of the model exactly, else (logged with the reason) through
-    ``model.transform``. Both give the same rows; the fused pass is many times faster. Either way
+    ``model.transform``. Both give the same rows; the fused pass is the faster one. Either way
     the rows are profiled for the gold gate in the Python pass that hands them to the writer."""
     profile = gold_profile_accumulator(postings.sparkSession.sparkContext)
     try:
@@ -164,65 +144,3 @@ def score_gold_rows(
     run_columns = with_run_columns(model_version=model_version, run_id=run_id, tagged_at=tagged_at)
     rows = decided.then(run_columns, schema).then(profiling(profile), schema)
     return ScoredGold(rows, "fused", profile)
-
-
-def posting_tag_view_sql(gold_table: str) -> str:
-    """Spark SQL of the exploded view: one row per (posting, assigned tag) with its score."""
-    return (
-        f"SELECT posting_id, tag, score, run_date, model_version FROM {gold_table} "
-        "LATERAL VIEW explode(tag_scores) assigned AS tag, score"
-    )
-
-
-def posting_tag_datafusion_sql(gold_table: str) -> str:
-    """The same rows for deltalake's ``QueryBuilder`` (DataFusion), which has no LATERAL VIEW."""
-    return (
-        "SELECT posting_id, entry['key'] AS tag, entry['value'] AS score, run_date, model_version FROM "
-        f"(SELECT posting_id, run_date, model_version, unnest(map_entries(tag_scores)) AS entry FROM {gold_table})"
-    )
-
-
-def tag_shares(gold: DataFrame) -> DataFrame:
-    """Share of postings carrying each tag: ``tag, postings, share`` (K rows, small)."""
-    total = gold.agg(F.count(F.lit(1)).alias("total"))
-    counts = gold.select(F.explode("tags").alias("tag")).groupBy("tag").agg(
-        F.count(F.lit(1)).alias("postings")
-    )
-    return counts.crossJoin(total).select(
-        "tag", "postings", (F.col("postings") / F.col("total")).alias("share")
-    )
-
-
-def tag_share_drift(current: DataFrame, previous: DataFrame, *, min_share: float, min_z: float = 0.0) -> DataFrame:
-    """Compare two :func:`tag_shares` frames tag by tag.
-
-    ``drift = |share - previous_share| / max(share, previous_share)``: 0 when unchanged, 1 when a
-    tag appears or vanishes (the effect size the gate bounds). ``z`` is the two-proportion
-    z-statistic of the change, ``|p1 - p2| / sqrt(p (1 - p) (1/n1 + 1/n2))`` with the pooled share
-    ``p`` and each run's posting count ``n`` (``postings / share`` of its tags): how unlikely the
-    change is as sampling noise at these sample sizes. A tag is exempt (``drift`` null) when it is
-    under ``min_share`` in both runs or when ``z < min_z``: at 3,000 postings a 2% tag moves by a
-    fifth from one clean day to the next by chance alone, at a million postings it does not.
-    """
-    whole = Window.partitionBy()
-    share = F.coalesce(F.col("cur.share"), F.lit(0.0))
-    previous_share = F.coalesce(F.col("prev.share"), F.lit(0.0))
-    joined = current.alias("cur").join(previous.alias("prev"), on="tag", how="full_outer").select(
-        "tag",
-        share.alias("share"),
-        previous_share.alias("previous_share"),
-        F.max(F.col("cur.postings") / F.col("cur.share")).over(whole).alias("_n1"),
-        F.max(F.col("prev.postings") / F.col("prev.share")).over(whole).alias("_n2"),
-    )
-    n1, n2 = F.coalesce("_n1", F.lit(0.0)), F.coalesce("_n2", F.lit(0.0))
-    pooled = (F.col("share") * n1 + F.col("previous_share") * n2) / (n1 + n2)
-    error = F.sqrt(pooled * (F.lit(1.0) - pooled) * (F.lit(1.0) / n1 + F.lit(1.0) / n2))
-    difference = F.abs(F.col("share") - F.col("previous_share"))
-    z = (F.when(difference == 0, F.lit(0.0)).when((n1 == 0) | (n2 == 0) | (error == 0), F.lit(float("inf")))
-         .otherwise(difference / error))
-    drift = difference / F.greatest("share", "previous_share")
-    exempt = ((F.col("share") < min_share) & (F.col("previous_share") < min_share)) | (F.col("z") < min_z)
-    return joined.withColumn("z", z).select(
-        "tag", "share", "previous_share", "z",
-        F.when(exempt, F.lit(None).cast("double")).otherwise(drift).alias("drift"),
-    )

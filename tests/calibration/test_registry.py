@@ -39,7 +39,7 @@ def test_register_accept_reject_force(spark, make_config):
     registry = ModelRegistry(store)
     assert registry.current() is None
     with pytest.raises(MissingInputError):
-        load_current_model(spark, store, config)
+        load_current_model(spark, store)
     thresholds = spark.createDataFrame([("x", "a", 0.5)], "model_version string, label string, threshold double")
     metrics = spark.createDataFrame([("x", "micro_f1", 0.8)], "model_version string, metric string, value double")
 

@@ -1,12 +1,16 @@
 """Both strategies: learn a separable toy problem, probabilities aligned with labels, save/load,
 Pipeline use, and the logit corrections for class weights and negative sampling."""
 
+import typing
+
 import numpy as np
 import pytest
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.linalg import SparseVector
 
-from jobtagger.models import MultiOutputSigmoid, OneVsRestLogistic, OneVsRestLogisticModel, estimator_for
+from jobtagger.config import TrainingConfig
+from jobtagger.errors import ConfigError
+from jobtagger.models import STRATEGIES, MultiOutputSigmoid, OneVsRestLogistic, OneVsRestLogisticModel, estimator_for
 from model_toys import DIM, LABELS, micro_f1, toy_rows
 
 ESTIMATORS = {
@@ -108,3 +112,17 @@ def test_one_vs_rest_reaches_each_labels_regularised_optimum(spark):
         fitted = np.append(model.arrays["weights"][:, k], model.arrays["bias"][k]).astype(float)
         assert objective(fitted, y)[0] <= best.fun * (1 + 1e-4)
     assert model.training_summary["mean_iterations"] < 200
+
+
+def test_every_configurable_strategy_has_an_estimator_and_no_other(spark):
+    configurable = typing.get_args(TrainingConfig.model_fields["strategy"].annotation)
+    assert set(STRATEGIES) == set(configurable)
+    for name in configurable:
+        training = TrainingConfig(strategy=name)
+        assert isinstance(estimator_for(training), STRATEGIES[name][0])
+
+
+def test_an_unknown_strategy_fails_loudly_instead_of_meaning_multi_output():
+    training = TrainingConfig().model_copy(update={"strategy": "gradient_boosting"})
+    with pytest.raises(ConfigError, match="gradient_boosting"):
+        estimator_for(training)

@@ -27,11 +27,11 @@ from jobtagger.bench import options
 from jobtagger.config import JobtaggerConfig
 from jobtagger.runlog import RunContext
 from jobtagger.stages.tag import tag_postings
-from jobtagger.stages.train import fit_and_evaluate
 from jobtagger.synthetic import generate_postings
 from jobtagger.tables import TableStore, open_table_store
 from jobtagger.tables.schemas import BRONZE_POSTINGS, BRONZE_POSTINGS_SCHEMA, GOLD_POSTING_TAGS
 from jobtagger.taxonomy import load_taxonomy
+from jobtagger.training import fit_and_evaluate
 
 DEFAULT_ROWS = 1_000_000
 DEFAULT_ROUNDS = 3

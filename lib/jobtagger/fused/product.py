@@ -58,8 +58,8 @@ def _sigmoid_in_place(z: np.ndarray) -> np.ndarray:
 def _csr_affine(indptr, indices, data, weights, row_addends):
     """Each row: zero, then ``+= value * weights[column]`` for its entries in order (scipy's
     ``csr_matvecs``), then ``+ row_addends[a]`` for each addend in order. Four entries are added
-    per sweep over the row (left to right, so each output is rounded after every addition as
-    before): the row is loaded and stored a quarter as often."""
+    per sweep over the row (left to right, so each output is rounded after every addition, in
+    scipy's order): the row is loaded and stored a quarter as often."""
     n, width = len(indptr) - 1, weights.shape[1]
     result = np.zeros((n, width), data.dtype)
     for row in range(n):

@@ -16,15 +16,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    ArrayType,
-    DateType,
-    FloatType,
-    MapType,
-    StringType,
-    StructField,
-    StructType,
-)
+from pyspark.sql.types import DateType, StructType
 
 from jobtagger.fused.decision import BatchDecision
 from jobtagger.fused.lowercase import jvm_lowercased
@@ -32,14 +24,10 @@ from jobtagger.fused.plan import FusedPlan, FusedScoring, NotFusable
 from jobtagger.fused.product import probabilities
 from jobtagger.fused.text import TextFeaturizer
 from jobtagger.tables import MappedRows
+from jobtagger.tables.schemas import GOLD_DECIDED_FIELDS
 
 TEXT_COLUMN = "_fused_text"
 _DECISION_CELLS = 1 << 22  # 32 MB per float64 score block
-_DECIDED_FIELDS = [
-    StructField("tags", ArrayType(StringType())),
-    StructField("tag_scores", MapType(StringType(), FloatType())),
-    StructField("candidate_scores", MapType(StringType(), FloatType())),
-]
 
 
 def fused_gold_columns(postings: DataFrame, plan: FusedPlan) -> MappedRows:
@@ -47,7 +35,7 @@ def fused_gold_columns(postings: DataFrame, plan: FusedPlan) -> MappedRows:
     own transform would decide them. The rows stay a Python pass (:class:`MappedRows`): the gold
     columns are added to the same batches, and the table layer writes them there."""
     source = scoring_input(postings, plan)
-    schema = StructType([source.schema["posting_id"], source.schema["run_date"], *_DECIDED_FIELDS])
+    schema = StructType([source.schema["posting_id"], source.schema["run_date"], *GOLD_DECIDED_FIELDS])
     shared = postings.sparkSession.sparkContext.broadcast(plan.scoring)
 
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -69,8 +57,8 @@ def scoring_input(postings: DataFrame, plan: FusedPlan) -> DataFrame:
 @functools.lru_cache(maxsize=1)
 def batch_steps(scoring: FusedScoring) -> tuple[TextFeaturizer, BatchDecision]:
     """The featurizer and decision of a broadcast plan, built once per Python worker (the
-    broadcast value stays one object there across tasks) instead of once per partition: the
-    vocabulary tables take ~30 ms to build."""
+    broadcast value stays one object there across tasks) instead of once per partition: building
+    the vocabulary tables is not free, and a partition may be small."""
     return TextFeaturizer(scoring.text), BatchDecision(scoring.decision)
 
 
@@ -90,5 +78,5 @@ def score_batches(batches: Iterator[pa.RecordBatch], scoring: FusedScoring) -> I
             yield pa.RecordBatch.from_arrays(
                 [rows.column("posting_id"), rows.column("run_date"), decided.tags, decided.tag_scores,
                  decided.candidate_scores],
-                names=["posting_id", "run_date", *[field.name for field in _DECIDED_FIELDS]],
+                names=["posting_id", "run_date", *[field.name for field in GOLD_DECIDED_FIELDS]],
             )

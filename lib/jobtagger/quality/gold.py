@@ -4,7 +4,7 @@ The rules are checked by GX on small frames of aggregates (see :mod:`jobtagger.q
 for how they are measured while the rows are produced): ``gold_posting_tags`` on one row comparing
 gold with the scored bronze rows (row count, ids, untagged postings, score range),
 ``gold_tags`` on one row per tag the rows name (the model's label set), and ``gold_tag_drift`` on
-one row per tag comparing shares with the previous run (:func:`jobtagger.tagging.tag_share_drift`):
+one row per tag comparing shares with the previous run (:func:`jobtagger.quality.drift.tag_share_drift`):
 a tag fails when its share moved by more than the bound AND the move is significant at the two
 runs' sample sizes (z-statistic at least ``drift_min_z``).
 """
@@ -21,8 +21,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobtagger.quality import QualityReport, SuiteRun, run_suites
+from jobtagger.quality.drift import TAG_SHARE_COLUMNS, tag_share_drift
 from jobtagger.quality.gold_profile import GoldProfile, InputSummary
-from jobtagger.tagging import TAG_SHARE_COLUMNS, tag_share_drift
 
 GOLD_SUITE = "gold_posting_tags"
 TAGS_SUITE = "gold_tags"

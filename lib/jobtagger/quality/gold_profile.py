@@ -1,6 +1,6 @@
 """What the gold gate validates, measured while the gold rows are produced instead of by reading
-them again: at 1M postings a second Spark pass over the tag maps, a join with bronze and a
-distinct count cost more than scoring itself.
+them again: a second Spark pass over the tag maps, a join with bronze and a distinct count
+would cost more than scoring itself on a large run.
 
 Executors profile every Arrow batch of gold columns they emit (:func:`profiled_batches`) into a
 Spark accumulator (:class:`GoldProfile`: row count, id fingerprint, untagged rows, score range,

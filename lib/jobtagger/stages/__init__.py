@@ -1,4 +1,7 @@
-"""Stages: the only layer that reads and writes tables.
+"""Stages: the only layer that opens the table store and chooses what is read and written.
+
+Domain modules take DataFrames; the model registry reads and writes its own tables through the
+store a stage hands it (a version's rows, folder and promotion stay one unit).
 
 A stage is a module that satisfies :class:`Stage`; :data:`STAGES` is the one registry of them,
 read by the command line, the ``jobs/`` entry points (through the command line) and the demo.

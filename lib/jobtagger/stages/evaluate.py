@@ -22,7 +22,7 @@ from jobtagger.errors import MissingInputError
 from jobtagger.metrics import format_table
 from jobtagger.model_card import write_model_card
 from jobtagger.runlog import RunContext
-from jobtagger.stages.train import fit_and_evaluate
+from jobtagger.training import fit_and_evaluate
 
 ID_COLUMNS = ("posting_id", "id")
 DESCRIPTION_COLUMNS = ("description", "text", "body")

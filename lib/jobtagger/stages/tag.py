@@ -32,14 +32,16 @@ from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import DataQualityError, JobtaggerError, MissingInputError
 from jobtagger.faults import fault_point
 from jobtagger.quality import quality_folder
+from jobtagger.quality.drift import tag_shares
 from jobtagger.quality.gold import check_gold
 from jobtagger.quality.gold_profile import InputSummary, count_duplicate_ids, observed_input
 from jobtagger.registry import load_current_model
 from jobtagger.runlog import RunContext
 from jobtagger.tables import MappedRows, StagedWrite, TableStore, Txn, open_table_store
+from jobtagger.tables.catalog import register_gold
 from jobtagger.tables.orphans import remove_orphans, writer_lease
-from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAG_VIEW, GOLD_POSTING_TAGS
-from jobtagger.tagging import latest_posting_rows, posting_tag_view_sql, score_gold_rows, tag_shares
+from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAGS
+from jobtagger.tagging import latest_posting_rows, score_gold_rows
 
 TagMode = Literal["daily", "backfill"]
 
@@ -54,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace) -> dict[str, Any]:
     mode: TagMode = "backfill" if getattr(args, "backfill", False) else config.tagging.mode
     store = open_table_store(spark, config.storage)
-    current = load_current_model(spark, store, config)
+    current = load_current_model(spark, store)
     with writer_lease(store.warehouse, run.run_id) as lease:  # files killed runs left in gold go first
         removed = remove_orphans(store.path(GOLD_POSTING_TAGS), lease)
         if removed:
@@ -207,22 +209,3 @@ def _stage(store: TableStore, gold: MappedRows, run: RunContext, *, mode: str, m
                        replace_where=f"run_date = '{run.run_date.isoformat()}'", partition_by=["run_date"],
                        txn=txn, metadata=metadata, replace_keys=["posting_id"])
 
-
-def register_gold(spark: SparkSession, store: TableStore) -> list[str]:
-    """``<db>.gold_posting_tags`` and the exploded view ``<db>.gold_posting_tag`` over it."""
-    table = store.register(GOLD_POSTING_TAGS)
-    return [table, _register_posting_tag_view(spark, store, table)]
-
-
-def register_catalog(spark: SparkSession, store: TableStore) -> list[str]:
-    """Every table of the warehouse as ``<db>.<table>``, and the gold view once gold exists: what
-    a fresh session needs before analysts' SQL runs."""
-    registered = store.register_all()
-    gold = f"{store.database}.{GOLD_POSTING_TAGS}"
-    return registered + ([_register_posting_tag_view(spark, store, gold)] if gold in registered else [])
-
-
-def _register_posting_tag_view(spark: SparkSession, store: TableStore, gold_table: str) -> str:
-    view = f"{store.database}.{GOLD_POSTING_TAG_VIEW}"
-    spark.sql(f"CREATE OR REPLACE VIEW {view} AS {posting_tag_view_sql(gold_table)}")
-    return view

@@ -38,7 +38,7 @@ def test_train_registers_promotes_and_rejects(spark, make_config):
     assert (folder / "model_card.html").is_file() and (folder / "pr_curves.png").is_file()
 
     store = open_table_store(spark, config.storage)
-    current = load_current_model(spark, store, config)
+    current = load_current_model(spark, store)
     assert current.version == first["model_version"]
     tagged = current.model.transform(store.read("bronze_postings").limit(20)).select("tags", "tag_scores").collect()
     assert all(len(row["tags"]) >= 1 for row in tagged)  # at least one tag per posting

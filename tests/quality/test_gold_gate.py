@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from jobtagger.quality.drift import tag_shares
 from jobtagger.quality.gold import check_gold
 from jobtagger.quality.gold_profile import (
     InputSummary,
@@ -18,7 +19,7 @@ from jobtagger.quality.gold_profile import (
     profiling,
 )
 from jobtagger.tables import MappedRows
-from jobtagger.tagging import tag_shares, to_gold_rows
+from jobtagger.tagging import to_gold_rows
 
 DAY = dt.date(2026, 11, 2)
 LABELS = ["skill:python", "skill:java", "category:software_engineering"]

@@ -1,0 +1,173 @@
+"""Training and evaluation of a multi-label model on a labelled DataFrame, without tables.
+
+:func:`fit_and_evaluate` takes any labelled DataFrame (with or without its own ``split`` column)
+and returns the fitted ``PipelineModel`` [feature stages..., classifier, MultiLabelDecision] with
+its thresholds, metrics and model card data. ``jobtagger train`` calls it on bronze and registers
+the result; ``jobtagger evaluate`` calls it on files and prints the metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pyspark import StorageLevel
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobtagger.calibration import MultiLabelDecision, Thresholds, fit_decision
+from jobtagger.config import JobtaggerConfig
+from jobtagger.errors import MissingInputError
+from jobtagger.labels import LabelSpaceReport, assign_folds, assign_split, build_label_space
+from jobtagger.metrics import EvaluationResult, evaluate
+from jobtagger.model_card import CardData, card_curves, curve_labels, top_terms
+from jobtagger.models import estimator_for
+from jobtagger.models.out_of_fold import out_of_fold_scores
+from jobtagger.runlog import RunContext
+from jobtagger.session import detect_capabilities
+from jobtagger.text.features import build_feature_pipeline, vocabulary_of
+
+BASELINE_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    model: PipelineModel
+    labels: list[str]
+    label_space: LabelSpaceReport
+    thresholds: Thresholds
+    evaluation: EvaluationResult
+    baseline: EvaluationResult  # the same scores with one 0.5 threshold, no rules: what thresholds buy
+    test_predictions: DataFrame  # cached: posting_id, labels, scores, tags
+    test_rows: DataFrame  # cached: the raw test postings (to score a champion on the same rows)
+    card: CardData
+    training_seconds: float
+    split_counts: dict[str, int]
+
+    def release(self) -> None:
+        self.test_predictions.unpersist()
+        self.test_rows.unpersist()
+        self.evaluation.per_label.unpersist()
+        self.baseline.per_label.unpersist()
+
+
+def fit_and_evaluate(
+    spark: SparkSession,
+    config: JobtaggerConfig,
+    labelled: DataFrame,
+    run: RunContext,
+    *,
+    model_version: str,
+    parents: Mapping[str, str] | None = None,
+    taxonomy_labels: list[str] | None = None,
+) -> TrainingOutcome:
+    """Split, fit features and classifier on train, thresholds on held-out scores, evaluate on test.
+
+    Held-out scores come from the validation carve, or with ``calibration.folds`` = k from k
+    models fitted on the other folds of train (the validation carve then joins train). The
+    feature pipeline is fitted once on all of train, so fold models share its vocabulary and IDF.
+    """
+    folds = config.calibration.folds
+    with run.step("label_space") as info:
+        # A corpus with its own test split must not learn its label space from the test rows.
+        # Null-safe: postings without a split of their own (null) are training candidates too.
+        source = labelled.where(~F.col("split").eqNullSafe("test")) if "split" in labelled.columns else labelled
+        report = build_label_space(
+            source, min_support=config.training.min_support, max_labels=config.training.max_labels,
+            taxonomy_labels=taxonomy_labels,
+        )
+        info.update(labels=len(report.labels), below_support=len(report.below_support))
+        if not report.labels:
+            raise MissingInputError(
+                f"no label has {config.training.min_support} or more labelled postings: nothing to train"
+            )
+    with run.step("split") as info:
+        split = assign_split(labelled, report, config.training.split)
+        if folds:
+            split = split.withColumn("split", F.when(F.col("split") == "validation", "train").otherwise(F.col("split")))
+        split = split.persist(StorageLevel.MEMORY_AND_DISK)
+        split_counts = {r["split"]: int(r["count"]) for r in split.groupBy("split").count().collect()}
+        info.update(**split_counts)
+        for name in ("train", "test") if folds else ("train", "validation", "test"):
+            if not split_counts.get(name):
+                raise MissingInputError(f"the {name} split is empty: too few labelled postings ({split_counts})")
+    train, validation, test = (split.where(F.col("split") == name) for name in ("train", "validation", "test"))
+
+    started = time.perf_counter()
+    with run.step("fit_features") as info:
+        features = build_feature_pipeline(config.features, capabilities=detect_capabilities(spark)).fit(train)
+        train_features = features.transform(train).persist(StorageLevel.MEMORY_AND_DISK)
+        vocabulary = vocabulary_of(features)
+        info.update(vocabulary=len(vocabulary) if vocabulary is not None else None)
+    with run.step("fit_classifier", strategy=config.training.strategy, labels=len(report.labels)):
+        classifier = estimator_for(config.training, label_space=report.labels).fit(train_features)
+    training_seconds = time.perf_counter() - started
+    labels = list(classifier.labels)
+    scorer = PipelineModel(stages=[*features.stages, classifier])
+
+    with run.step("fit_thresholds", strategy=config.calibration.strategy, folds=folds) as info:
+        if folds:
+            folded = assign_folds(train_features, report, folds, seed=config.training.split.seed)
+            scored_validation = out_of_fold_scores(
+                estimator_for(config.training, label_space=labels), folded, folds=folds, keep=("posting_id",)
+            )
+        else:
+            scored_validation = scorer.transform(validation).select("posting_id", "labels", "scores").persist()
+        train_features.unpersist()
+        decision, thresholds = fit_decision(
+            scored_validation, labels, config.calibration,
+            top_candidates=config.tagging.top_candidates, parents=parents,
+        )
+        scored_validation.unpersist()
+        info.update(fallbacks=thresholds.fallback_counts(), global_threshold=thresholds.global_threshold)
+    model = PipelineModel(stages=[*features.stages, classifier, decision])
+
+    with run.step("evaluate") as info:
+        test_rows = test.persist(StorageLevel.MEMORY_AND_DISK)
+        predictions = model.transform(test_rows).select("posting_id", "labels", "scores", "tags").persist()
+        evaluation = evaluate(predictions, labels, thresholds=dict(zip(thresholds.labels, thresholds.values)))
+        baseline = evaluate(_single_threshold(predictions, labels), labels)
+        info.update(
+            micro_f1=round(evaluation.headline.micro_f1, 4), macro_f1=round(evaluation.headline.macro_f1, 4),
+            baseline_micro_f1=round(baseline.headline.micro_f1, 4), baseline_macro_f1=round(baseline.headline.macro_f1, 4),
+        )
+    split.unpersist()
+
+    with run.step("model_card_data"):
+        per_label = evaluation.per_label_rows()
+        curves, reliability = card_curves(predictions, decision, labels_for_curves=curve_labels(per_label))
+        card = CardData(
+            model_version=model_version, headline=evaluation.headline, per_label=per_label, thresholds=thresholds,
+            curves=curves, reliability=reliability, top_terms=top_terms(classifier, vocabulary, labels),
+            facts={
+                "strategy": config.training.strategy,
+                "threshold strategy": config.calibration.strategy,
+                "thresholds from": f"out-of-fold scores ({folds} folds)" if folds else "validation scores",
+                "score calibration": config.calibration.score_calibration,
+                "labels": str(len(labels)),
+                "labels below min support (not modelled)": str(len(report.below_support)),
+                "postings train / validation / test": " / ".join(
+                    str(split_counts.get(n, 0)) for n in ("train", "validation", "test")
+                ),
+                "training seconds": f"{training_seconds:.1f}",
+                "config fingerprint": config.fingerprint(),
+                f"baseline (one {BASELINE_THRESHOLD} threshold) micro-F1 / macro-F1":
+                    f"{baseline.headline.micro_f1:.3f} / {baseline.headline.macro_f1:.3f}",
+            },
+        )
+    return TrainingOutcome(
+        model=model, labels=labels, label_space=report, thresholds=thresholds, evaluation=evaluation,
+        baseline=baseline, test_predictions=predictions, test_rows=test_rows, card=card,
+        training_seconds=training_seconds, split_counts=split_counts,
+    )
+
+
+def _single_threshold(predictions: DataFrame, labels: list[str]) -> DataFrame:
+    """Tags from one global 0.5 threshold on the raw scores, no rules (the comparison baseline)."""
+    baseline = MultiLabelDecision(
+        labels=labels, thresholds=[BASELINE_THRESHOLD] * len(labels), atLeastOne=False,
+        maxLabels=len(labels), topCandidates=0,
+    )
+    return baseline.transform(predictions.drop("tags", "tag_scores", "candidate_scores"))
