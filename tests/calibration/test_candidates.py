@@ -8,7 +8,7 @@ from jobtagger.calibration import fit_thresholds
 from jobtagger.config import CalibrationConfig
 
 LABELS = ["a", "b"]
-# label a, descending: N .9, N .8, N .7, P .5, N .4, P .3, N .2, P .1 -> best F1 0.5 (all predicted)
+# label a, descending: N .9, N .8, N .7, P .5, N .4, P .3, N .2, P .1 -> best F1 6/11 (all predicted)
 A_ROWS = [(0.9, False), (0.8, False), (0.7, False), (0.5, True), (0.4, False), (0.3, True), (0.2, False), (0.1, True)]
 
 
@@ -24,7 +24,7 @@ def passing(threshold):
 def test_rank_fallback_fires_on_the_top_ranked_item(spark):
     config = CalibrationConfig(min_positives=1, min_f1=0.6, rule="scut_rank")
     entry = fit_thresholds(frame(spark), LABELS, config).by_label()["a"]
-    assert entry.best_f1 == pytest.approx(0.5)
+    assert entry.best_f1 == pytest.approx(6 / 11)
     assert (entry.rule, entry.fallback) == ("scut_rank", "rank")
     assert passing(entry.threshold) == [0.9]  # only the top-ranked validation item
     assert entry.validation_f1 == 0.0  # ...which is a negative here
@@ -36,7 +36,7 @@ def test_switch_off_fires_on_no_validation_item_and_scut_keeps_the_f1_best(spark
     assert passing(off.by_label()["a"].threshold) == []
     scut = fit_thresholds(frame(spark), LABELS, CalibrationConfig(min_positives=1, min_f1=0.6, rule="scut"))
     entry = scut.by_label()["a"]
-    assert entry.fallback is None and entry.validation_f1 == pytest.approx(0.5)
+    assert entry.fallback is None and entry.validation_f1 == pytest.approx(6 / 11)
     assert len(passing(entry.threshold)) == len(A_ROWS)
 
 

@@ -14,8 +14,9 @@ LABELS = ["weak", "clean"]
 
 
 def corpus(spark, n=200, seed=11):
-    """weak: a third of postings, scores a weak signal (best F1 ~0.55: predict most);
-    clean: separable at 0.5, positives at the top."""
+    """weak: a third of postings, scores a weak signal under 0.3 (best F1 ~0.55: predict most);
+    clean: separable at 0.5, positives at the top, so the pooled global threshold is near 0.5
+    and passes none of the weak label's positives."""
     rng = random.Random(seed)
     rows = []
     for i in range(n):
@@ -26,7 +27,7 @@ def corpus(spark, n=200, seed=11):
             truth.append("weak")
         if clean:
             truth.append("clean")
-        weak_score = rng.uniform(0.3, 0.7) if weak else rng.uniform(0.0, 0.7)
+        weak_score = rng.uniform(0.1, 0.3) if weak else rng.uniform(0.0, 0.3)
         if i == 1:
             weak_score = 0.99  # the top-ranked weak score is a negative: a rank fallback misfires
         clean_score = rng.uniform(0.6, 1.0) if clean else rng.uniform(0.0, 0.4)
@@ -52,6 +53,7 @@ def test_select_prefers_the_f1_best_threshold_where_a_rank_fallback_would_misfir
     weak = choices["weak"]
     assert weak.rule == "scut"
     assert weak.validation_f["scut"] > weak.validation_f["scut_rank"] + 0.2
+    assert weak.validation_f["scut"] > weak.validation_f["global"] + 0.2
     # the clean label is above the floor: scut_rank and scut agree, the tie goes to scut_rank
     assert choices["clean"].rule == "scut_rank"
     assert choices["clean"].validation_f["scut_rank"] == choices["clean"].validation_f["scut"] > 0.9
