@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from jobtagger.errors import ConfigError
 
@@ -142,7 +142,8 @@ class SplitConfig(_Section):
 class TrainingConfig(_Section):
     strategy: Literal["one_vs_rest", "multi_output"] = "one_vs_rest"
     max_labels: int = Field(5000, ge=1)
-    min_support: int = Field(3, ge=1)
+    # 1: a label with a handful of postings is modelled; thresholds pool or rank-fall-back for it.
+    min_support: int = Field(1, ge=1)
     max_iter: int = Field(50, ge=1, description="one_vs_rest: L-BFGS iterations per label")
     epochs: int = Field(10, ge=1, description="multi_output: passes of mini-batch Adam")
     reg_param: float = Field(1e-4, ge=0.0)
@@ -162,6 +163,16 @@ class CalibrationConfig(_Section):
     fixed_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     min_positives: int = Field(3, ge=1)
     min_f1: float = Field(0.3, ge=0.0, le=1.0)
+    # The per-label threshold rule of the f1 / f_beta strategies (labels with fewer than
+    # min_positives validation positives always take the global threshold):
+    # "switch_off" the F-best threshold, or above every validation score when the best F1 is under
+    #   min_f1 (SCutFBR.0: the label is in effect switched off);
+    # "scut" the F-best threshold, always; "scut_rank" the F-best threshold, or when the best F1 is
+    #   under min_f1 the top validation score (SCutFBR.1: the label fires on its top-ranked items);
+    # "global" one threshold for all labels (pooled micro-F1);
+    # "select" per label the one of scut_rank / scut / global with the best cross-fitted F on
+    #   validation (threshold fitted on one half of the rows, measured on the other, both ways).
+    rule: Literal["switch_off", "scut", "scut_rank", "global", "select"] = "select"
     # 0: thresholds on a validation carve of train. k >= 2: on out-of-fold scores of k models
     # (every training posting held out once, so rare labels get their own threshold), then the
     # kept model is fitted on all of train; costs k extra fits.
@@ -173,6 +184,17 @@ class CalibrationConfig(_Section):
     # A tag implies its taxonomy parent: "same_kind" only within a kind (skill -> broader skill);
     # "all" also across kinds (the shipped taxonomy gives skills a home category: usually too broad).
     parent_consistency: Literal["none", "same_kind", "all"] = "same_kind"
+
+    @model_validator(mode="after")
+    def _rule_needs_f_beta(self) -> "CalibrationConfig":
+        if "rule" in self.model_fields_set and self.rule != "switch_off" and self.strategy not in ("f1", "f_beta"):
+            raise ValueError(f"rule {self.rule!r} needs strategy f1 or f_beta (strategy {self.strategy!r} sets its own rule)")
+        return self
+
+    @property
+    def effective_rule(self) -> str:
+        """The rule thresholds follow: ``rule`` for f1 / f_beta, else the strategy's own."""
+        return self.rule if self.strategy in ("f1", "f_beta") else self.strategy
 
     @field_validator("folds")
     @classmethod

@@ -289,6 +289,7 @@ def _html(data: CardData) -> str:
         f"<td class=l>{html.escape(r['label'])}</td><td>{r['support']}</td><td>{r['predicted']}</td>"
         f"<td>{_fmt(r['precision'])}</td><td>{_fmt(r['recall'])}</td><td>{_fmt(r['f1'])}</td>"
         f"<td>{_fmt(r['threshold'])}</td>"
+        f"<td class=l>{_fmt(by_label[r['label']].rule) if r['label'] in by_label else ''}</td>"
         f"<td class=l>{_fmt(by_label[r['label']].fallback) if r['label'] in by_label else 'not a model label'}</td>"
         "</tr>"
         for r in rows[:PER_LABEL_ROWS_SHOWN]
@@ -309,6 +310,10 @@ def _html(data: CardData) -> str:
         terms = "<p class=muted>Not available: the features are hashed (no vocabulary) or the classifier has no per-term weights.</p>"
     fallbacks = data.thresholds.fallback_counts()
     fallback_text = ", ".join(f"{k}: {v}" for k, v in sorted(fallbacks.items())) or "none"
+    rule_text = ", ".join(f"{k}: {v}" for k, v in sorted(data.thresholds.rule_counts().items())) or "none"
+    per_posting_text = "; ".join(
+        f"{k} label{'s' if k > 1 else ''}: {_fmt(t)}" for k, t in sorted(data.thresholds.labels_per_posting.items())
+    ) or "not available"
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Model card {html.escape(data.model_version)}</title>
@@ -318,8 +323,10 @@ def _html(data: CardData) -> str:
 <h2>Headline metrics (test split)</h2>
 <div class="headline">{headline}</div>
 <h2>Model</h2><table>{facts}</table>
-<p>Thresholds: strategy <b>{html.escape(data.thresholds.strategy)}</b>; fallbacks: {html.escape(fallback_text)};
-global micro-F1 threshold {_fmt(data.thresholds.global_threshold)}.</p>
+<p>Thresholds: strategy <b>{html.escape(data.thresholds.strategy)}</b>; rules: {html.escape(rule_text)};
+fallbacks: {html.escape(fallback_text)}; global micro-F1 threshold {_fmt(data.thresholds.global_threshold)}.</p>
+<p>Labels per posting: one threshold for all labels that gives on average {per_posting_text}
+(validation postings, before the at-least-one and max-labels rules).</p>
 <h2>Precision-recall curves</h2><img src="pr_curves.png" alt="precision-recall curves">
 <h2>Calibration, frequency and thresholds</h2>
 <div class="pair"><img src="reliability.png" alt="reliability diagram">
@@ -327,7 +334,7 @@ global micro-F1 threshold {_fmt(data.thresholds.global_threshold)}.</p>
 <h2>All metrics</h2><table>{all_metrics}</table>
 <h2>Per label</h2>
 <table><tr><th class=l>label</th><th>support</th><th>predicted</th><th>precision</th><th>recall</th><th>F1</th>
-<th>threshold</th><th class=l>fallback</th></tr>{label_rows}</table>{more}
+<th>threshold</th><th class=l>rule</th><th class=l>fallback</th></tr>{label_rows}</table>{more}
 <h2>Why a posting gets a tag: top terms per label</h2>{terms}
 </body></html>
 """

@@ -177,7 +177,8 @@ class ModelRegistry:
             status_reason=decision.reason,
             champion_version=champion.model_version if champion else None,
         )
-        self.store.write(thresholds, ML_THRESHOLDS, mode="append", metadata=metadata)
+        # merge: tables written before the rule columns existed gain them (older rows null)
+        self.store.write(thresholds, ML_THRESHOLDS, mode="append", schema_mode="merge", metadata=metadata)
         self.store.write(metrics, ML_METRICS, mode="append", metadata=metadata)
         rows = [record.row(updated_at=now)]
         if champion is not None and decision.status == "current":

@@ -121,7 +121,8 @@ def fit_and_evaluate(
             top_candidates=config.tagging.top_candidates, parents=parents,
         )
         scored_validation.unpersist()
-        info.update(fallbacks=thresholds.fallback_counts(), global_threshold=thresholds.global_threshold)
+        info.update(fallbacks=thresholds.fallback_counts(), rules=thresholds.rule_counts(),
+                    global_threshold=thresholds.global_threshold)
     model = PipelineModel(stages=[*features.stages, classifier, decision])
 
     with run.step("evaluate") as info:

@@ -94,6 +94,19 @@ def test_models_load_without_pickle(spark, make_config, monkeypatch):
     assert files and not [file for file in files if file.read_bytes()[:1] == b"\x80"]  # no pickle stream
 
 
+def test_saved_decision_keeps_the_class_path_of_models_saved_before_the_package_split(spark, make_config):
+    """Saved metadata names jobtagger.calibration.MultiLabelDecision (the path older models hold)."""
+    import json
+    from pathlib import Path
+
+    registry = ModelRegistry(open_table_store(spark, make_config().storage))
+    path = saved_model(spark, registry)
+    metadata = json.loads(next(Path(path).glob("stages/*/metadata/part-*")).read_text().splitlines()[0])
+    assert metadata["class"] == "jobtagger.calibration.MultiLabelDecision"
+    loaded = registry.load_model(spark, record("v1", 0.8, 0.6, path))
+    assert type(loaded.stages[0]).__qualname__ == "MultiLabelDecision"
+
+
 @pytest.mark.parametrize("tamper, message", [
     (lambda folder: (next(folder.glob("stages/*/metadata/part-*")).write_text('{"class": "evil"}')), "changed"),
     (lambda folder: (folder / "stages" / "extra.py").write_text("import os"), "added"),

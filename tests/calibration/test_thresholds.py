@@ -47,7 +47,7 @@ row = st.tuples(st.sets(st.sampled_from(LABELS), max_size=2), st.lists(score, mi
 def test_f_beta_thresholds_match_brute_force(spark, data):
     rows = [(f"p{i}", sorted(truth), scores) for i, (truth, scores) in enumerate(data)]
     for beta, strategy in ((1.0, "f1"), (2.0, "f_beta")):
-        config = CalibrationConfig(strategy=strategy, beta=beta, min_positives=1, min_f1=0.0)
+        config = CalibrationConfig(strategy=strategy, beta=beta, min_positives=1, min_f1=0.0, rule="scut")
         thresholds = fit_thresholds(frame(spark, rows), LABELS, config)
         for index, entry in enumerate(thresholds.entries):
             positives = counts(rows, index, 0.0)[2]
@@ -64,7 +64,7 @@ def test_f_beta_thresholds_match_brute_force(spark, data):
 def test_threshold_lies_between_distinct_scores(spark):
     rows = [("1", ["a"], [0.9, 0.1, 0.1]), ("2", ["a"], [0.7, 0.1, 0.1]), ("3", [], [0.4, 0.1, 0.1]),
             ("4", ["b"], [0.2, 0.8, 0.1])]
-    config = CalibrationConfig(min_positives=1, min_f1=0.0)
+    config = CalibrationConfig(min_positives=1, min_f1=0.0, rule="scut")
     entry = fit_thresholds(frame(spark, rows), LABELS, config).by_label()["a"]
     assert entry.threshold == pytest.approx((0.7 + 0.4) / 2)
     assert entry.validation_f1 == pytest.approx(1.0)
@@ -105,7 +105,7 @@ def test_fallbacks_are_recorded(spark):
             truth.append("c")  # c is unrelated to its score: best F1 poor
         a = rng.uniform(0.6, 1.0) if "a" in truth else rng.uniform(0.0, 0.4)
         rows.append((str(i), truth, [a, rng.random() * 0.3, rng.random()]))
-    config = CalibrationConfig(min_positives=3, min_f1=0.6)
+    config = CalibrationConfig(min_positives=3, min_f1=0.6, rule="switch_off")
     thresholds = fit_thresholds(frame(spark, rows), LABELS, config)
     by_label = thresholds.by_label()
     assert by_label["a"].fallback is None and by_label["a"].validation_f1 == pytest.approx(1.0)

@@ -104,7 +104,10 @@ def _register(
             config_fingerprint=config.fingerprint(), strategy=config.training.strategy,
             threshold_strategy=config.calibration.strategy, labels=outcome.labels,
             path=registry.model_path(version), micro_f1=headline.micro_f1, macro_f1=headline.macro_f1,
-            metrics={k: float(v) for k, v in headline.as_dict().items() if v is not None},
+            metrics={
+                **{k: float(v) for k, v in headline.as_dict().items() if v is not None},
+                **outcome.thresholds.labels_per_posting_metrics(),
+            },
             training_table=BRONZE_POSTINGS, training_table_version=bronze_version,
             training_seconds=round(outcome.training_seconds, 3),
         )
@@ -127,6 +130,8 @@ def _register(
         "metrics": headline.as_dict(),
         "baseline_metrics": outcome.baseline.headline.as_dict(),
         "threshold_fallbacks": outcome.thresholds.fallback_counts(),
+        "threshold_rules": outcome.thresholds.rule_counts(),
+        "thresholds_for_labels_per_posting": outcome.thresholds.labels_per_posting,
         "labels_below_support": outcome.label_space.below_support,
     }
 

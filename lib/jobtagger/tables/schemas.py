@@ -115,3 +115,22 @@ ML_METRICS_SCHEMA = StructType(
         StructField("value", DoubleType(), True),
     ]
 )
+
+# ml_thresholds: one row per model version and label (jobtagger.calibration.Thresholds.to_frame).
+THRESHOLDS_SCHEMA = StructType(
+    [
+        StructField("model_version", StringType(), False),
+        StructField("label", StringType(), False),
+        StructField("threshold", DoubleType(), False),
+        StructField("strategy", StringType(), False),
+        StructField("fallback", StringType(), True),
+        StructField("validation_positives", LongType(), False),
+        StructField("best_f1", DoubleType(), True),
+        StructField("validation_f1", DoubleType(), True),
+        StructField("calibration", StringType(), False),
+        # added with rule selection (older rows hold null): the rule followed, and with rule
+        # "select" each candidate rule's cross-fitted F on validation
+        StructField("rule", StringType(), True),
+        StructField("rule_validation_f", MapType(StringType(), DoubleType()), True),
+    ]
+)

@@ -1,0 +1,102 @@
+"""Choose each label's threshold rule by an honest estimate on validation scores: cross-fitting.
+
+Validation rows are split in two halves per label, stratified (positives and negatives each
+alternate between the halves in a random order). Every candidate rule fits its threshold on one
+half and is measured on the other, both ways round; the counts of both measurements are summed
+into one cross-fitted F-beta per label and rule. The rule with the best figure wins (ties go to
+the earlier rule of :data:`SELECTABLE_RULES`). Measuring a threshold on the rows it was searched
+on would always favour the F-best threshold; the held-out half shows when it overfits (few
+positives, a hard label) and a rank fallback or the global threshold generalizes better.
+
+All of it is Spark work on the exploded scores: two per-label searches (one per half) and one
+aggregation of the candidate thresholds joined to the held-out half. Only one row per label and
+rule reaches the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from jobtagger.calibration.candidates import RuleName, label_summaries, rule_cut
+from jobtagger.calibration.pooled import global_micro_f1_threshold, pooled_cells
+from jobtagger.config import CalibrationConfig
+
+# Candidates of the "select" rule, in order of preference on equal figures.
+SELECTABLE_RULES: tuple[RuleName, ...] = ("scut_rank", "scut", "global")
+SELECTION_SEED = 17
+
+
+@dataclass(frozen=True)
+class RuleChoice:
+    """The rule chosen for one label and every candidate's cross-fitted F-beta on validation."""
+
+    rule: RuleName
+    validation_f: Mapping[str, float]
+
+
+def select_rules(
+    exploded: DataFrame, config: CalibrationConfig, *, seed: int = SELECTION_SEED
+) -> dict[str, RuleChoice]:
+    """label -> the candidate rule with the best cross-fitted F-beta on the exploded validation rows."""
+    if config.strategy not in ("f1", "f_beta"):
+        raise ValueError(f"rule selection measures F-beta: strategy f1 or f_beta needed, got {config.strategy!r}")
+    beta = 1.0 if config.strategy == "f1" else config.beta
+    halves = with_halves(exploded, seed=seed).persist()
+    try:
+        cuts = []
+        for half in (0, 1):
+            part = halves.where(F.col("half") == half)
+            global_threshold = global_micro_f1_threshold(pooled_cells(part))
+            for row in label_summaries(part, config, global_threshold).collect():
+                for rule in SELECTABLE_RULES:
+                    # fitted on this half, measured on the other
+                    cuts.append((row["label"], 1 - half, rule, rule_cut(rule, row, config, global_threshold).threshold))
+        cut_frame = halves.sparkSession.createDataFrame(cuts, "label string, half int, rule string, threshold double")
+        passes = F.col("score") >= F.col("threshold")
+        measured = (
+            halves.join(F.broadcast(cut_frame), ["label", "half"])
+            .groupBy("label", "rule")
+            .agg(
+                F.sum((passes & F.col("is_positive")).cast("long")).alias("tp"),
+                F.sum((passes & ~F.col("is_positive")).cast("long")).alias("fp"),
+                F.sum(F.col("is_positive").cast("long")).alias("positives"),
+            )
+            .collect()
+        )
+    finally:
+        halves.unpersist()
+    figures: dict[str, dict[str, float]] = {}
+    for row in measured:
+        figures.setdefault(row["label"], {})[row["rule"]] = _f_beta(row["tp"], row["fp"], row["positives"], beta)
+    return {label: RuleChoice(best_rule(by_rule), by_rule) for label, by_rule in figures.items()}
+
+
+def best_rule(validation_f: Mapping[str, float], order: Sequence[RuleName] = SELECTABLE_RULES) -> RuleName:
+    """The rule with the highest figure; among equal figures the earliest in ``order``."""
+    present = [rule for rule in order if rule in validation_f]
+    top = max(validation_f[rule] for rule in present)
+    return next(rule for rule in present if validation_f[rule] >= top - 1e-12)
+
+
+def with_halves(exploded: DataFrame, *, seed: int) -> DataFrame:
+    """``exploded`` with ``half`` (0/1): per label, positives and negatives each alternate halves.
+
+    The first positive goes to half 0 and the first negative to half 1, so a label with one row
+    of each has a row in both halves."""
+    order = Window.partitionBy("label", "is_positive").orderBy("_half_key")
+    rank = F.row_number().over(order) + F.col("is_positive").cast("int")
+    return (
+        exploded.withColumn("_half_key", F.rand(seed))
+        .withColumn("half", (rank % 2).cast("int"))
+        .drop("_half_key")
+    )
+
+
+def _f_beta(tp: int, fp: int, positives: int, beta: float) -> float:
+    b2 = beta * beta
+    denominator = tp + fp + b2 * positives
+    return (1 + b2) * tp / denominator if denominator else 0.0
