@@ -122,3 +122,21 @@ def test_baseline_thresholds_are_f1_best_on_the_carve_and_half_below_five_positi
     # Label 0: 5 positives; tagging down to 0.5 gives F1 8/10, down to 0.4 (both tied rows) 10/12,
     # down to 0.3 10/13: 0.4 is best. Label 1: 4 positives, too few for a threshold of its own.
     assert _f1_best_thresholds(scores, targets).tolist() == [0.4, 0.5]
+
+
+def test_reg_grid_keeps_the_strength_that_validates_best_and_records_every_candidate(spark, make_config, tmp_path):
+    train = write_jsonl(tmp_path / "train.jsonl", corpus(150, 1))
+    test = write_jsonl(tmp_path / "test.jsonl", corpus(40, 2))
+    # 1e6 leaves weights below float32 resolution: every posting gets the same scores.
+    config = make_config("training.max_iter=30", "features.min_doc_freq=1", "training.reg_grid=[0.001, 1000000.0]")
+    argv = ["evaluate", "--run-date", "2026-11-01", "--train", train, "--test", test, "--card", str(tmp_path / "card")]
+    run = RunContext(job="evaluate", run_date=dt.date(2026, 11, 1))
+    result = evaluate.run(spark, config, run, build_parser(argv).parse_args(argv))
+    selection = result["reg_param_selection"]
+    assert selection["chosen"] == 0.001
+    assert [c["reg_param"] for c in selection["candidates"]] == [1000000.0, 0.001]  # strongest first
+    strong, weak = selection["candidates"]
+    assert weak["micro_f1"] + weak["macro_f1"] > strong["micro_f1"] + strong["macro_f1"]
+    assert result["metrics"]["micro_f1"] > 0.8
+    card = (tmp_path / "card" / "model_card.html").read_text(encoding="utf-8")
+    assert "reg_param 1e+06: validation micro-F1 / macro-F1 / log-loss" in card

@@ -81,12 +81,22 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
         print(f"\nbaseline with one 0.5 threshold: micro_f1 {base.micro_f1:.4f}  macro_f1 {base.macro_f1:.4f}")
         if sklearn:
             print("sklearn: the scikit-learn baseline (TF-IDF + logistic regression) on the same split")
+        selection = outcome.selection
+        if selection:
+            tried = ", ".join(
+                f"{c.reg_param:g}: {c.micro_f1:.4f} / {c.macro_f1:.4f}" for c in selection.candidates
+            )
+            print(f"reg_param {selection.reg_param:g} chosen by {selection.held_out} micro / macro-F1 ({tried})")
         card = str(write_model_card(Path(args.card), card_data)) if args.card else None
         run.counts.update(labels=len(outcome.labels), **{f"{k}_postings": v for k, v in outcome.split_counts.items()})
         return {
             "metrics": outcome.evaluation.headline.as_dict(),
             "baseline_metrics": base.as_dict(),
             **({"sklearn_baseline_metrics": sklearn.evaluation.headline.as_dict()} if sklearn else {}),
+            **({"reg_param_selection": {
+                "chosen": selection.reg_param,
+                "candidates": [dataclasses.asdict(c) for c in selection.candidates],
+            }} if selection else {}),
             "threshold_fallbacks": outcome.thresholds.fallback_counts(),
             "labels_below_support": outcome.label_space.below_support,
             "model_card": card,
