@@ -54,6 +54,7 @@ def make_config(tmp_path: Path):
                 f"paths.landing={tmp_path / 'landing'}",
                 f"paths.taxonomy={REPO_ROOT / 'conf' / 'taxonomy'}",
                 "spark.shuffle_partitions=2",
+                "training.reg_grid=[]",  # one fit at reg_param: tests do not pay the selection grid
                 *overrides,
             ],
         )

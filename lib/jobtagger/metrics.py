@@ -225,12 +225,16 @@ def _headline(rows: DataFrame, per_label: DataFrame, labels: Sequence[str], *, w
     return HeadlineMetrics(**values)
 
 
-def format_table(result: EvaluationResult, *, max_labels: int = 50) -> str:
-    """Plain-text report: headline metrics, then the per-label table (most frequent first)."""
-    lines = ["metric                          value"]
+def format_table(
+    result: EvaluationResult, *, max_labels: int = 50, beside: Mapping[str, HeadlineMetrics] | None = None
+) -> str:
+    """Plain-text report: headline metrics (with a column per ``beside`` entry, e.g. a baseline
+    fitted on the same split), then the per-label table (most frequent first)."""
+    others = dict(beside or {})
+    lines = [f"{'metric':<30}  {'value':<8}" + "".join(f"  {name:>10}" for name in others)]
     for name, value in result.headline.as_dict().items():
-        shown = "-" if value is None else (f"{value:d}" if isinstance(value, int) else f"{value:.4f}")
-        lines.append(f"{name:<30}  {shown}")
+        shown = [_shown(value), *(_shown(other.as_dict()[name]) for other in others.values())]
+        lines.append((f"{name:<30}  {shown[0]:<8}" + "".join(f"  {cell:>10}" for cell in shown[1:])).rstrip())
     lines.append("")
     lines.append(f"{'label':<40} {'support':>8} {'pred':>6} {'prec':>6} {'recall':>6} {'f1':>6} {'thresh':>7}")
     rows = result.per_label_rows()
@@ -243,3 +247,7 @@ def format_table(result: EvaluationResult, *, max_labels: int = 50) -> str:
     if len(rows) > max_labels:
         lines.append(f"... {len(rows) - max_labels} more labels (see the ml_metrics table or the model card)")
     return "\n".join(lines)
+
+
+def _shown(value: float | int | None) -> str:
+    return "-" if value is None else (f"{value:d}" if isinstance(value, int) else f"{value:.4f}")

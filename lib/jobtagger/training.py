@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.ml import PipelineModel
@@ -24,12 +25,16 @@ from jobtagger.labels import LabelSpaceReport, assign_folds, assign_split, build
 from jobtagger.metrics import EvaluationResult, evaluate
 from jobtagger.model_card import CardData, card_curves, curve_labels, top_terms
 from jobtagger.models import estimator_for
-from jobtagger.models.out_of_fold import out_of_fold_scores
+from jobtagger.models.out_of_fold import out_of_fold_path_scores, out_of_fold_scores
+from jobtagger.models.reg_path import fit_reg_path
 from jobtagger.runlog import RunContext
+from jobtagger.selection import RegSelection, select_reg_param
 from jobtagger.session import detect_capabilities
 from jobtagger.text.features import build_feature_pipeline, vocabulary_of
 
 BASELINE_THRESHOLD = 0.5
+# What the feature pipeline, the labels and the split need (``split``: a corpus's own, or null).
+MODEL_INPUT_COLUMNS = ("posting_id", "title", "description", "company", "country", "language", "labels", "split")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class TrainingOutcome:
     card: CardData
     training_seconds: float
     split_counts: dict[str, int]
+    selection: RegSelection | None = None  # the reg_param choice, when training.reg_grid is set
 
     def release(self) -> None:
         self.test_predictions.unpersist()
@@ -101,14 +107,26 @@ def fit_and_evaluate(
         train_features = features.transform(train).persist(StorageLevel.MEMORY_AND_DISK)
         vocabulary = vocabulary_of(features)
         info.update(vocabulary=len(vocabulary) if vocabulary is not None else None)
-    with run.step("fit_classifier", strategy=config.training.strategy, labels=len(report.labels)):
-        classifier = estimator_for(config.training, label_space=report.labels).fit(train_features)
+    selection, selected_scores = None, None
+    with run.step("fit_classifier", strategy=config.training.strategy, labels=len(report.labels),
+                  reg_grid=config.training.reg_grid) as info:
+        estimator = estimator_for(config.training, label_space=report.labels)
+        if config.training.reg_grid:
+            held_out = features.transform(validation) if not folds else assign_folds(
+                train_features, report, folds, seed=config.training.split.seed)
+            classifier, selected_scores, selection = _select_reg_param(
+                estimator, train_features, held_out, config, labels=report.labels, parents=parents)
+            info.update(reg_param=selection.reg_param)
+        else:
+            classifier = estimator.fit(train_features)
     training_seconds = time.perf_counter() - started
     labels = list(classifier.labels)
     scorer = PipelineModel(stages=[*features.stages, classifier])
 
     with run.step("fit_thresholds", strategy=config.calibration.strategy, folds=folds) as info:
-        if folds:
+        if selected_scores is not None:
+            scored_validation = selected_scores  # the chosen candidate's held-out scores
+        elif folds:
             folded = assign_folds(train_features, report, folds, seed=config.training.split.seed)
             scored_validation = out_of_fold_scores(
                 estimator_for(config.training, label_space=labels), folded, folds=folds, keep=("posting_id",)
@@ -152,7 +170,8 @@ def fit_and_evaluate(
                 "postings train / validation / test": " / ".join(
                     str(split_counts.get(n, 0)) for n in ("train", "validation", "test")
                 ),
-                "training seconds": f"{training_seconds:.1f}",
+                "training seconds": f"{training_seconds:.1f}" + (" (with the reg_param selection)" if selection else ""),
+                **(selection.facts() if selection else {"reg_param": f"{config.training.reg_param:g}"}),
                 "config fingerprint": config.fingerprint(),
                 f"baseline (one {BASELINE_THRESHOLD} threshold) micro-F1 / macro-F1":
                     f"{baseline.headline.micro_f1:.3f} / {baseline.headline.macro_f1:.3f}",
@@ -161,8 +180,40 @@ def fit_and_evaluate(
     return TrainingOutcome(
         model=model, labels=labels, label_space=report, thresholds=thresholds, evaluation=evaluation,
         baseline=baseline, test_predictions=predictions, test_rows=test_rows, card=card,
-        training_seconds=training_seconds, split_counts=split_counts,
+        training_seconds=training_seconds, split_counts=split_counts, selection=selection,
     )
+
+
+def _select_reg_param(
+    estimator, train_features: DataFrame, held_out: DataFrame, config: JobtaggerConfig, *,
+    labels: list[str], parents: Mapping[str, str] | None,
+) -> tuple[Any, DataFrame, RegSelection]:
+    """Fit ``training.reg_grid`` (strongest first, warm-started) and keep the candidate whose
+    held-out scores validate best: ``held_out`` is the validation carve's rows, or with
+    ``calibration.folds`` the training features with their fold (the kept model is then refitted
+    on all of train at the chosen strength). Returns the classifier, its held-out scores (cached)
+    and the selection record."""
+    grid, folds = config.training.reg_grid, config.calibration.folds
+    candidates = None
+    if folds:
+        scored = out_of_fold_path_scores(estimator, held_out, reg_params=grid, folds=folds, keep=("posting_id",))
+    else:
+        candidates = fit_reg_path(estimator, train_features, grid)
+        rows = held_out.persist(StorageLevel.MEMORY_AND_DISK)
+        scored = [c.transform(rows).select("posting_id", "labels", "scores").persist() for c in candidates]
+    selection = select_reg_param(
+        scored, grid, labels, config.calibration, top_candidates=config.tagging.top_candidates, parents=parents,
+        held_out=f"out-of-fold ({folds} folds)" if folds else "validation",
+    )
+    for n, frame in enumerate(scored):
+        if n != selection.chosen:
+            frame.unpersist()
+    if candidates is None:
+        classifier = estimator.copy({estimator.regParam: selection.reg_param}).fit(train_features)
+    else:
+        classifier = candidates[selection.chosen]
+        rows.unpersist()
+    return classifier, scored[selection.chosen], selection
 
 
 def _single_threshold(predictions: DataFrame, labels: list[str]) -> DataFrame:

@@ -91,3 +91,52 @@ def test_postings_without_a_split_of_their_own_are_split_three_ways_and_train(sp
     assert run.counts["labels"] == len(WORDS)
     assert run.counts["train_postings"] + run.counts["validation_postings"] + run.counts["test_postings"] == 150
     assert result["metrics"]["micro_f1"] > 0.8
+
+
+def test_baseline_option_prints_the_scikit_learn_figures_beside_the_model(spark, make_config, tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    train = write_jsonl(tmp_path / "train.jsonl", corpus(150, 1))
+    test = write_jsonl(tmp_path / "test.jsonl", corpus(40, 2))
+    config = make_config("training.max_iter=30", "features.min_doc_freq=1")
+    argv = ["evaluate", "--run-date", "2026-11-01", "--train", train, "--test", test, "--baseline"]
+    run = RunContext(job="evaluate", run_date=dt.date(2026, 11, 1))
+    result = evaluate.run(spark, config, run, build_parser(argv).parse_args(argv))
+    out = capsys.readouterr().out
+    header = out.splitlines()[0].split()
+    assert header == ["metric", "value", "sklearn"]
+    sklearn = result["sklearn_baseline_metrics"]
+    assert sklearn["postings"] == 40 and sklearn["labels_evaluated"] == len(WORDS)
+    assert sklearn["micro_f1"] > 0.8  # keywords: the baseline finds them too
+    micro_line = next(line.split() for line in out.splitlines() if line.startswith("micro_f1"))
+    assert micro_line[1:] == [f"{result['metrics']['micro_f1']:.4f}", f"{sklearn['micro_f1']:.4f}"]
+
+
+def test_baseline_thresholds_are_f1_best_on_the_carve_and_half_below_five_positives():
+    pytest.importorskip("sklearn")
+    from jobtagger.baseline import _f1_best_thresholds
+
+    import numpy as np
+
+    scores = np.array([[0.9, 0.9], [0.8, 0.8], [0.7, 0.7], [0.6, 0.6], [0.5, 0.5], [0.4, 0.4], [0.4, 0.3], [0.3, 0.2]])
+    targets = np.array([[1, 1], [1, 1], [0, 0], [1, 1], [1, 1], [1, 0], [0, 0], [0, 0]])
+    # Label 0: 5 positives; tagging down to 0.5 gives F1 8/10, down to 0.4 (both tied rows) 10/12,
+    # down to 0.3 10/13: 0.4 is best. Label 1: 4 positives, too few for a threshold of its own.
+    assert _f1_best_thresholds(scores, targets).tolist() == [0.4, 0.5]
+
+
+def test_reg_grid_keeps_the_strength_that_validates_best_and_records_every_candidate(spark, make_config, tmp_path):
+    train = write_jsonl(tmp_path / "train.jsonl", corpus(150, 1))
+    test = write_jsonl(tmp_path / "test.jsonl", corpus(40, 2))
+    # 1e6 leaves weights below float32 resolution: every posting gets the same scores.
+    config = make_config("training.max_iter=30", "features.min_doc_freq=1", "training.reg_grid=[0.001, 1000000.0]")
+    argv = ["evaluate", "--run-date", "2026-11-01", "--train", train, "--test", test, "--card", str(tmp_path / "card")]
+    run = RunContext(job="evaluate", run_date=dt.date(2026, 11, 1))
+    result = evaluate.run(spark, config, run, build_parser(argv).parse_args(argv))
+    selection = result["reg_param_selection"]
+    assert selection["chosen"] == 0.001
+    assert [c["reg_param"] for c in selection["candidates"]] == [1000000.0, 0.001]  # strongest first
+    strong, weak = selection["candidates"]
+    assert weak["micro_f1"] + weak["macro_f1"] > strong["micro_f1"] + strong["macro_f1"]
+    assert result["metrics"]["micro_f1"] > 0.8
+    card = (tmp_path / "card" / "model_card.html").read_text(encoding="utf-8")
+    assert "reg_param 1e+06: validation micro-F1 / macro-F1 / log-loss" in card

@@ -80,43 +80,64 @@ class OneVsRestLogistic(Estimator, OneVsRestParams, DefaultParamsReadable, Defau
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _fit(self, dataset) -> "OneVsRestLogisticModel":
+        return self.fitPath(dataset, [self.getRegParam()])[0]
+
+    def fitPath(self, dataset, regParams: list[float]) -> list["OneVsRestLogisticModel"]:
+        """One model per L2 strength in ``regParams``, in that order, from ONE cached copy of the
+        training blocks. Each fit after the first starts from the previous one's weights (a warm
+        start: give the strongest first, the path then moves a short way each time) and keeps the
+        cold fit's convergence scale (gradient norms at zero), so it stops where a cold fit would."""
         blocks = TrainingBlocks(dataset, self)
         try:
-            arrays, summary = self._train(blocks)
+            fitted = self._train(blocks, list(regParams))
         finally:
             blocks.unpersist()
-        model = finish_model(OneVsRestLogisticModel(labels=blocks.labels, arrays=arrays), self)
-        model.training_summary = summary
-        return model
+        models = []
+        for reg, (arrays, summary) in zip(regParams, fitted):
+            model = finish_model(OneVsRestLogisticModel(labels=blocks.labels, arrays=arrays), self)
+            model._set(regParam=float(reg))
+            model.training_summary = summary
+            models.append(model)
+        return models
 
-    def _train(self, blocks: TrainingBlocks):
+    def _train(self, blocks: TrainingBlocks, regs: list[float]):
         K, d = len(blocks.labels), blocks.dim
         memory = self.getOrDefault(self.lbfgsMemory)
         budget = self.getOrDefault(self.memoryBudgetMB) * 2**20
         group = max(1, min(K, int(budget // ((2 * memory + 6) * (d + 1) * 4))))
         w_pos, w_neg = blocks.class_weights(self.getOrDefault(self.classWeight))
-        weights = np.zeros((d, K), np.float32)
-        bias = np.zeros(K, np.float32)
-        progress = Progress("one_vs_rest", K)
-        iterations = np.zeros(K, np.int32)
+        weights = [np.zeros((d, K), np.float32) for _ in regs]
+        bias = [np.zeros(K, np.float32) for _ in regs]
+        progress = [Progress("one_vs_rest", K) for _ in regs]
+        iterations = [np.zeros(K, np.int32) for _ in regs]
         done_before = 0
         for start in range(0, K, group):
             cols = np.arange(start, min(K, start + group))
-            solver = _PerLabelLbfgs(
-                blocks, cols, w_pos[cols], w_neg[cols], memory=memory,
-                reg=self.getRegParam(), tol=self.getTol(), max_iter=self.getMaxIter(),
-            )
-            solver.run(progress, done_before)
-            weights[:, cols] = solver.W[:, :-1].T
-            bias[cols] = solver.W[:, -1]
-            iterations[cols] = solver.iterations
+            previous = None
+            for n, reg in enumerate(regs):
+                solver = _PerLabelLbfgs(
+                    blocks, cols, w_pos[cols], w_neg[cols], memory=memory,
+                    reg=reg, tol=self.getTol(), max_iter=self.getMaxIter(), warm_start=previous,
+                )
+                solver.run(progress[n], done_before)
+                weights[n][:, cols] = solver.W[:, :-1].T
+                bias[n][cols] = solver.W[:, -1]
+                iterations[n][cols] = solver.iterations
+                previous = (solver.W, solver.g_norm0)  # not the solver: its history would double the memory
+                del solver
             done_before += len(cols)
-        arrays = {"weights": weights, "bias": bias, "logit_offset": np.log(w_neg / w_pos).astype(np.float32)}
-        summary = {
-            "passes": len(progress.history), "label_groups": int(np.ceil(K / group)),
-            "mean_iterations": float(iterations.mean()), "seconds": progress.history[-1]["elapsed_s"],
-        }
-        return arrays, summary
+        offset = np.log(w_neg / w_pos).astype(np.float32)
+        return [
+            (
+                {"weights": weights[n], "bias": bias[n], "logit_offset": offset},
+                {
+                    "passes": len(progress[n].history), "label_groups": int(np.ceil(K / group)),
+                    "mean_iterations": float(iterations[n].mean()),
+                    "seconds": progress[n].history[-1]["elapsed_s"], "warm_start": n > 0,
+                },
+            )
+            for n in range(len(regs))
+        ]
 
 
 class OneVsRestLogisticModel(MultiLabelModel, OneVsRestParams):
@@ -163,7 +184,7 @@ def _rows(selection: np.ndarray, size: int, *, mask: bool = False):
 class _PerLabelLbfgs:
     """Vectorised L-BFGS: one optimizer state per label (a row of each array), one data pass per evaluation."""
 
-    def __init__(self, blocks, cols, w_pos, w_neg, *, memory, reg, tol, max_iter) -> None:
+    def __init__(self, blocks, cols, w_pos, w_neg, *, memory, reg, tol, max_iter, warm_start=None) -> None:
         self.blocks, self.cols = blocks, cols
         self.w_pos, self.w_neg = w_pos.astype(np.float32), w_neg.astype(np.float32)
         self.reg, self.tol, self.max_iter, self.m = reg, tol, max_iter, memory
@@ -175,6 +196,12 @@ class _PerLabelLbfgs:
         pos = blocks.positives[cols]
         prior = (w_pos * pos) / np.clip(w_neg * (blocks.rows - pos), 1e-12, None)
         self.W[:, -1] = np.log(np.clip(prior, 1e-12, None))
+        # A warm start ``(W, g_norm0)`` of the previous L2 strength on the same labels: its weights,
+        # and its initial gradient norms, so the relative stopping test stays the cold fit's.
+        self.g_norm0 = None
+        if warm_start is not None:
+            self.W[:] = warm_start[0]
+            self.g_norm0 = warm_start[1]
         # History per label in a ring of ``memory`` slots (label-major, so a label's vectors are
         # contiguous): ``head`` is the newest slot; shifting whole arrays per pass cost more than
         # the data pass itself at d = 2^16.
@@ -208,7 +235,9 @@ class _PerLabelLbfgs:
         Kg = len(self.cols)
         all_labels = np.arange(Kg)
         f, g = self.evaluate(self.W, all_labels)
-        g_norm0 = np.maximum(np.linalg.norm(g, axis=1), 1e-12)
+        if self.g_norm0 is None:
+            self.g_norm0 = np.maximum(np.linalg.norm(g, axis=1), 1e-12)
+        g_norm0 = self.g_norm0
         p = -self.precondition * g
         step = 1.0 / np.maximum(np.linalg.norm(p, axis=1), 1e-12)
         gp = np.einsum("kd,kd->k", g, p, dtype=np.float64)

@@ -8,10 +8,14 @@ on all of its training positives; the model that is kept is then fitted on all o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark import StorageLevel
 from pyspark.ml import Estimator
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+
+from jobtagger.models.reg_path import fit_reg_path
 
 
 def out_of_fold_scores(
@@ -23,12 +27,28 @@ def out_of_fold_scores(
     features and labels; the result has ``keep`` + the labels and scores columns of the
     estimator. The caller unpersists it.
     """
+    return out_of_fold_path_scores(
+        estimator, dataset, reg_params=[estimator.getRegParam()], folds=folds, fold_col=fold_col, keep=keep
+    )[0]
+
+
+def out_of_fold_path_scores(
+    estimator: Estimator, dataset: DataFrame, *, reg_params: Sequence[float], folds: int,
+    fold_col: str = "fold", keep: tuple[str, ...] = (),
+) -> list[DataFrame]:
+    """:func:`out_of_fold_scores` for each of ``reg_params`` (one persisted frame each, same
+    order): per fold the whole path is fitted on the other folds (see
+    :func:`jobtagger.models.reg_path.fit_reg_path`), so a fold's data are cached once for all
+    strengths."""
     columns = [*keep, estimator.getLabelsCol(), estimator.getScoresCol()]
-    held_out = None
+    held_out: list[DataFrame | None] = [None] * len(reg_params)
     for fold in range(folds):
-        model = estimator.fit(dataset.where(F.col(fold_col) != fold))
-        scored = model.transform(dataset.where(F.col(fold_col) == fold)).select(*columns)
-        held_out = scored if held_out is None else held_out.unionByName(scored)
-    held_out = held_out.persist(StorageLevel.MEMORY_AND_DISK)
-    held_out.count()  # every fold scored once, in one job
-    return held_out
+        models = fit_reg_path(estimator, dataset.where(F.col(fold_col) != fold), reg_params)
+        rows = dataset.where(F.col(fold_col) == fold)
+        for n, model in enumerate(models):
+            scored = model.transform(rows).select(*columns)
+            held_out[n] = scored if held_out[n] is None else held_out[n].unionByName(scored)
+    frames = [frame.persist(StorageLevel.MEMORY_AND_DISK) for frame in held_out]
+    for frame in frames:
+        frame.count()  # every fold scored once, in one job
+    return frames

@@ -5,11 +5,14 @@
 text formats) with an id, text fields and labels (a JSON/Parquet array, or ``|``-joined in CSV).
 Nothing is written to the warehouse tables: this is how a user compares jobtagger with the tool
 they use now, on their own data. ``--card FOLDER`` also writes the model card there.
+``--baseline`` also fits the scikit-learn baseline of :mod:`jobtagger.baseline` on the same train
+rows and prints its figures in a column beside the model's (scikit-learn is an optional extra).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType
 
+from jobtagger.baseline import fit_and_evaluate_baseline, require_scikit_learn
 from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import MissingInputError
 from jobtagger.metrics import format_table
@@ -36,9 +40,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-column", default=None, help="body text column (default: description, text or body)")
     parser.add_argument("--card", metavar="FOLDER", help="also write the model card into this folder")
     parser.add_argument("--show-labels", type=int, default=50, help="labels listed in the printed table")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also fit the scikit-learn TF-IDF + logistic regression baseline on the same split "
+                             "(needs the 'baseline' extra)")
 
 
 def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace) -> dict[str, Any]:
+    with_baseline = bool(getattr(args, "baseline", False))
+    if with_baseline:
+        require_scikit_learn()  # before any training
     with run.step("read") as info:
         train = read_labelled_files(spark, args.train, id_column=args.id_column, text_column=args.text_column)
         if args.test:
@@ -51,21 +61,50 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
         info.update(files=len(args.train) + len(args.test or []))
     version = f"evaluate-{run.run_id}"
     outcome = fit_and_evaluate(spark, config, corpus, run, model_version=version)
+    sklearn = None
     try:
-        print(format_table(outcome.evaluation, max_labels=args.show_labels))
+        card_data = outcome.card
+        if with_baseline:
+            with run.step("sklearn_baseline") as info:
+                # The same rows as the model: its test rows, and every other row of the corpus.
+                train_rows = corpus.join(outcome.test_rows.select("posting_id"), "posting_id", "left_anti")
+                sklearn = fit_and_evaluate_baseline(train_rows, outcome.test_rows, seed=config.training.split.seed)
+                figures = sklearn.evaluation.headline
+                info.update(micro_f1=round(figures.micro_f1, 4), macro_f1=round(figures.macro_f1, 4))
+                card_data = dataclasses.replace(card_data, facts={
+                    **card_data.facts,
+                    "scikit-learn baseline micro-F1 / macro-F1": f"{figures.micro_f1:.3f} / {figures.macro_f1:.3f}",
+                })
+        beside = {"sklearn": sklearn.evaluation.headline} if sklearn else None
+        print(format_table(outcome.evaluation, max_labels=args.show_labels, beside=beside))
         base = outcome.baseline.headline
         print(f"\nbaseline with one 0.5 threshold: micro_f1 {base.micro_f1:.4f}  macro_f1 {base.macro_f1:.4f}")
-        card = str(write_model_card(Path(args.card), outcome.card)) if args.card else None
+        if sklearn:
+            print("sklearn: the scikit-learn baseline (TF-IDF + logistic regression) on the same split")
+        selection = outcome.selection
+        if selection:
+            tried = ", ".join(
+                f"{c.reg_param:g}: {c.micro_f1:.4f} / {c.macro_f1:.4f}" for c in selection.candidates
+            )
+            print(f"reg_param {selection.reg_param:g} chosen by {selection.held_out} micro / macro-F1 ({tried})")
+        card = str(write_model_card(Path(args.card), card_data)) if args.card else None
         run.counts.update(labels=len(outcome.labels), **{f"{k}_postings": v for k, v in outcome.split_counts.items()})
         return {
             "metrics": outcome.evaluation.headline.as_dict(),
             "baseline_metrics": base.as_dict(),
+            **({"sklearn_baseline_metrics": sklearn.evaluation.headline.as_dict()} if sklearn else {}),
+            **({"reg_param_selection": {
+                "chosen": selection.reg_param,
+                "candidates": [dataclasses.asdict(c) for c in selection.candidates],
+            }} if selection else {}),
             "threshold_fallbacks": outcome.thresholds.fallback_counts(),
             "labels_below_support": outcome.label_space.below_support,
             "model_card": card,
         }
     finally:
         outcome.release()
+        if sklearn:
+            sklearn.release()
 
 
 def read_labelled_files(

@@ -23,10 +23,7 @@ from jobtagger.runlog import RunContext
 from jobtagger.tables import open_table_store
 from jobtagger.tables.schemas import BRONZE_POSTINGS
 from jobtagger.taxonomy import load_taxonomy
-from jobtagger.training import TrainingOutcome, fit_and_evaluate
-
-# What the feature pipeline, the labels and the split need (``split``: a corpus's own, or null).
-MODEL_INPUT_COLUMNS = ("posting_id", "title", "description", "company", "country", "language", "labels", "split")
+from jobtagger.training import MODEL_INPUT_COLUMNS, TrainingOutcome, fit_and_evaluate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,6 +104,7 @@ def _register(
             metrics={
                 **{k: float(v) for k, v in headline.as_dict().items() if v is not None},
                 **outcome.thresholds.labels_per_posting_metrics(),
+                **(outcome.selection.metrics() if outcome.selection else {}),
             },
             training_table=BRONZE_POSTINGS, training_table_version=bronze_version,
             training_seconds=round(outcome.training_seconds, 3),

@@ -1,0 +1,102 @@
+"""Regularization strength chosen by validation, on training data only.
+
+Each candidate L2 strength of ``training.reg_grid`` gets held-out scores of training postings
+(the validation carve, or out-of-fold scores with ``calibration.folds``). On those scores the
+configured decision (score calibration, per-label thresholds, rules) is fitted and applied, and
+the candidate is judged by the held-out micro-F1 + macro-F1 of its tags: what the test figures
+will measure, with the thresholds every candidate would really get. A tie keeps the stronger
+regularization (the earlier candidate). The mean per-label log-loss of the scores is recorded
+beside the F1 figures, for the model card and the registry; it does not decide.
+
+The figures are optimistic (thresholds fitted and judged on the same held-out rows), but equally
+so for every candidate, which is all a choice between them needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobtagger.calibration import fit_decision
+from jobtagger.config import CalibrationConfig
+from jobtagger.metrics import evaluate
+
+LOG_LOSS_CLIP = 1e-7
+
+
+@dataclass(frozen=True)
+class RegCandidate:
+    reg_param: float
+    micro_f1: float
+    macro_f1: float
+    log_loss: float
+
+
+@dataclass(frozen=True)
+class RegSelection:
+    candidates: tuple[RegCandidate, ...]
+    chosen: int  # index into candidates
+    held_out: str  # what the figures were measured on
+
+    @property
+    def reg_param(self) -> float:
+        return self.candidates[self.chosen].reg_param
+
+    def facts(self) -> dict[str, str]:
+        """Model card facts: the choice and each candidate's held-out figures."""
+        facts = {"reg_param (chosen by validation)": f"{self.reg_param:g} of {len(self.candidates)} candidates"}
+        for candidate in self.candidates:
+            facts[f"reg_param {candidate.reg_param:g}: {self.held_out} micro-F1 / macro-F1 / log-loss"] = (
+                f"{candidate.micro_f1:.4f} / {candidate.macro_f1:.4f} / {candidate.log_loss:.4f}"
+            )
+        return facts
+
+    def metrics(self) -> dict[str, float]:
+        """Registry metrics (one flat float map): the choice and each candidate's figures."""
+        figures = {"selection_reg_param": self.reg_param}
+        for candidate in self.candidates:
+            for name in ("micro_f1", "macro_f1", "log_loss"):
+                figures[f"validation_reg_{candidate.reg_param:g}_{name}"] = float(getattr(candidate, name))
+        return figures
+
+
+def select_reg_param(
+    scored: Sequence[DataFrame],
+    reg_params: Sequence[float],
+    labels: Sequence[str],
+    calibration: CalibrationConfig,
+    *,
+    held_out: str,
+    top_candidates: int,
+    parents: Mapping[str, str] | None = None,
+) -> RegSelection:
+    """Judge each candidate's held-out ``scored`` rows (``labels``, ``scores``; cached by the
+    caller), aligned with ``reg_params``; see the module docstring."""
+    if len(scored) != len(reg_params) or not scored:
+        raise ValueError(f"{len(scored)} scored frames for {len(reg_params)} reg_params")
+    candidates = []
+    for frame, reg in zip(scored, reg_params):
+        decision, _ = fit_decision(frame, labels, calibration, top_candidates=top_candidates, parents=parents)
+        tagged = decision.transform(frame).select("labels", "tags")
+        result = evaluate(tagged, labels, scores_col=None)
+        result.per_label.unpersist()
+        candidates.append(RegCandidate(
+            reg_param=float(reg), micro_f1=result.headline.micro_f1, macro_f1=result.headline.macro_f1,
+            log_loss=float(frame.agg(F.avg(_row_log_loss(labels))).first()[0]),
+        ))
+    best = max(range(len(candidates)), key=lambda n: (candidates[n].micro_f1 + candidates[n].macro_f1, -n))
+    return RegSelection(candidates=tuple(candidates), chosen=best, held_out=held_out)
+
+
+def _row_log_loss(labels: Sequence[str]) -> Column:
+    """Mean binary log-loss of one row's K scores against its labels."""
+    names = F.array(*[F.lit(label) for label in labels])
+    clipped = F.transform("scores", lambda s: F.least(F.greatest(s, F.lit(LOG_LOSS_CLIP)), F.lit(1 - LOG_LOSS_CLIP)))
+    losses = F.transform(
+        clipped,
+        lambda p, i: F.when(F.array_contains("labels", F.element_at(names, i + 1)), -F.log(p)).otherwise(-F.log(1 - p)),
+    )
+    return F.aggregate(losses, F.lit(0.0), lambda acc, x: acc + x) / F.lit(float(len(labels)))
