@@ -351,6 +351,29 @@ class IngestCounts:
                 f"ingest counts do not reconcile: bronze {self.bronze} != planned upsert rows {planned}"
             )
 
+    def as_record(self) -> dict[str, object]:
+        """The fields, for :meth:`from_record` (e.g. kept in a commit's metadata as JSON)."""
+        return {
+            "read": self.read, "quarantined": dict(self.quarantined), "bronze": self.bronze,
+            "actions": dict(self.actions), "unknown_labels": self.unknown_labels,
+            "labels_given": self.labels_given, "labels_dropped": self.labels_dropped,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, object]) -> IngestCounts:
+        return cls(**record)  # type: ignore[arg-type]
+
+    def as_rerun(self) -> IngestCounts:
+        """The counts a rerun of the same records finds: what this run inserted or updated is
+        unchanged then (stale postings stay stale)."""
+        actions = {"unchanged": sum(self.actions.get(name, 0) for name in ("insert", "update", "unchanged"))}
+        if self.actions.get("stale"):
+            actions["stale"] = self.actions["stale"]
+        return IngestCounts(
+            read=self.read, quarantined=self.quarantined, bronze=self.bronze, actions=actions,
+            unknown_labels=self.unknown_labels, labels_given=self.labels_given, labels_dropped=self.labels_dropped,
+        )
+
     def as_dict(self) -> dict[str, object]:
         return {
             "read": self.read,

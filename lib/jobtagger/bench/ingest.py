@@ -175,7 +175,7 @@ def profile(spark: SparkSession, config: JobtaggerConfig, folder: Path) -> dict[
     records; with the text normalization; with the label resolution; fully validated. The
     differences to ``read`` are what normalization and label resolution cost."""
     landing = read_landing_files(spark, folder, config=config.ingest).frame
-    lookup = label_lookup(ingest._taxonomy(config))  # noqa: SLF001 - the stage's own taxonomy rule
+    lookup = label_lookup(ingest.taxonomy_of(config))
 
     layers: dict[str, Callable[[], DataFrame]] = {
         "read": lambda: landing,
