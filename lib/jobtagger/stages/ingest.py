@@ -89,7 +89,21 @@ def taxonomy_of(config: JobtaggerConfig) -> Taxonomy | None:
 
 def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace | None) -> dict[str, Any]:
     folder = landing_folder(config, run.run_date, getattr(args, "landing_folder", None))
-    return ingest_folder(spark, config, run, folder=folder, store=open_table_store(spark, config.storage))
+    with run.showing_progress(tasks=_spark_tasks(spark)):
+        return ingest_folder(spark, config, run, folder=folder, store=open_table_store(spark, config.storage))
+
+
+def _spark_tasks(spark: SparkSession):
+    """(tasks done, tasks) of the active Spark stages, for the progress line; None when idle."""
+    tracker = spark.sparkContext.statusTracker()
+
+    def tasks() -> tuple[int, int] | None:
+        stages = [info for info in map(tracker.getStageInfo, tracker.getActiveStageIds()) if info]
+        if not stages:
+            return None
+        return sum(info.numCompletedTasks for info in stages), sum(info.numTasks for info in stages)
+
+    return tasks
 
 
 def ingest_folder(
