@@ -134,19 +134,29 @@ def labels_from_columns(label_columns: Mapping[str, str]) -> Column:
     return F.filter(F.array(*parts), lambda label: label.isNotNull())
 
 
-def map_labels(df: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str]) -> DataFrame:
-    """Resolve ``labels`` (+ label columns) against the taxonomy.
-
-    ``lookup`` comes from :func:`label_lookup`. Adds ``labels`` (sorted, distinct; null when the
-    record brought no labels at all) and ``unknown_labels`` (labels that matched nothing, as given;
-    kept in ``labels`` too under the ``keep`` policy).
-    """
+def given_labels(config: IngestConfig) -> Column:
+    """The labels a raw record brings: its ``labels`` trimmed (empty ones dropped), then those of
+    ``ingest.label_columns``."""
     from_array = F.filter(
         F.transform("labels", lambda label: F.trim(label)), lambda label: label.isNotNull() & (label != "")
     )
     none = F.array().cast("array<string>")
-    given = F.concat(F.coalesce(from_array, none), F.coalesce(labels_from_columns(config.label_columns), none))
-    known_id = bucketed_lookup(lookup)
+    return F.concat(F.coalesce(from_array, none), F.coalesce(labels_from_columns(config.label_columns), none))
+
+
+def map_labels(
+    df: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str],
+    known_id: Callable[[Column], Column] | None = None,
+) -> DataFrame:
+    """Resolve ``labels`` (+ label columns) against the taxonomy.
+
+    ``lookup`` comes from :func:`label_lookup`. Adds ``labels`` (sorted, distinct; null when the
+    record brought no labels at all) and ``unknown_labels`` (labels that matched nothing, as given;
+    kept in ``labels`` too under the ``keep`` policy). ``known_id`` (key -> id expression) defaults
+    to :func:`bucketed_lookup` of ``lookup``.
+    """
+    given = given_labels(config)
+    known_id = known_id or bucketed_lookup(lookup)
     resolved = F.transform(
         given, lambda label: F.struct(label.alias("given"), known_id(label_key_column(label)).alias("known"))
     )

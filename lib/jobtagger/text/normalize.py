@@ -80,6 +80,19 @@ def decode_simple_entities(column: Column) -> Column:
     return F.when(F.instr(column, "&") > 0, text).otherwise(column)
 
 
+def decode_and_fold_udf(columns: Sequence[str]):
+    """ONE pandas UDF applying :func:`decode_and_fold` to each of ``columns`` (a struct of them)."""
+    out_schema = StructType([StructField(name, StringType(), True) for name in columns])
+
+    @F.pandas_udf(out_schema)
+    def _decode_and_fold(*series: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame(
+            {name: [decode_and_fold(v) for v in s.tolist()] for name, s in zip(columns, series)}
+        )
+
+    return _decode_and_fold
+
+
 def normalize_text_columns(
     df: DataFrame, *, html_columns: Sequence[str], plain_columns: Sequence[str]
 ) -> DataFrame:
@@ -94,14 +107,7 @@ def normalize_text_columns(
     columns = [*html_columns, *plain_columns]
     if not columns:
         return df
-    out_schema = StructType([StructField(name, StringType(), True) for name in columns])
-
-    @F.pandas_udf(out_schema)
-    def _decode_and_fold(*series: pd.Series) -> pd.DataFrame:
-        return pd.DataFrame(
-            {name: [decode_and_fold(v) for v in s.tolist()] for name, s in zip(columns, series)}
-        )
-
+    _decode_and_fold = decode_and_fold_udf(columns)
     stripped = {f"_jobtagger_s_{name}": strip_html(F.col(name)) for name in html_columns}
     stripped |= {f"_jobtagger_s_{name}": F.col(name) for name in plain_columns}
     needs = {f"_jobtagger_n_{name}": F.col(f"_jobtagger_s_{name}").rlike(_NEEDS_PYTHON) for name in columns}
