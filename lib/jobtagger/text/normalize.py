@@ -108,7 +108,11 @@ def normalize_text_columns(
     if not columns:
         return df
     _decode_and_fold = decode_and_fold_udf(columns)
-    stripped = {f"_jobtagger_s_{name}": strip_html(F.col(name)) for name in html_columns}
+    # every tag pattern of strip_html starts with '<': values without one skip its six regexes
+    stripped = {
+        f"_jobtagger_s_{name}": F.when(F.instr(F.col(name), "<") > 0, strip_html(F.col(name))).otherwise(F.col(name))
+        for name in html_columns
+    }
     stripped |= {f"_jobtagger_s_{name}": F.col(name) for name in plain_columns}
     needs = {f"_jobtagger_n_{name}": F.col(f"_jobtagger_s_{name}").rlike(_NEEDS_PYTHON) for name in columns}
     df = df.withColumns(stripped).withColumns(needs)
