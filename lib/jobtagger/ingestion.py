@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
@@ -86,6 +87,29 @@ def label_lookup(taxonomy: Taxonomy | None) -> dict[str, str]:
     return lookup
 
 
+LABEL_BUCKETS = 4096
+
+
+def bucketed_lookup(lookup: Mapping[str, str], *, buckets: int = LABEL_BUCKETS) -> Callable[[Column], Column]:
+    """``key -> lookup[key]`` (null when absent) as a Spark expression that stays fast for tens of
+    thousands of keys: Spark looks a key up in a map value by comparing it with every key in turn,
+    so one map of the 30k taxonomy spellings cost ~30k comparisons per label. Here the keys are
+    spread over ``buckets`` small maps by the CRC-32 of their UTF-8 bytes (Python's ``zlib.crc32``
+    and Spark's ``crc32`` are the same function), and a key is looked up in its own bucket only.
+    The table is one JSON literal, parsed once by constant folding and shipped with the plan
+    (map literals this large are not supported)."""
+    table: list[dict[str, str]] = [{} for _ in range(buckets)]
+    for key, value in sorted(lookup.items()):
+        table[zlib.crc32(key.encode("utf-8")) % buckets][key] = value
+    maps = F.from_json(F.lit(json.dumps(table)), "array<map<string,string>>")
+
+    def known(key: Column) -> Column:
+        bucket = (F.crc32(key.cast("binary")) % buckets + 1).cast("int")
+        return F.try_element_at(F.element_at(maps, bucket), key)
+
+    return known
+
+
 def label_key_column(label: Column) -> Column:
     """Spark form of a raw label for the lookup: normalized, no spaces around the kind colon."""
     return F.regexp_replace(normalize_key_column(label), r"^([^:]*?) ?: ?", "$1:")
@@ -110,25 +134,31 @@ def labels_from_columns(label_columns: Mapping[str, str]) -> Column:
     return F.filter(F.array(*parts), lambda label: label.isNotNull())
 
 
-def map_labels(df: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str]) -> DataFrame:
-    """Resolve ``labels`` (+ label columns) against the taxonomy.
-
-    ``lookup`` comes from :func:`label_lookup`. Adds ``labels`` (sorted, distinct; null when the
-    record brought no labels at all) and ``unknown_labels`` (labels that matched nothing, as given;
-    kept in ``labels`` too under the ``keep`` policy).
-    """
+def given_labels(config: IngestConfig) -> Column:
+    """The labels a raw record brings: its ``labels`` trimmed (empty ones dropped), then those of
+    ``ingest.label_columns``."""
     from_array = F.filter(
         F.transform("labels", lambda label: F.trim(label)), lambda label: label.isNotNull() & (label != "")
     )
     none = F.array().cast("array<string>")
-    given = F.concat(F.coalesce(from_array, none), F.coalesce(labels_from_columns(config.label_columns), none))
-    # A JSON literal parsed once by constant folding: map literals this large are not supported.
-    known_ids = F.from_json(F.lit(json.dumps(dict(lookup), sort_keys=True)), "map<string,string>")
+    return F.concat(F.coalesce(from_array, none), F.coalesce(labels_from_columns(config.label_columns), none))
+
+
+def map_labels(
+    df: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str],
+    known_id: Callable[[Column], Column] | None = None,
+) -> DataFrame:
+    """Resolve ``labels`` (+ label columns) against the taxonomy.
+
+    ``lookup`` comes from :func:`label_lookup`. Adds ``labels`` (sorted, distinct; null when the
+    record brought no labels at all) and ``unknown_labels`` (labels that matched nothing, as given;
+    kept in ``labels`` too under the ``keep`` policy). ``known_id`` (key -> id expression) defaults
+    to :func:`bucketed_lookup` of ``lookup``.
+    """
+    given = given_labels(config)
+    known_id = known_id or bucketed_lookup(lookup)
     resolved = F.transform(
-        given,
-        lambda label: F.struct(
-            label.alias("given"), F.try_element_at(known_ids, label_key_column(label)).alias("known")
-        ),
+        given, lambda label: F.struct(label.alias("given"), known_id(label_key_column(label)).alias("known"))
     )
     df = df.withColumn("_labels_resolved", resolved)
     known = F.transform(F.filter("_labels_resolved", lambda x: x["known"].isNotNull()), lambda x: x["known"])
@@ -350,6 +380,29 @@ class IngestCounts:
             raise ReconciliationError(
                 f"ingest counts do not reconcile: bronze {self.bronze} != planned upsert rows {planned}"
             )
+
+    def as_record(self) -> dict[str, object]:
+        """The fields, for :meth:`from_record` (e.g. kept in a commit's metadata as JSON)."""
+        return {
+            "read": self.read, "quarantined": dict(self.quarantined), "bronze": self.bronze,
+            "actions": dict(self.actions), "unknown_labels": self.unknown_labels,
+            "labels_given": self.labels_given, "labels_dropped": self.labels_dropped,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, object]) -> IngestCounts:
+        return cls(**record)  # type: ignore[arg-type]
+
+    def as_rerun(self) -> IngestCounts:
+        """The counts a rerun of the same records finds: what this run inserted or updated is
+        unchanged then (stale postings stay stale)."""
+        actions = {"unchanged": sum(self.actions.get(name, 0) for name in ("insert", "update", "unchanged"))}
+        if self.actions.get("stale"):
+            actions["stale"] = self.actions["stale"]
+        return IngestCounts(
+            read=self.read, quarantined=self.quarantined, bronze=self.bronze, actions=actions,
+            unknown_labels=self.unknown_labels, labels_given=self.labels_given, labels_dropped=self.labels_dropped,
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {

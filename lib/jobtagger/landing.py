@@ -21,6 +21,8 @@ caller reads the folder again without it. The healthy path does no extra work.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -88,6 +90,33 @@ def landing_files(folder: Path) -> dict[str, list[Path]]:
     if not any(found.values()):
         raise MissingInputError(f"no .jsonl/.csv/.parquet files (optionally .gz) in {folder}")
     return found
+
+
+def landing_fingerprint(folder: Path, *, inputs: Mapping[str, object] | None = None) -> str:
+    """SHA-256 of what an ingest of ``folder`` depends on: the folder, each data file's name, size
+    and modification time (nanoseconds), and ``inputs`` (settings, taxonomy files...). Equal
+    fingerprints mean the same files, untouched since: a rerun would find nothing new. Reading no
+    data, it costs one directory listing."""
+    files = [
+        [path.name, stat.st_size, stat.st_mtime_ns]
+        for kind in landing_files(folder).values()
+        for path in kind
+        for stat in (path.stat(),)
+    ]
+    document = {"folder": str(folder.resolve()), "files": sorted(files), "inputs": inputs or {}}
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def file_stamps(folder: Path) -> list[list[object]]:
+    """``[name, size, mtime_ns]`` of every file under ``folder`` (recursively, sorted), or [] when
+    it is not a folder: what a fingerprint records of inputs such as the taxonomy."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        [str(path.relative_to(folder)), stat.st_size, stat.st_mtime_ns]
+        for path in folder.rglob("*") if path.is_file()
+        for stat in (path.stat(),)
+    )
 
 
 class UnreadableFile(Exception):

@@ -18,9 +18,11 @@ import json
 import logging
 import os
 import re
+import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,76 @@ def configure_logging(level: int = logging.INFO) -> None:
     LOGGER.propagate = False
 
 
+TaskStatus = Callable[[], tuple[int, int] | None]  # (tasks done, tasks) of the running Spark stages
+
+
+class Progress:
+    """Progress of a long run: the current step, the counts known so far and the time elapsed.
+
+    On a terminal, ONE line rewritten in place about every second (``\r``), ended when the run
+    ends; elsewhere (a scheduler's log) a JSON line ``{"event": "<job>.progress", ...}`` at most
+    every ``interval`` seconds, so logs do not fill up. ``tasks`` (optional) reports the running
+    Spark stages' tasks, the only sign of life inside one long Spark action."""
+
+    def __init__(self, job: str, *, stream: Any = None, interval: float = 5.0, tick: float = 1.0,
+                 tasks: TaskStatus | None = None) -> None:
+        self.job = job
+        self.stream = stream if stream is not None else sys.stderr
+        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval, self.tick, self.tasks = interval, tick, tasks
+        self.started = time.monotonic()
+        self.step: str | None = None
+        self.counts: dict[str, Any] = {}
+        self._last_json = float("-inf")
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"{job}-progress", daemon=True)
+        self._thread.start()
+
+    def update(self, step: str | None = None, **counts: Any) -> None:
+        with self._lock:
+            self.step = step or self.step
+            self.counts.update({k: v for k, v in counts.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        self._emit()
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        with self._lock:
+            parts = [f"{self.job}: {self.step or 'starting'}", *(f"{k}={v:,}" for k, v in self.counts.items())]
+        status = self.tasks() if self.tasks else None
+        if status:
+            parts.append(f"tasks {status[0]}/{status[1]}")
+        return " | ".join(parts) + f" | {elapsed:,.0f} s"
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2 * self.tick)
+        if self.terminal:
+            self.stream.write("\r" + self.line() + "\x1b[K\n")
+            self.stream.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick):
+            self._emit()
+
+    def _emit(self) -> None:
+        try:
+            if self.terminal:
+                self.stream.write("\r" + self.line() + "\x1b[K")
+                self.stream.flush()
+            elif time.monotonic() - self._last_json >= self.interval:
+                self._last_json = time.monotonic()
+                status = self.tasks() if self.tasks else None
+                record = {"event": f"{self.job}.progress", "step": self.step, **self.counts,
+                          "seconds": round(time.monotonic() - self.started, 1)}
+                if status:
+                    record["tasks"] = list(status)
+                self.stream.write(json.dumps(redact(record)) + "\n")
+                self.stream.flush()
+        except (ValueError, OSError):  # the stream was closed under us: progress is best effort
+            self._stop.set()
+
+
 @dataclass
 class RunContext:
     """Identity and bookkeeping of one job run; passed explicitly to the stages."""
@@ -128,6 +200,17 @@ class RunContext:
     steps: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    progress: Progress | None = None
+
+    @contextlib.contextmanager
+    def showing_progress(self, *, tasks: TaskStatus | None = None, stream: Any = None) -> Iterator[Progress]:
+        """Report this run's steps through a :class:`Progress` while the block runs."""
+        self.progress = Progress(self.job, stream=stream, tasks=tasks)
+        try:
+            yield self.progress
+        finally:
+            self.progress.close()
+            self.progress = None
 
     @property
     def app_id(self) -> str:
@@ -156,12 +239,16 @@ class RunContext:
         """Time a step; the yielded dict collects counts that are logged with its duration."""
         info: dict[str, Any] = dict(fields)
         start = time.perf_counter()
+        if self.progress:
+            self.progress.update(name)
         try:
             yield info
         finally:
             seconds = round(time.perf_counter() - start, 3)
             self.steps.append({"step": name, "seconds": seconds, **info})
             self.log(name, seconds=seconds, **info)
+            if self.progress:
+                self.progress.update(**info)
 
     def summary(self, *, status: str, error: str | None = None) -> dict[str, Any]:
         ended = dt.datetime.now(dt.timezone.utc)

@@ -115,7 +115,7 @@ def test_first_run_writes_bronze_quarantine_counts_and_quality_results(spark, co
 
 def test_rerun_of_a_date_leaves_bronze_exactly_as_it_was(spark, config):
     write_day1(landing_folder(config, DAY1))
-    ingest(spark, config, DAY1)
+    first = ingest(spark, config, DAY1)
     store = open_table_store(spark, config.storage)
     version, before = store.version(BRONZE_POSTINGS), bronze(spark, config)
     before_rows = before.collect()
@@ -127,7 +127,9 @@ def test_rerun_of_a_date_leaves_bronze_exactly_as_it_was(spark, config):
     after = bronze(spark, config)
     assert_df_equality(spark.createDataFrame(before_rows, before.schema), after, ignore_row_order=True)
     quarantine = store.read(QUARANTINE_POSTINGS)
-    assert quarantine.count() == 8 and {r.run_id for r in quarantine.collect()} == {rerun.run_id}
+    # unchanged landing files: nothing committed at all, the quarantine rows are the first run's
+    assert rerun.details["outcome"] == "unchanged"
+    assert quarantine.count() == 8 and {r.run_id for r in quarantine.collect()} == {first.run_id}
 
 
 def test_next_date_adds_and_updates_and_flags_content_duplicates(spark, config):

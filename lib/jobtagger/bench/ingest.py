@@ -1,54 +1,211 @@
-"""Benchmark ``ingest``: generate N postings for one date with the ``generate`` benchmark (timed
-apart), then ingest them into a fresh bronze table (timed), then rerun the date (nothing to commit).
+"""``jobtagger bench ingest``: the ingest job vs a plain Spark copy of the same landing files.
 
-``jobtagger bench ingest --rows 1000000 [--option bad_rate=0.001] [--option files_per_format=2]``
-(options as for ``bench generate``). Landing files and tables live under ``--out``.
+Setup (timed apart): N generated postings for one date with the ``generate`` benchmark (0.1% bad
+records of every kind by default). Then each of ``rounds`` (default 3) measures, side by side in
+the same session on the same landing files:
+
+- ``copy``: a plain Spark copy: the JSONL, CSV and Parquet files read with their own readers (every
+  posting field as text, labels as an array), unioned and written as ONE Parquet table;
+- ``first``: ``ingest`` of the date into a fresh warehouse (read, validation, normalization, labels,
+  dedup, gate, both commits);
+- ``rerun``: ``ingest`` of the same date again (nothing new: it must commit nothing).
+
+The headline figures are medians over the rounds: seconds of each, ``ingest / copy`` (target
+<= 3) and ``rerun / first`` (target <= 0.5), and each ingest step's median seconds. Steps are
+timed by the stage itself (:meth:`RunContext.step`); Spark fuses reading, normalization and label
+resolution into one pass, so a ``profile`` pass (once, after the rounds; ``--option profile=0``
+skips it) times them apart: the raw records written to Spark's ``noop`` sink, then with the text
+normalization, then with the label resolution, then fully validated.
+
+``jobtagger bench ingest --rows 300000 [--option rounds=3] [--option bad_rate=0.001]
+[--option files_per_format=2] [--option profile=1]``; landing files and tables live under ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, StringType
 
 from jobtagger.bench import generate as generate_bench
+from jobtagger.bench import options
 from jobtagger.config import JobtaggerConfig
+from jobtagger.ingestion import HTML_FIELDS, PLAIN_FIELDS, TEXT_FIELDS, label_lookup, map_labels, validate_records
+from jobtagger.landing import landing_files, read_landing_files
 from jobtagger.runlog import RunContext
 from jobtagger.stages import ingest
+from jobtagger.tables import open_table_store
+from jobtagger.tables.schemas import BRONZE_POSTINGS, QUARANTINE_POSTINGS
+from jobtagger.text.normalize import normalize_text_columns
 
 DEFAULT_ROWS = 1_000_000
+DEFAULT_ROUNDS = 3
+DEFAULT_BAD_RATE = "0.001"
+TARGET_INGEST_RATIO = 3.0
+TARGET_RERUN_RATIO = 0.5
+COPY_FIELDS = ("posting_id", *TEXT_FIELDS, "posted_at")
 
 
 def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) -> dict[str, Any]:
     args.rows = args.rows or DEFAULT_ROWS
+    chosen = options(args)
+    if "bad_rate" not in chosen:
+        args.options = [*args.options, f"bad_rate={DEFAULT_BAD_RATE}"]
     generated = generate_bench.run(spark, config, args)
     landing = Path(args.out) / "generate-landing"
     warehouse = Path(args.out) / "ingest-warehouse"
-    shutil.rmtree(warehouse, ignore_errors=True)
     config = config.with_overrides([f"paths.landing={landing}", f"storage.warehouse={warehouse}"])
     day = config.generate.start_date
-    runs = {}
-    for attempt in ("first_run", "rerun"):
-        context = RunContext(job="ingest", run_date=day)
-        started = time.perf_counter()
-        ingest.run(spark, config, context, argparse.Namespace(landing_folder=None))
-        runs[attempt] = {
-            "seconds": round(time.perf_counter() - started, 1),
-            "steps": {step["step"]: step["seconds"] for step in context.steps},
-            "counts": context.counts,
-        }
-    first = runs["first_run"]["seconds"]
-    return {
+    folder = ingest.landing_folder(config, day)
+
+    rounds = [
+        _round(spark, config, folder, Path(args.out) / "copy-parquet", warehouse)
+        for _ in range(int(chosen.get("rounds", DEFAULT_ROUNDS)))
+    ]
+    copy = statistics.median(r["copy_seconds"] for r in rounds)
+    first = statistics.median(r["first_seconds"] for r in rounds)
+    rerun = statistics.median(r["rerun_seconds"] for r in rounds)
+    result: dict[str, Any] = {
         "rows": args.rows,
+        "landing_files": {kind: len(paths) for kind, paths in landing_files(folder).items()},
         "landing_bytes": generated["bytes_written"],
         "generate_seconds": generated["seconds"],
-        "ingest_seconds": first,
-        "rows_per_second": round(args.rows / first),
-        "rerun_seconds": runs["rerun"]["seconds"],
         "cores": spark.sparkContext.defaultParallelism,
-        "runs": runs,
+        "copy_seconds": copy,
+        "ingest_seconds": first,
+        "rerun_seconds": rerun,
+        "ingest_vs_copy": round(first / copy, 2),
+        "rerun_vs_first": round(rerun / first, 2),
+        "targets": {"ingest_vs_copy": TARGET_INGEST_RATIO, "rerun_vs_first": TARGET_RERUN_RATIO},
+        "ingest_steps": _median_steps(r["first_steps"] for r in rounds),
+        "rerun_steps": _median_steps(r["rerun_steps"] for r in rounds),
+        "counts": rounds[-1]["counts"],
+        "rounds": rounds,
     }
+    if chosen.get("profile", "1") != "0":
+        result["profile_seconds"] = profile(spark, config, folder)
+    _print_table(result)
+    return result
+
+
+def _round(spark: SparkSession, config: JobtaggerConfig, folder: Path, copy_target: Path, warehouse: Path) -> dict[str, Any]:
+    """One side-by-side measurement: the plain copy, ingest into a fresh warehouse, the rerun."""
+    shutil.rmtree(copy_target, ignore_errors=True)
+    started = time.perf_counter()
+    plain_copy(spark, folder, copy_target)
+    copy_seconds = time.perf_counter() - started
+
+    shutil.rmtree(warehouse, ignore_errors=True)
+    first = _timed_ingest(spark, config, folder)
+    store = open_table_store(spark, config.storage)
+    versions = {name: store.version(name) for name in (BRONZE_POSTINGS, QUARANTINE_POSTINGS)}
+    rerun = _timed_ingest(spark, config, folder)
+    after = {name: store.version(name) for name in (BRONZE_POSTINGS, QUARANTINE_POSTINGS)}
+    return {
+        "copy_seconds": round(copy_seconds, 2),
+        "first_seconds": first["seconds"],
+        "rerun_seconds": rerun["seconds"],
+        "ingest_vs_copy": round(first["seconds"] / copy_seconds, 2),
+        "rerun_vs_first": round(rerun["seconds"] / first["seconds"], 2),
+        "first_steps": first["steps"],
+        "rerun_steps": rerun["steps"],
+        "rerun_outcome": rerun["outcome"],
+        "rerun_committed": after != versions,
+        "counts": first["counts"],
+    }
+
+
+def _timed_ingest(spark: SparkSession, config: JobtaggerConfig, folder: Path) -> dict[str, Any]:
+    context = RunContext(job="ingest", run_date=config.generate.start_date)
+    started = time.perf_counter()
+    result = ingest.run(spark, config, context, argparse.Namespace(landing_folder=str(folder)))
+    seconds = time.perf_counter() - started
+    steps: dict[str, float] = {}
+    for step in context.steps:
+        steps[step["step"]] = round(steps.get(step["step"], 0.0) + step["seconds"], 2)
+    return {
+        "seconds": round(seconds, 2),
+        "steps": steps,
+        "outcome": result.get("outcome", "ingested"),
+        "counts": context.counts,
+    }
+
+
+def plain_copy(spark: SparkSession, folder: Path, target: Path) -> None:
+    """The landing files of ``folder`` read by Spark's own readers (posting fields as text, labels
+    as an array of text; no validation) and written as one Parquet table."""
+    files = landing_files(folder)
+    text_schema = ", ".join(f"`{name}` STRING" for name in COPY_FIELDS)
+    parts: list[DataFrame] = []
+    if files["jsonl"]:
+        parts.append(spark.read.schema(f"{text_schema}, labels ARRAY<STRING>").json([str(p) for p in files["jsonl"]]))
+    if files["csv"]:
+        csv = spark.read.options(header="true", multiLine="true", escape='"').csv([str(p) for p in files["csv"]])
+        parts.append(csv.select(*_as_text(csv), F.split("labels", r"\|").alias("labels") if "labels" in csv.columns
+                                else F.lit(None).cast("array<string>").alias("labels")))
+    for path in files["parquet"]:
+        frame = spark.read.parquet(str(path))
+        labels = frame.schema["labels"].dataType if "labels" in frame.columns else None
+        keep = isinstance(labels, ArrayType) and isinstance(labels.elementType, StringType)
+        parts.append(frame.select(*_as_text(frame), (F.col("labels") if keep else F.lit(None).cast("array<string>")).alias("labels")))
+    copied = parts[0]
+    for part in parts[1:]:
+        copied = copied.unionByName(part)
+    copied.write.mode("overwrite").parquet(str(target))
+
+
+def _as_text(frame: DataFrame) -> list:
+    present = set(frame.columns)
+    return [
+        (F.col(f"`{name}`").cast("string") if name in present else F.lit(None).cast("string")).alias(name)
+        for name in COPY_FIELDS
+    ]
+
+
+def profile(spark: SparkSession, config: JobtaggerConfig, folder: Path) -> dict[str, float]:
+    """Seconds of the fused read pass, layer by layer (each written to the ``noop`` sink): the raw
+    records; with the text normalization; with the label resolution; fully validated. The
+    differences to ``read`` are what normalization and label resolution cost."""
+    landing = read_landing_files(spark, folder, config=config.ingest).frame
+    lookup = label_lookup(ingest.taxonomy_of(config))
+
+    layers: dict[str, Callable[[], DataFrame]] = {
+        "read": lambda: landing,
+        "read+normalize": lambda: normalize_text_columns(landing, html_columns=HTML_FIELDS, plain_columns=PLAIN_FIELDS),
+        "read+labels": lambda: map_labels(landing, config=config.ingest, lookup=lookup),
+        "read+validate": lambda: validate_records(landing, config=config.ingest, lookup=lookup),
+    }
+    seconds: dict[str, float] = {}
+    for name, frame in layers.items():
+        started = time.perf_counter()
+        frame().write.format("noop").mode("overwrite").save()
+        seconds[name] = round(time.perf_counter() - started, 2)
+    return seconds
+
+
+def _median_steps(runs: Any) -> dict[str, float]:
+    runs = list(runs)
+    names = list(dict.fromkeys(name for steps in runs for name in steps))
+    return {name: round(statistics.median(steps.get(name, 0.0) for steps in runs), 2) for name in names}
+
+
+def _print_table(result: dict[str, Any]) -> None:
+    """The headline as a few readable lines (the full figures follow as JSON)."""
+    print(f"bench ingest: {result['rows']:,} postings, {result['cores']} cores, medians of {len(result['rounds'])} rounds")
+    print(f"  plain copy {result['copy_seconds']:8.2f} s")
+    print(f"  ingest     {result['ingest_seconds']:8.2f} s  ingest/copy {result['ingest_vs_copy']:.2f}x (target <= {TARGET_INGEST_RATIO})")
+    for name, value in result["ingest_steps"].items():
+        print(f"    {name:<18} {value:8.2f} s")
+    print(f"  rerun      {result['rerun_seconds']:8.2f} s  rerun/first {result['rerun_vs_first']:.2f}x (target <= {TARGET_RERUN_RATIO})")
+    for name, value in result["rerun_steps"].items():
+        print(f"    {name:<18} {value:8.2f} s")
+    for name, value in result.get("profile_seconds", {}).items():
+        print(f"  profile {name:<18} {value:8.2f} s")

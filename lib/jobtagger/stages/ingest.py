@@ -13,12 +13,19 @@ between the two commits leaves bronze new and the date's quarantine rows old; th
 date sees a bronze commit of a run without its quarantine commit, says so, and redoes the date
 (bronze plans as unchanged, quarantine is replaced). Every run holds a writer lease and first
 removes the files killed runs left in both tables (:mod:`jobtagger.tables.orphans`).
+
+Both commits carry the run's landing fingerprint (:func:`jobtagger.landing.landing_fingerprint`:
+the data files' names, sizes and modification times, the ingest and quality settings, the
+taxonomy files) and its counts. A rerun of a date whose last complete run has the same
+fingerprint has nothing new to find: it reads no data, commits nothing and reports that run's
+counts, reconciled against the date's quarantine rows, with ``outcome = "unchanged"``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +51,8 @@ from jobtagger.ingestion import (
     validate_records,
     with_content_hash,
 )
-from jobtagger.landing import failed_landing_file, read_landing_files, short_error
+from jobtagger import __version__
+from jobtagger.landing import failed_landing_file, file_stamps, landing_fingerprint, read_landing_files, short_error
 from jobtagger.quality import quality_folder, run_suite
 from jobtagger.quality.bronze import BRONZE_SUITE, batch_share_failures, bronze_check_frame, bronze_expectations
 from jobtagger.runlog import LOGGER, RunContext
@@ -54,6 +62,8 @@ from jobtagger.tables.schemas import BRONZE_POSTINGS, QUARANTINE_POSTINGS
 from jobtagger.taxonomy import Taxonomy, load_taxonomy
 
 CHANGED = ("insert", "update")
+FINGERPRINT_KEY = "jobtagger.landing_fingerprint"  # commit metadata of both tables
+COUNTS_KEY = "jobtagger.ingest_counts"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +77,7 @@ def landing_folder(config: JobtaggerConfig, run_date: dt.date, override: str | N
     return Path(override) if override else Path(config.paths.landing) / run_date.isoformat()
 
 
-def _taxonomy(config: JobtaggerConfig) -> Taxonomy | None:
+def taxonomy_of(config: JobtaggerConfig) -> Taxonomy | None:
     """The taxonomy, or None when the configured folder has none (every label is then unknown)."""
     try:
         return load_taxonomy(config.paths.taxonomy)
@@ -79,7 +89,21 @@ def _taxonomy(config: JobtaggerConfig) -> Taxonomy | None:
 
 def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace | None) -> dict[str, Any]:
     folder = landing_folder(config, run.run_date, getattr(args, "landing_folder", None))
-    return ingest_folder(spark, config, run, folder=folder, store=open_table_store(spark, config.storage))
+    with run.showing_progress(tasks=_spark_tasks(spark)):
+        return ingest_folder(spark, config, run, folder=folder, store=open_table_store(spark, config.storage))
+
+
+def _spark_tasks(spark: SparkSession):
+    """(tasks done, tasks) of the active Spark stages, for the progress line; None when idle."""
+    tracker = spark.sparkContext.statusTracker()
+
+    def tasks() -> tuple[int, int] | None:
+        stages = [info for info in map(tracker.getStageInfo, tracker.getActiveStageIds()) if info]
+        if not stages:
+            return None
+        return sum(info.numCompletedTasks for info in stages), sum(info.numTasks for info in stages)
+
+    return tasks
 
 
 def ingest_folder(
@@ -94,6 +118,14 @@ def _ingest(
     spark: SparkSession, config: JobtaggerConfig, run: RunContext, *, folder: Path, store: TableStore
 ) -> dict[str, Any]:
     ingested_at = run.started_at.replace(tzinfo=None)
+    with run.step("fingerprint") as info:
+        fingerprint = landing_fingerprint(folder, inputs=_fingerprint_inputs(config))
+        previous = _unchanged_run(store, run, fingerprint)
+        info.update(unchanged=previous is not None)
+    if previous is not None:
+        return _report_unchanged(run, folder, *previous)
+    run.details["outcome"] = "ingested"
+
     with run.step("read", folder=str(folder)) as info:
         records, read, quarantined = _read(spark, config, run, folder, ingested_at)
         info.update(records=read, quarantined=sum(quarantined.values()))
@@ -150,12 +182,57 @@ def _ingest(
         report.raise_for_critical()
         bad = records.where(F.col("reason").isNotNull()).select("run_date", "run_id", "source_file", "reason", "raw_payload")
         rejected = bad.unionByName(duplicate_versions(ranked)) if duplicates else bad
-        commits = _write(store, run, rejected, planned, counts, quarantined_at=ingested_at)
+        metadata = {**run.commit_metadata(), FINGERPRINT_KEY: fingerprint, COUNTS_KEY: json.dumps(counts.as_record())}
+        commits = _write(store, run, rejected, planned, counts, quarantined_at=ingested_at, metadata=metadata)
     finally:
         records.unpersist()
         planned.unpersist()
     run.details["commits"] = commits
-    return {"landing_folder": str(folder), "commits": commits, "quality": run.details["quality"]}
+    return {"landing_folder": str(folder), "outcome": "ingested", "commits": commits, "quality": run.details["quality"]}
+
+
+def _fingerprint_inputs(config: JobtaggerConfig) -> dict[str, Any]:
+    """What an ingest's result depends on besides the landing files."""
+    return {
+        "ingest": config.ingest.model_dump(mode="json"),
+        "quality": config.quality.model_dump(mode="json"),
+        "taxonomy": file_stamps(Path(config.paths.taxonomy)),
+        "version": __version__,
+    }
+
+
+def _unchanged_run(store: TableStore, run: RunContext, fingerprint: str) -> tuple[str, IngestCounts] | None:
+    """(run id, counts) of the last complete ingest of the run date when it had ``fingerprint``
+    and its quarantine rows are all there; else None (the date is ingested again)."""
+    if not store.exists(QUARANTINE_POSTINGS) or run.details.get("redoes_run"):
+        return None
+    day = run.run_date.isoformat()
+    last = next(
+        (entry for entry in store.history(QUARANTINE_POSTINGS, limit=100)
+         if entry.get("jobtagger.job") == "ingest" and entry.get("jobtagger.run_date") == day),
+        None,
+    )
+    if last is None or last.get(FINGERPRINT_KEY) != fingerprint or not last.get(COUNTS_KEY):
+        return None
+    counts = IngestCounts.from_record(json.loads(last[COUNTS_KEY])).as_rerun()
+    kept = store.read(QUARANTINE_POSTINGS).where(F.col("run_date") == F.lit(run.run_date)).count()
+    if kept != counts.quarantined_total:
+        LOGGER.warning(
+            "ingest: %s has %d quarantine rows, its last run %s recorded %d; ingesting the date again",
+            day, kept, last.get("jobtagger.run_id"), counts.quarantined_total,
+        )
+        return None
+    return str(last.get("jobtagger.run_id")), counts
+
+
+def _report_unchanged(run: RunContext, folder: Path, previous_run: str, counts: IngestCounts) -> dict[str, Any]:
+    """The outcome of a rerun that found the landing files of the last complete run unchanged."""
+    counts.check()
+    run.counts.update(counts.as_dict())
+    run.log("counts", **counts.as_dict())
+    LOGGER.info("ingest: landing files of %s unchanged since run %s; nothing to commit", run.run_date, previous_run)
+    run.details.update(outcome="unchanged", same_as_run=previous_run, commits={})
+    return {"landing_folder": str(folder), "outcome": "unchanged", "same_as_run": previous_run, "commits": {}}
 
 
 def _read(
@@ -164,7 +241,7 @@ def _read(
     """Validated records (persisted), records read and quarantined counts by reason.
     A file that fails only once its data is read is set aside and the folder read again."""
     unreadable: dict[str, str] = {}
-    lookup = label_lookup(_taxonomy(config))
+    lookup = label_lookup(taxonomy_of(config))
     while True:
         landing = read_landing_files(spark, folder, config=config.ingest, unreadable=unreadable)
         records = (
@@ -183,7 +260,10 @@ def _read(
                 row["reason"]: row["count"]
                 for row in records.where("reason IS NOT NULL").groupBy("reason").count().collect()
             }
-            read = landing.frame.count()  # counted apart from the validation, so the reconciliation means something
+            # Counted apart from the validation, so the reconciliation means something. (An
+            # Observation in the validation pass was tried: its metrics row is sometimes missing
+            # when a listener fails on a later query, and Observation.get then raises.)
+            read = landing.frame.count()
             break
         except (Py4JJavaError, PySparkException) as exc:
             records.unpersist()
@@ -245,10 +325,10 @@ def _write(
     counts: IngestCounts,
     *,
     quarantined_at: dt.datetime,
+    metadata: dict[str, str],
 ) -> dict[str, Any]:
     """Quarantine files staged, bronze committed, quarantine committed: the last commit marks the
     run complete (see the module docstring)."""
-    metadata = run.commit_metadata()
     commits: dict[str, Any] = {}
     fault_point("ingest.write")
     exists = store.exists(QUARANTINE_POSTINGS)

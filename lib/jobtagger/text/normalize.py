@@ -1,9 +1,11 @@
 """Text clean-up of posting fields: HTML to text, Unicode NFKC, control characters, whitespace.
 
 Everything that Spark's built-in functions can do runs as SQL expressions (tag stripping,
-paragraph breaks, control characters, whitespace). Only HTML entity decoding and NFKC need
-Python; they run in ONE vectorised pandas UDF over all text columns, with a fast path for plain
-ASCII values that contain no entity (the common case), so the Python round trip stays cheap.
+paragraph breaks, control characters, whitespace, and the five common entities of ASCII text).
+Only the rest of HTML entity decoding and NFKC need Python; they run in ONE vectorised pandas UDF
+over all text columns, and only for values that need it (non-ASCII, or an entity beyond the five):
+the others reach Python as nulls. ``tests/ingest/reference_normalize.py`` keeps the path that sent
+every value to Python; a test compares the two on generated landing files.
 """
 
 from __future__ import annotations
@@ -62,17 +64,24 @@ def decode_and_fold(value: str | None) -> str | None:
     return unicodedata.normalize("NFKC", html.unescape(value))
 
 
-def normalize_text_columns(
-    df: DataFrame, *, html_columns: Sequence[str], plain_columns: Sequence[str]
-) -> DataFrame:
-    """Clean the given string columns in place.
+# A value needs Python (entity decoding + NFKC) unless it is pure ASCII and every '&' starts one of
+# the five entities decoded by Spark below: NFKC leaves ASCII as it is.
+_NEEDS_PYTHON = r"[^\x00-\x7F]|&(?!(?:amp|lt|gt|quot|#39);)"
+_SIMPLE_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"))
 
-    ``html_columns`` (title, description) may hold markup and keep their line structure;
-    ``plain_columns`` (company, location...) become one trimmed line each. Empty results are null.
-    """
-    columns = [*html_columns, *plain_columns]
-    if not columns:
-        return df
+
+def decode_simple_entities(column: Column) -> Column:
+    """``html.unescape`` of an ASCII value whose every '&' starts ``&amp; &lt; &gt; &quot; &#39;``:
+    ``&amp;`` is replaced last, so a decoded '&' is never decoded again (``&amp;lt;`` -> ``&lt;``)."""
+    text = column
+    for entity, char in _SIMPLE_ENTITIES:
+        text = F.replace(text, F.lit(entity), F.lit(char))
+    text = F.replace(text, F.lit("&amp;"), F.lit("&"))
+    return F.when(F.instr(column, "&") > 0, text).otherwise(column)
+
+
+def decode_and_fold_udf(columns: Sequence[str]):
+    """ONE pandas UDF applying :func:`decode_and_fold` to each of ``columns`` (a struct of them)."""
     out_schema = StructType([StructField(name, StringType(), True) for name in columns])
 
     @F.pandas_udf(out_schema)
@@ -81,10 +90,42 @@ def normalize_text_columns(
             {name: [decode_and_fold(v) for v in s.tolist()] for name, s in zip(columns, series)}
         )
 
-    stripped = [strip_html(F.col(name)) for name in html_columns] + [F.col(name) for name in plain_columns]
-    folded = "_jobtagger_folded"
-    df = df.withColumn(folded, _decode_and_fold(*stripped))
-    cleaned = {
-        name: clean_whitespace(F.col(f"{folded}.{name}"), multiline=name in html_columns) for name in columns
+    return _decode_and_fold
+
+
+def normalize_text_columns(
+    df: DataFrame, *, html_columns: Sequence[str], plain_columns: Sequence[str]
+) -> DataFrame:
+    """Clean the given string columns in place.
+
+    ``html_columns`` (title, description) may hold markup and keep their line structure;
+    ``plain_columns`` (company, location...) become one trimmed line each. Empty results are null.
+
+    Only values that need Python (:data:`_NEEDS_PYTHON`) are handed to the pandas UDF; the others
+    reach it as nulls (a cheap Arrow column) and are decoded by Spark, with the same result.
+    """
+    columns = [*html_columns, *plain_columns]
+    if not columns:
+        return df
+    _decode_and_fold = decode_and_fold_udf(columns)
+    # every tag pattern of strip_html starts with '<': values without one skip its six regexes
+    stripped = {
+        f"_jobtagger_s_{name}": F.when(F.instr(F.col(name), "<") > 0, strip_html(F.col(name))).otherwise(F.col(name))
+        for name in html_columns
     }
-    return df.withColumns(cleaned).drop(folded)
+    stripped |= {f"_jobtagger_s_{name}": F.col(name) for name in plain_columns}
+    needs = {f"_jobtagger_n_{name}": F.col(f"_jobtagger_s_{name}").rlike(_NEEDS_PYTHON) for name in columns}
+    df = df.withColumns(stripped).withColumns(needs)
+    folded = "_jobtagger_folded"
+    df = df.withColumn(
+        folded,
+        _decode_and_fold(*[F.when(F.col(f"_jobtagger_n_{name}"), F.col(f"_jobtagger_s_{name}")) for name in columns]),
+    )
+    decoded = {
+        name: F.when(F.col(f"_jobtagger_n_{name}"), F.col(f"{folded}.{name}")).otherwise(
+            decode_simple_entities(F.col(f"_jobtagger_s_{name}"))
+        )
+        for name in columns
+    }
+    cleaned = {name: clean_whitespace(value, multiline=name in html_columns) for name, value in decoded.items()}
+    return df.withColumns(cleaned).drop(folded, *stripped, *needs)
