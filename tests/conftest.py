@@ -20,7 +20,11 @@ def spark():
             "shuffle_partitions": 2,
             "driver_memory": "3g",
             "log_level": "ERROR",
-            "conf": {"spark.ui.enabled": "false", "spark.default.parallelism": "2"},
+            # Broadcasts of finished queries are dropped by the ContextCleaner only once the JVM
+            # collects their handles; the default periodic GC (30 min) lets them pile up in the
+            # storage memory of a long test run.
+            "conf": {"spark.ui.enabled": "false", "spark.default.parallelism": "2",
+                     "spark.cleaner.periodicGC.interval": "1min"},
         }
     )
     session = build_session(config, app_name="jobtagger-tests")
@@ -40,6 +44,7 @@ def release_cached_data():
     session.catalog.clearCache()
     for rdd in session.sparkContext._jsc.getPersistentRDDs().values():  # noqa: SLF001 - no Python API
         rdd.unpersist()
+    session.sparkContext._jvm.System.gc()  # noqa: SLF001 - lets the ContextCleaner drop broadcasts and shuffles
 
 
 @pytest.fixture

@@ -29,7 +29,10 @@ def small_arrow_batches(spark):
     spark.conf.set(key, before)
 
 
-@pytest.fixture(scope="module", params=["one_vs_rest-platt", "one_vs_rest-isotonic", "multi_output-platt",
+# Each (strategy, calibration) is its own model fit: two cover both strategies and both
+# calibrations in the default run, the crossed pairs run with -m slow.
+@pytest.fixture(scope="module", params=["one_vs_rest-platt", pytest.param("one_vs_rest-isotonic", marks=pytest.mark.slow),
+                                        pytest.param("multi_output-platt", marks=pytest.mark.slow),
                                         "multi_output-isotonic"])
 def model(request, spark) -> PipelineModel:
     strategy, calibration = request.param.split("-")
@@ -49,8 +52,10 @@ def stored(gold):
 
 @pytest.mark.parametrize(
     "rules",
-    [dict(atLeastOne=True), dict(atLeastOne=False), dict(atLeastOne=True, maxLabels=2),
-     dict(atLeastOne=True, thresholds=[0.999] * 11), dict(atLeastOne=False, thresholds=[0.999] * 11)],
+    [dict(atLeastOne=True), pytest.param(dict(atLeastOne=False), marks=pytest.mark.slow),
+     dict(atLeastOne=True, maxLabels=2),
+     pytest.param(dict(atLeastOne=True, thresholds=[0.999] * 11), marks=pytest.mark.slow),
+     dict(atLeastOne=False, thresholds=[0.999] * 11)],
     ids=["at_least_one", "no_at_least_one", "max_2_labels", "none_passes_at_least_one", "none_passes"],
 )
 def test_fused_gold_rows_equal_the_spark_path(spark, model, rules):

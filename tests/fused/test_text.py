@@ -28,7 +28,9 @@ FEATURE_VARIANTS = {
 }
 
 
-@pytest.fixture(scope="module", params=list(FEATURE_VARIANTS))
+# The default variant runs by default; the other settings of the tokenizer run with -m slow.
+@pytest.fixture(scope="module", params=[
+    name if name == "default" else pytest.param(name, marks=pytest.mark.slow) for name in FEATURE_VARIANTS])
 def fitted(request, spark):
     """(feature pipeline fitted on training + edge postings, so edge tokens have columns; its plan)."""
     corpus = training_rows(spark).unionByName(edge_postings(spark))

@@ -114,6 +114,7 @@ def write_two_days(config) -> None:
     write_jsonl(landing_folder(config, DAY2), "b.jsonl", day2)
 
 
+@pytest.mark.reliability  # a child process SIGKILLed mid-run: over two minutes
 def test_ingest_killed_between_its_two_commits_is_redone_by_the_next_run_of_the_date(spark, make_config, tmp_path):
     config = make_config()
     write_two_days(config)

@@ -67,6 +67,7 @@ def test_csv_labels_are_split_and_bad_inputs_fail_clearly(spark, tmp_path):
         read_labelled_files(spark, [str(tmp_path / "missing.jsonl")])
 
 
+@pytest.mark.slow  # k fold models plus the final fit
 def test_evaluate_with_folds_fits_thresholds_on_out_of_fold_scores_of_all_train(spark, make_config, tmp_path):
     docs = [{**d, "split": "train"} for d in corpus(120, 1)] + [{**d, "split": "test"} for d in corpus(40, 2)]
     files = write_jsonl(tmp_path / "docs.jsonl", docs)
