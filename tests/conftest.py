@@ -20,10 +20,14 @@ def spark():
             "shuffle_partitions": 2,
             "driver_memory": "3g",
             "log_level": "ERROR",
-            # Broadcasts of finished queries are dropped by the ContextCleaner only once the JVM
-            # collects their handles; the default periodic GC (30 min) lets them pile up in the
-            # storage memory of a long test run.
+            # A long test run in one session: the status store keeps the last 1,000 SQL
+            # executions with their plan descriptions even without the UI, and a plan holding
+            # the taxonomy's label maps spells out ~30k literals (the heap filled up with them
+            # two thirds into the run). Broadcasts of finished queries are dropped by the
+            # ContextCleaner only once the JVM collects their handles (periodic GC: 30 min).
             "conf": {"spark.ui.enabled": "false", "spark.default.parallelism": "2",
+                     "spark.sql.ui.retainedExecutions": "20", "spark.ui.retainedJobs": "50",
+                     "spark.ui.retainedStages": "50", "spark.ui.retainedTasks": "1000",
                      "spark.cleaner.periodicGC.interval": "1min"},
         }
     )

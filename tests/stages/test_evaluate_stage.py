@@ -47,6 +47,10 @@ def test_evaluate_prints_the_metrics_table(spark, make_config, tmp_path, capsys)
     assert run_stage("evaluate", config, args, spark=spark) == 0
     out = capsys.readouterr().out
     assert "micro_f1" in out and "baseline with one 0.5 threshold" in out
+    assert "threshold rules followed per label: " in out
+    [per_posting] = [line for line in out.splitlines() if line.startswith("one global threshold for k labels")]
+    thresholds = [float(part.split(": ")[1]) for part in per_posting.split("validation: ")[1].split(", ")]
+    assert len(thresholds) == 3 and thresholds[0] >= thresholds[1] >= thresholds[2]  # more labels, lower bar
     for label in WORDS:
         assert f"\n{label} " in out
     micro = float(next(line.split()[1] for line in out.splitlines() if line.startswith("micro_f1")))
@@ -95,7 +99,6 @@ def test_postings_without_a_split_of_their_own_are_split_three_ways_and_train(sp
 
 
 def test_baseline_option_prints_the_scikit_learn_figures_beside_the_model(spark, make_config, tmp_path, capsys):
-    pytest.importorskip("sklearn")
     train = write_jsonl(tmp_path / "train.jsonl", corpus(150, 1))
     test = write_jsonl(tmp_path / "test.jsonl", corpus(40, 2))
     config = make_config("training.max_iter=30", "features.min_doc_freq=1")
@@ -113,7 +116,6 @@ def test_baseline_option_prints_the_scikit_learn_figures_beside_the_model(spark,
 
 
 def test_baseline_thresholds_are_f1_best_on_the_carve_and_half_below_five_positives():
-    pytest.importorskip("sklearn")
     from jobtagger.baseline import _f1_best_thresholds
 
     import numpy as np

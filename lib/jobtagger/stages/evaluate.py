@@ -87,6 +87,12 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
                 f"{c.reg_param:g}: {c.micro_f1:.4f} / {c.macro_f1:.4f}" for c in selection.candidates
             )
             print(f"reg_param {selection.reg_param:g} chosen by {selection.held_out} micro / macro-F1 ({tried})")
+        rules = ", ".join(f"{rule} {n}" for rule, n in sorted(outcome.thresholds.rule_counts().items()))
+        print(f"threshold rules followed per label: {rules or 'none'}")
+        per_posting = outcome.thresholds.labels_per_posting
+        if per_posting:
+            print("one global threshold for k labels per posting on validation: " + ", ".join(
+                f"{k}: {t:.4f}" for k, t in sorted(per_posting.items())))
         card = str(write_model_card(Path(args.card), card_data)) if args.card else None
         run.counts.update(labels=len(outcome.labels), **{f"{k}_postings": v for k, v in outcome.split_counts.items()})
         return {
@@ -98,6 +104,8 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
                 "candidates": [dataclasses.asdict(c) for c in selection.candidates],
             }} if selection else {}),
             "threshold_fallbacks": outcome.thresholds.fallback_counts(),
+            "threshold_rules": outcome.thresholds.rule_counts(),
+            "thresholds_for_labels_per_posting": outcome.thresholds.labels_per_posting,
             "labels_below_support": outcome.label_space.below_support,
             "model_card": card,
         }
