@@ -96,7 +96,8 @@ def fit_and_evaluate(
             split = carved.withColumn(
                 "split", F.when(F.col("split") == "validation", "train").otherwise(F.col("split"))
             ).persist(StorageLevel.MEMORY_AND_DISK)
-            split_counts = {**split_counts, "train": split_counts.get("train", 0) + split_counts.pop("validation", 0)}
+            moved = split_counts.pop("validation", 0)
+            split_counts = {**split_counts, "train": split_counts.get("train", 0) + moved}
             carved.unpersist()
         else:
             split = carved
