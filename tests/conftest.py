@@ -64,6 +64,7 @@ def make_config(tmp_path: Path):
                 f"paths.taxonomy={REPO_ROOT / 'conf' / 'taxonomy'}",
                 "spark.shuffle_partitions=2",
                 "training.reg_grid=[]",  # one fit at reg_param: tests do not pay the selection grid
+                "calibration.folds=0",  # the validation carve: tests do not pay the auto folds
                 *overrides,
             ],
         )

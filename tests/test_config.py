@@ -38,7 +38,7 @@ def test_overrides_are_typed_and_nested():
         ("storage.engine=parquet", "config error: storage.engine: Input should be 'auto', 'delta-spark' or 'delta-rs'"),
         ("generate.skills=9", "config error: generate.skills: Input should be greater than or equal to 10"),
         ("nonsense", "must look like section.key=value"),
-        ("calibration.folds=1", "config error: calibration.folds: Value error, folds must be 0 (a validation carve) or at least 2"),
+        ("calibration.folds=1", "config error: calibration.folds: Value error, folds must be 0 (a validation carve), 2 to 20, or auto"),
     ],
 )
 def test_bad_values_fail_with_one_line_naming_the_key(override, message):

@@ -167,6 +167,9 @@ class TrainingConfig(_Section):
         return sorted(set(value), reverse=True)
 
 
+AUTO_FOLDS = 5  # calibration.folds: auto
+
+
 class CalibrationConfig(_Section):
     strategy: Literal["f1", "f_beta", "precision_at_least", "fixed"] = "f1"
     beta: float = Field(1.0, gt=0.0)
@@ -186,8 +189,12 @@ class CalibrationConfig(_Section):
     rule: Literal["switch_off", "scut", "scut_rank", "global", "select"] = "select"
     # 0: thresholds on a validation carve of train. k >= 2: on out-of-fold scores of k models
     # (every training posting held out once, so rare labels get their own threshold), then the
-    # kept model is fitted on all of train; costs k extra fits.
-    folds: int = Field(0, ge=0, le=20)
+    # kept model is fitted on all of train; costs k extra fits. "auto": AUTO_FOLDS folds when the
+    # carve leaves a modelled label with fewer than min_positives validation positives and the
+    # extra fits are cheap: training postings x labels at most auto_folds_max_cells (a fit costs
+    # about that); the carve otherwise.
+    folds: int | Literal["auto"] = "auto"
+    auto_folds_max_cells: int = Field(2_000_000, ge=0)
     score_calibration: Literal["none", "platt", "isotonic"] = "none"
     isotonic_min_samples: int = Field(1000, ge=10)
     at_least_one: bool = True
@@ -209,9 +216,9 @@ class CalibrationConfig(_Section):
 
     @field_validator("folds")
     @classmethod
-    def _folds_zero_or_several(cls, value: int) -> int:
-        if value == 1:
-            raise ValueError("folds must be 0 (a validation carve) or at least 2")
+    def _folds_zero_or_several(cls, value: int | str) -> int | str:
+        if value != "auto" and (value == 1 or not 0 <= value <= 20):
+            raise ValueError("folds must be 0 (a validation carve), 2 to 20, or auto")
         return value
 
 

@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobtagger.calibration import MultiLabelDecision, Thresholds, fit_decision
-from jobtagger.config import JobtaggerConfig
+from jobtagger.config import AUTO_FOLDS, CalibrationConfig, JobtaggerConfig
 from jobtagger.errors import MissingInputError
 from jobtagger.labels import LabelSpaceReport, assign_folds, assign_split, build_label_space
 from jobtagger.metrics import EvaluationResult, evaluate
@@ -75,7 +75,6 @@ def fit_and_evaluate(
     models fitted on the other folds of train (the validation carve then joins train). The
     feature pipeline is fitted once on all of train, so fold models share its vocabulary and IDF.
     """
-    folds = config.calibration.folds
     with run.step("label_space") as info:
         # A corpus with its own test split must not learn its label space from the test rows.
         # Null-safe: postings without a split of their own (null) are training candidates too.
@@ -90,12 +89,19 @@ def fit_and_evaluate(
                 f"no label has {config.training.min_support} or more labelled postings: nothing to train"
             )
     with run.step("split") as info:
-        split = assign_split(labelled, report, config.training.split)
+        carved = assign_split(labelled, report, config.training.split).persist(StorageLevel.MEMORY_AND_DISK)
+        split_counts = {r["split"]: int(r["count"]) for r in carved.groupBy("split").count().collect()}
+        folds, folds_reason = resolve_folds(config.calibration, carved, report.labels, split_counts)
         if folds:
-            split = split.withColumn("split", F.when(F.col("split") == "validation", "train").otherwise(F.col("split")))
-        split = split.persist(StorageLevel.MEMORY_AND_DISK)
-        split_counts = {r["split"]: int(r["count"]) for r in split.groupBy("split").count().collect()}
-        info.update(**split_counts)
+            split = carved.withColumn(
+                "split", F.when(F.col("split") == "validation", "train").otherwise(F.col("split"))
+            ).persist(StorageLevel.MEMORY_AND_DISK)
+            moved = split_counts.pop("validation", 0)
+            split_counts = {**split_counts, "train": split_counts.get("train", 0) + moved}
+            carved.unpersist()
+        else:
+            split = carved
+        info.update(**split_counts, folds=folds, folds_reason=folds_reason)
         for name in ("train", "test") if folds else ("train", "validation", "test"):
             if not split_counts.get(name):
                 raise MissingInputError(f"the {name} split is empty: too few labelled postings ({split_counts})")
@@ -115,7 +121,7 @@ def fit_and_evaluate(
             held_out = features.transform(validation) if not folds else assign_folds(
                 train_features, report, folds, seed=config.training.split.seed)
             classifier, selected_scores, selection = _select_reg_param(
-                estimator, train_features, held_out, config, labels=report.labels, parents=parents)
+                estimator, train_features, held_out, config, folds=folds, labels=report.labels, parents=parents)
             info.update(reg_param=selection.reg_param)
         else:
             classifier = estimator.fit(train_features)
@@ -163,7 +169,8 @@ def fit_and_evaluate(
             facts={
                 "strategy": config.training.strategy,
                 "threshold strategy": config.calibration.strategy,
-                "thresholds from": f"out-of-fold scores ({folds} folds)" if folds else "validation scores",
+                "thresholds from": (f"out-of-fold scores ({folds} folds)" if folds else "validation scores")
+                + f": {folds_reason}",
                 "score calibration": config.calibration.score_calibration,
                 "labels": str(len(labels)),
                 "labels below min support (not modelled)": str(len(report.below_support)),
@@ -184,16 +191,42 @@ def fit_and_evaluate(
     )
 
 
+def resolve_folds(
+    calibration: CalibrationConfig, carved: DataFrame, labels: list[str], split_counts: Mapping[str, int]
+) -> tuple[int, str]:
+    """How many folds give the held-out scores (0: the validation carve), and why.
+
+    ``calibration.folds: auto`` picks :data:`AUTO_FOLDS` when the carve would leave a modelled label
+    with fewer than ``min_positives`` validation positives (that label could only take the pooled
+    threshold) and the extra fits are cheap: training postings x labels, what one fit costs about,
+    at most ``auto_folds_max_cells``. ``carved`` is the split with its validation carve.
+    """
+    if calibration.folds != "auto":
+        return int(calibration.folds), "set by calibration.folds"
+    postings = split_counts.get("train", 0) + split_counts.get("validation", 0)
+    if postings * len(labels) > calibration.auto_folds_max_cells:
+        return 0, f"auto: {postings} training postings x {len(labels)} labels, over auto_folds_max_cells"
+    positives = {
+        row["label"]: int(row["count"])
+        for row in carved.where(F.col("split") == "validation")
+        .select(F.explode("labels").alias("label")).groupBy("label").count().collect()
+    }
+    short = sum(1 for label in labels if positives.get(label, 0) < calibration.min_positives)
+    if not short:
+        return 0, f"auto: every label has {calibration.min_positives}+ validation positives"
+    return AUTO_FOLDS, f"auto: {short} of {len(labels)} labels under {calibration.min_positives} validation positives"
+
+
 def _select_reg_param(
     estimator, train_features: DataFrame, held_out: DataFrame, config: JobtaggerConfig, *,
-    labels: list[str], parents: Mapping[str, str] | None,
+    folds: int, labels: list[str], parents: Mapping[str, str] | None,
 ) -> tuple[Any, DataFrame, RegSelection]:
     """Fit ``training.reg_grid`` (strongest first, warm-started) and keep the candidate whose
     held-out scores validate best: ``held_out`` is the validation carve's rows, or with
-    ``calibration.folds`` the training features with their fold (the kept model is then refitted
+    ``folds`` the training features with their fold (the kept model is then refitted
     on all of train at the chosen strength). Returns the classifier, its held-out scores (cached)
     and the selection record."""
-    grid, folds = config.training.reg_grid, config.calibration.folds
+    grid = config.training.reg_grid
     candidates = None
     if folds:
         scored = out_of_fold_path_scores(estimator, held_out, reg_params=grid, folds=folds, keep=("posting_id",))

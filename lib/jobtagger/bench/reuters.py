@@ -66,10 +66,12 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
     results = {"corpus": str(CORPUS), "labels": len(labels), "train_docs": train_all.count(),
                "test_docs": test.count(), "feature_seconds": round(feature_seconds, 1),
                "settings": settings}
+    # This bench fits on all of train with no carve of its own: "auto" means out-of-fold here.
+    bench_folds = AUTO_FOLDS if config.calibration.folds == "auto" else config.calibration.folds
     for strategy in settings["strategies"].split(","):
         training = config.training.model_copy(update={"strategy": strategy})
         results[strategy] = evaluate_strategy(
-            training, config, report, train_all, test, folds=int(settings.get("folds", config.calibration.folds))
+            training, config, report, train_all, test, folds=int(settings.get("folds", bench_folds))
         )
     return results
 
