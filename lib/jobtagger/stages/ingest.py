@@ -132,12 +132,12 @@ def _ingest(
 
     existing = store.read(BRONZE_POSTINGS) if store.exists(BRONZE_POSTINGS) else None
     with run.step("dedup") as info:
-        # persisted: the duplicate count, the upsert plan and the quarantine rows all read it
-        # (the ranking window would otherwise be computed three times)
-        ranked = rank_versions(with_content_hash(records.where(F.col("reason").isNull()))).persist(
-            StorageLevel.MEMORY_AND_DISK
-        )
-        duplicates = ranked.where("version_rank > 1").count()
+        good = records.where(F.col("reason").isNull())
+        ranked = rank_versions(with_content_hash(good))
+        # older versions = good records - distinct ids (every good record has an id): a hash
+        # aggregation of the ids instead of the ranking window (a sort of the records with their texts)
+        totals = good.agg(F.count(F.lit(1)).alias("rows"), F.count_distinct("posting_id").alias("ids")).first()
+        duplicates = totals["rows"] - totals["ids"]
         batch = ranked.where("version_rank = 1").drop("version_rank")
         planned = plan_upsert(flag_content_duplicates(batch, existing), existing).persist(StorageLevel.MEMORY_AND_DISK)
         unknown = F.size(F.coalesce("unknown_labels", F.array()))
@@ -167,16 +167,13 @@ def _ingest(
     run.log("counts", **counts.as_dict())
     counts.check()
 
-    checked = None
     try:
         with run.step("quality") as info:
             over = batch_share_failures(
                 bad_record_share=counts.bad_record_share, dropped_label_share=counts.dropped_label_share, config=config
             )
-            # the narrow frame of derived columns, persisted: GX runs several Spark jobs on it
-            checked = bronze_check_frame(planned).persist(StorageLevel.MEMORY_AND_DISK)
             report = run_suite(
-                checked,
+                bronze_check_frame(planned),
                 suite_name=BRONZE_SUITE,
                 expectations=bronze_expectations(config, run_date=run.run_date),
                 results_dir=quality_folder(config, run.job, run.run_date),
@@ -193,10 +190,7 @@ def _ingest(
         commits = _write(store, run, rejected, planned, counts, quarantined_at=ingested_at, metadata=metadata)
     finally:
         records.unpersist()
-        ranked.unpersist()
         planned.unpersist()
-        if checked is not None:
-            checked.unpersist()
     run.details["commits"] = commits
     return {"landing_folder": str(folder), "outcome": "ingested", "commits": commits, "quality": run.details["quality"]}
 
