@@ -1,15 +1,47 @@
 """REFERENCE (before issue 19), kept for tests/ingest/test_normalize_reference.py: the text clean-up
-that sent every value to the pandas UDF. Not used by the job; the regular expression steps and
-the Python function are the job's own (unchanged), only how values reach Python differs."""
+that sent every value to the pandas UDF and ran every regular expression step on every value.
+Not used by the job. The regular expression chain is a frozen copy of the job's before the
+guarded steps; the Python function (entity decoding + NFKC) is the job's own."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobtagger.text.normalize import clean_whitespace, decode_and_fold_udf, strip_html
+from jobtagger.text.normalize import decode_and_fold_udf
+
+_PARAGRAPH_TAGS = r"(?i)<\s*/?\s*(p|div|h[1-6]|ul|ol|table|tr|section|article|blockquote|pre)\b[^>]*>"
+_LINE_BREAK_TAGS = r"(?i)<\s*br\s*/?\s*>"
+_LIST_ITEM_TAGS = r"(?i)<\s*li\b[^>]*>"
+_INVISIBLE_BLOCKS = r"(?is)<\s*(script|style)\b[^>]*>.*?<\s*/\s*\1\s*>"
+_COMMENTS = r"(?s)<!--.*?-->"
+_ANY_TAG = r"<\s*/?\s*[A-Za-z!][^<>]*>"
+_CONTROL = r"[\p{Cc}\p{Cf}&&[^\n\t]]"
+_HORIZONTAL_SPACE = r"[\t\p{Zs}]+"
+
+
+def strip_html(column: Column) -> Column:
+    text = F.regexp_replace(column, _COMMENTS, "")
+    text = F.regexp_replace(text, _INVISIBLE_BLOCKS, "")
+    text = F.regexp_replace(text, _LINE_BREAK_TAGS, "\n")
+    text = F.regexp_replace(text, _LIST_ITEM_TAGS, "\n- ")
+    text = F.regexp_replace(text, _PARAGRAPH_TAGS, "\n\n")
+    return F.regexp_replace(text, _ANY_TAG, "")
+
+
+def clean_whitespace(column: Column, *, multiline: bool) -> Column:
+    text = F.regexp_replace(column, r"\r\n?", "\n")
+    text = F.regexp_replace(text, _CONTROL, "")
+    text = F.regexp_replace(text, _HORIZONTAL_SPACE, " ")
+    if multiline:
+        text = F.regexp_replace(text, r" *\n *", "\n")
+        text = F.regexp_replace(text, r"\n{3,}", "\n\n")
+    else:
+        text = F.regexp_replace(text, r"\s+", " ")
+    text = F.regexp_replace(text, r"^\s+|\s+$", "")
+    return F.when(text == "", F.lit(None)).otherwise(text)
 
 
 def normalize_text_columns(

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import random
 
 import pytest
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
 
 from jobtagger.ingestion import HTML_FIELDS, PLAIN_FIELDS, TEXT_FIELDS, label_lookup, map_labels
 from jobtagger.landing import read_landing
 from jobtagger.runlog import RunContext
 from jobtagger.stages import generate
 from jobtagger.stages.ingest import landing_folder, taxonomy_of
-from jobtagger.text.normalize import normalize_text_columns
+from jobtagger.text.normalize import STRIP_HTML, clean_whitespace_steps, normalize_text_columns, run_steps
 from ingest_support import good_posting, write_jsonl
 from reference_labels import map_labels as reference_map_labels
+from reference_normalize import clean_whitespace as reference_clean_whitespace
 from reference_normalize import normalize_text_columns as reference_normalize_text_columns
+from reference_normalize import strip_html as reference_strip_html
 
 DAY = dt.date(2026, 11, 1)
 EDGE_TEXTS = [
@@ -26,6 +30,21 @@ EDGE_TEXTS = [
     "&copy; 2026", "&#x27;hex&#x27;", "&nbsp;x", "caf\u00e9 &amp; bar", "\uff26\uff55\uff4c\uff4c width", "\ufb01le",
     "plain ascii", "<p>one</p><p>two &amp; three</p>", "&AMP; &Lt;", "&#39", "tab\there", "", "   ",
     "x\u00a0y", "&lt;script&gt;", "<li>&gt;</li>", "&&amp;&",
+    # the guards of the regular expression steps (text/normalize.py), at their edges
+    "a\r\nb\rc", "a\u200b  b", " lead", "trail ", "\nlead", "trail\n", "a\n\n\n\nb", " \n \n \n x \n",
+    "a \n b", "x\t\ty", "x\ty", "a  b", "\u3000wide\u3000", "\u00a0\u00a0", "v\x0bw\x0cx", "nel\x85x", "del\x7fx",
+    "<!-- c --><p>a</p>", "<!<!-- x -->-- y -->z", "b<!-- -->r", "<SCRIPT>x()</SCRIPT>t", "<ScRiPt src=a>x</sCrIpT>",
+    "<sTyLe>p{}</style>s", "<BR/>x<Br>y", "<LI>one<lI>two", "<P>para</P>", "< br >", "<b<!-- -->r>", "<l<!---->i>x",
+    "a < b > c", "<p>\u00e9t\u00e9 &amp; <br>x</p>", "&nbsp;&nbsp;x&nbsp;", "\r\n\r\n\r\n", "\t", "\n",
+    "caf\u00e9\t \tbar", "&#10;&#10;&#10;x", "<DIV>a</DIV><div>b</div>", "\ufeffbom", "a\u2028b",
+    "x \u2028", "a\n\u2029", "\u2028",
+]
+# pieces of random strings for the guarded steps: markup, letters of the guards, line terminators,
+# spaces and control characters
+FUZZ_ATOMS = [
+    "<", "<!--", "-->", ">", "/", "p", "P", "br", "BR", "bR", "li", "LI", "script", "SCRIPT", "ScRiPt", "style", "STYLE",
+    "s", "cr", "ip", "pt", "yl", "div", "h1", " ", "  ", "\n", "\r", "\r\n", "\t", "\u00a0", "\u3000", "\u200b",
+    "\u0085", "\x0b", "\x7f", "a", "x", "\u00e9", "-", "!", "&amp;", "\u2028", "\u2029", "\x0c", "<p ", "</p>", "<!-- -->",
 ]
 
 
@@ -67,3 +86,18 @@ def test_label_resolution_equals_the_reference_path(landing):
     old = reference_map_labels(raw, config=config.ingest, lookup=lookup).select(keep)
     assert new.where("size(unknown_labels) > 0").count() > 0 and new.where("size(labels) > 2").count() > 0
     assert_df_equality(new, old, ignore_row_order=True)
+
+
+def test_guarded_steps_equal_the_unguarded_chain_on_random_strings(spark):
+    rng = random.Random(19)
+    texts = ["".join(rng.choices(FUZZ_ATOMS, k=rng.randrange(14))) for _ in range(4000)]
+    df = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "i int, t string")
+    old = df.select("i", reference_strip_html(F.col("t")).alias("stripped")).select(
+        "i", "stripped", *[reference_clean_whitespace(F.col("stripped"), multiline=m).alias(f"clean_{m}") for m in (True, False)]
+    )
+    new = run_steps(df.withColumnRenamed("t", "stripped"), {"stripped": STRIP_HTML})
+    new = new.withColumns({f"clean_{m}": F.col("stripped") for m in (True, False)})
+    new = run_steps(new, {f"clean_{m}": clean_whitespace_steps(multiline=m) for m in (True, False)})
+    new = new.withColumns({f"clean_{m}": F.when(F.col(f"clean_{m}") != "", F.col(f"clean_{m}")) for m in (True, False)})
+    assert df.join(old, "i").where(F.col("t") != F.col("stripped")).count() > 500  # the markup steps did run
+    assert_df_equality(new.orderBy("i"), old.orderBy("i"))

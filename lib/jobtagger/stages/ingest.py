@@ -132,8 +132,12 @@ def _ingest(
 
     existing = store.read(BRONZE_POSTINGS) if store.exists(BRONZE_POSTINGS) else None
     with run.step("dedup") as info:
-        ranked = rank_versions(with_content_hash(records.where(F.col("reason").isNull())))
-        duplicates = ranked.where("version_rank > 1").count()
+        good = records.where(F.col("reason").isNull())
+        ranked = rank_versions(with_content_hash(good))
+        # older versions = good records - distinct ids (every good record has an id): a hash
+        # aggregation of the ids instead of the ranking window (a sort of the records with their texts)
+        totals = good.agg(F.count(F.lit(1)).alias("rows"), F.count_distinct("posting_id").alias("ids")).first()
+        duplicates = totals["rows"] - totals["ids"]
         batch = ranked.where("version_rank = 1").drop("version_rank")
         planned = plan_upsert(flag_content_duplicates(batch, existing), existing).persist(StorageLevel.MEMORY_AND_DISK)
         unknown = F.size(F.coalesce("unknown_labels", F.array()))

@@ -4,15 +4,27 @@ Everything that Spark's built-in functions can do runs as SQL expressions (tag s
 paragraph breaks, control characters, whitespace, and the five common entities of ASCII text).
 Only the rest of HTML entity decoding and NFKC need Python; they run in ONE vectorised pandas UDF
 over all text columns, and only for values that need it (non-ASCII, or an entity beyond the five):
-the others reach Python as nulls. ``tests/ingest/reference_normalize.py`` keeps the path that sent
-every value to Python; a test compares the two on generated landing files.
+the others reach Python as nulls.
+
+Each regular expression step is a :class:`Step`: it runs only on values that its guard lets
+through, and the guards are cheap byte tests (``instr``, ``startswith``, the UTF-8 length) that
+hold for every value the expression could change, so skipping it changes nothing. A regular
+expression costs Spark a decoding of the value to a Java string, a scan and an encoding back,
+for every value and every step; most values need one or two of the steps, not all thirteen.
+The steps run one projection each (over all columns), so a guard and its step read a computed
+column, not the whole chain again. ``tests/ingest/reference_normalize.py`` keeps the unguarded
+chain that sent every value to Python; a test compares the two on generated landing files and
+hand-written edge values.
 """
 
 from __future__ import annotations
 
 import html
+import itertools
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import reduce
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame
@@ -29,30 +41,87 @@ _ANY_TAG = r"<\s*/?\s*[A-Za-z!][^<>]*>"
 # Control and format characters except newline and tab (tabs become spaces below).
 _CONTROL = r"[\p{Cc}\p{Cf}&&[^\n\t]]"
 _HORIZONTAL_SPACE = r"[\t\p{Zs}]+"
+# A run of newlines with the spaces around them -> one newline, or two for two or more
+# (a group that took no part in the match is replaced by nothing).
+_NEWLINE_RUN = r" *(\n) *(?:(\n) *)?(?:\n *)*"
 
 
-def strip_html(column: Column) -> Column:
-    """Tags removed, block tags turned into paragraph breaks (entities are decoded later)."""
-    text = F.regexp_replace(column, _COMMENTS, "")
-    text = F.regexp_replace(text, _INVISIBLE_BLOCKS, "")
-    text = F.regexp_replace(text, _LINE_BREAK_TAGS, "\n")
-    text = F.regexp_replace(text, _LIST_ITEM_TAGS, "\n- ")
-    text = F.regexp_replace(text, _PARAGRAPH_TAGS, "\n\n")
-    return F.regexp_replace(text, _ANY_TAG, "")
+def _contains(text: Column, *parts: str) -> Column:
+    """``text`` holds one of ``parts`` (a byte search, no decoding)."""
+    return reduce(lambda a, b: a | b, [F.instr(text, part) > 0 for part in parts])
 
 
-def clean_whitespace(column: Column, *, multiline: bool) -> Column:
-    """Control characters dropped, spaces collapsed, lines trimmed, at most one blank line."""
-    text = F.regexp_replace(column, r"\r\n?", "\n")
-    text = F.regexp_replace(text, _CONTROL, "")
-    text = F.regexp_replace(text, _HORIZONTAL_SPACE, " ")
-    if multiline:
-        text = F.regexp_replace(text, r" *\n *", "\n")
-        text = F.regexp_replace(text, r"\n{3,}", "\n\n")
-    else:
-        text = F.regexp_replace(text, r"\s+", " ")
-    text = F.regexp_replace(text, r"^\s+|\s+$", "")
-    return F.when(text == "", F.lit(None)).otherwise(text)
+def _any_case(letters: str) -> list[str]:
+    """Every ASCII upper/lower case spelling of ``letters`` (``(?i)`` without the Unicode flag
+    folds ASCII letters only)."""
+    return ["".join(chars) for chars in itertools.product(*[(c.lower(), c.upper()) for c in letters])]
+
+
+def _ascii(text: Column) -> Column:
+    """Valid UTF-8 and ASCII only (one byte per character)."""
+    return F.is_valid_utf8(text) & (F.octet_length(text) == F.length(text))
+
+
+@dataclass(frozen=True)
+class Step:
+    """``regexp_replace(value, pattern, replacement)``, run only where ``guard`` holds. The guard
+    must hold for every value the pattern matches; invalid UTF-8 always runs the step (Spark
+    re-encodes the value), so skipping a step is exact."""
+
+    pattern: str
+    replacement: str
+    guard: Callable[[Column], Column] | None = None
+
+    def __call__(self, text: Column) -> Column:
+        replaced = F.regexp_replace(text, self.pattern, self.replacement)
+        if self.guard is None:
+            return replaced
+        return F.when(~F.is_valid_utf8(text) | self.guard(text), replaced).otherwise(text)
+
+
+# Tags removed, block tags turned into paragraph breaks (entities are decoded later). Every
+# pattern needs a '<'; the invisible blocks need "script" (so "cr", "ip" and "pt") or "style"
+# ("yl"), the line breaks "br" and the list items "li", in any ASCII case.
+STRIP_HTML = (
+    Step(_COMMENTS, "", lambda t: _contains(t, "<!--")),
+    Step(_INVISIBLE_BLOCKS, "", lambda t: _contains(t, "<") & (
+        (_contains(t, *_any_case("cr")) & _contains(t, *_any_case("ip")) & _contains(t, *_any_case("pt")))
+        | _contains(t, *_any_case("yl"))
+    )),
+    Step(_LINE_BREAK_TAGS, "\n", lambda t: _contains(t, "<") & _contains(t, *_any_case("br"))),
+    Step(_LIST_ITEM_TAGS, "\n- ", lambda t: _contains(t, "<") & _contains(t, *_any_case("li"))),
+    Step(_PARAGRAPH_TAGS, "\n\n", lambda t: _contains(t, "<")),
+    Step(_ANY_TAG, "", lambda t: _contains(t, "<")),
+)
+
+
+def clean_whitespace_steps(*, multiline: bool) -> tuple[Step, ...]:
+    """Control characters dropped, spaces collapsed, lines trimmed, at most one blank line
+    (``multiline``; else one line). Guards, in order: ``\\r``; none for control characters;
+    spaces: only a tab, two spaces in a row or a non-ASCII character (other space separators)
+    can change; then only spaces and newlines are left as ``\\s``, so the line steps need a
+    newline and the trim a space or newline at an end (or a final line separator)."""
+    steps = [
+        Step(r"\r\n?", "\n", lambda t: _contains(t, "\r")),
+        Step(_CONTROL, ""),
+        Step(_HORIZONTAL_SPACE, " ", lambda t: ~_ascii(t) | _contains(t, "\t", "  ")),
+        Step(_NEWLINE_RUN, "$1$2", lambda t: _contains(t, "\n")) if multiline
+        else Step(r"\s+", " ", lambda t: _contains(t, "\n")),
+        # without MULTILINE, Java's '$' also matches before a final line terminator: of those,
+        # only '\n' and U+2028/U+2029 (not control characters) are left here
+        Step(r"^\s+|\s+$", "", lambda t: F.startswith(t, F.lit(" ")) | F.startswith(t, F.lit("\n"))
+             | reduce(lambda a, b: a | b, [F.endswith(t, F.lit(end)) for end in (" ", "\n", "\u2028", "\u2029")])),
+    ]
+    return tuple(steps)
+
+
+def run_steps(df: DataFrame, steps: Mapping[str, Sequence[Step]]) -> DataFrame:
+    """Apply each column's steps in place, one projection per step index. A guard and its step
+    read the computed column; chained as one expression, each step would repeat the whole chain
+    before it three times or more (exponential in the number of steps)."""
+    for index in range(max((len(s) for s in steps.values()), default=0)):
+        df = df.withColumns({name: s[index](F.col(name)) for name, s in steps.items() if index < len(s)})
+    return df
 
 
 def decode_and_fold(value: str | None) -> str | None:
@@ -66,8 +135,14 @@ def decode_and_fold(value: str | None) -> str | None:
 
 # A value needs Python (entity decoding + NFKC) unless it is pure ASCII and every '&' starts one of
 # the five entities decoded by Spark below: NFKC leaves ASCII as it is.
-_NEEDS_PYTHON = r"[^\x00-\x7F]|&(?!(?:amp|lt|gt|quot|#39);)"
+_ENTITY_FOR_PYTHON = r"&(?!(?:amp|lt|gt|quot|#39);)"
 _SIMPLE_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"))
+
+
+def needs_python(text: Column) -> Column:
+    """Non-ASCII (or invalid UTF-8), or an '&' that does not start one of the five simple
+    entities: the byte tests first, the regular expression only for ASCII values with an '&'."""
+    return ~_ascii(text) | ((F.instr(text, "&") > 0) & text.rlike(_ENTITY_FOR_PYTHON))
 
 
 def decode_simple_entities(column: Column) -> Column:
@@ -101,31 +176,26 @@ def normalize_text_columns(
     ``html_columns`` (title, description) may hold markup and keep their line structure;
     ``plain_columns`` (company, location...) become one trimmed line each. Empty results are null.
 
-    Only values that need Python (:data:`_NEEDS_PYTHON`) are handed to the pandas UDF; the others
+    Only values that need Python (:func:`needs_python`) are handed to the pandas UDF; the others
     reach it as nulls (a cheap Arrow column) and are decoded by Spark, with the same result.
     """
     columns = [*html_columns, *plain_columns]
     if not columns:
         return df
     _decode_and_fold = decode_and_fold_udf(columns)
-    # every tag pattern of strip_html starts with '<': values without one skip its six regexes
-    stripped = {
-        f"_jobtagger_s_{name}": F.when(F.instr(F.col(name), "<") > 0, strip_html(F.col(name))).otherwise(F.col(name))
-        for name in html_columns
-    }
-    stripped |= {f"_jobtagger_s_{name}": F.col(name) for name in plain_columns}
-    needs = {f"_jobtagger_n_{name}": F.col(f"_jobtagger_s_{name}").rlike(_NEEDS_PYTHON) for name in columns}
-    df = df.withColumns(stripped).withColumns(needs)
+    df = run_steps(df, {name: STRIP_HTML for name in html_columns})
+    needs = {f"_jobtagger_n_{name}": needs_python(F.col(name)) for name in columns}
+    df = df.withColumns(needs)
     folded = "_jobtagger_folded"
     df = df.withColumn(
-        folded,
-        _decode_and_fold(*[F.when(F.col(f"_jobtagger_n_{name}"), F.col(f"_jobtagger_s_{name}")) for name in columns]),
+        folded, _decode_and_fold(*[F.when(F.col(f"_jobtagger_n_{name}"), F.col(name)) for name in columns])
     )
     decoded = {
         name: F.when(F.col(f"_jobtagger_n_{name}"), F.col(f"{folded}.{name}")).otherwise(
-            decode_simple_entities(F.col(f"_jobtagger_s_{name}"))
+            decode_simple_entities(F.col(name))
         )
         for name in columns
     }
-    cleaned = {name: clean_whitespace(value, multiline=name in html_columns) for name, value in decoded.items()}
-    return df.withColumns(cleaned).drop(folded, *stripped, *needs)
+    df = df.withColumns(decoded).drop(folded, *needs)
+    df = run_steps(df, {name: clean_whitespace_steps(multiline=name in html_columns) for name in columns})
+    return df.withColumns({name: F.when(F.col(name) == "", F.lit(None)).otherwise(F.col(name)) for name in columns})
