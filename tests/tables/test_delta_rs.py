@@ -22,7 +22,8 @@ from jobtagger.errors import (
     SchemaMismatchError,
     TableExistsError,
 )
-from jobtagger.tables import MappedRows, TableStore, Txn
+from jobtagger.tables import MappedRows, TableStore, Txn, WriteSpec
+from jobtagger.tables.base import PersistedWrite
 
 SCHEMA = "id long, name string, run_date date"
 NOV1, NOV2, NOV3 = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
@@ -289,8 +290,8 @@ def test_a_staged_write_left_uncommitted_deletes_its_files(spark, store):
 
 def test_persisted_staging_of_engines_without_file_staging_commits_at_the_end(spark, store):
     """The base class's staging (what delta-spark uses), run on top of this engine's write."""
-    staged = TableStore.stage(store, frame(spark, [(1, "a", NOV1)]), "t", partition_by=["run_date"],
-                              metadata={"jobtagger.run_id": "run-1"})
+    staged = PersistedWrite(store, frame(spark, [(1, "a", NOV1)]), "t",
+                            WriteSpec(partition_by=["run_date"], metadata={"jobtagger.run_id": "run-1"}))
 
     assert staged.rows.is_cached and rows_of(staged.rows) == [(1, "a", NOV1)]
     assert not store.exists("t")
@@ -369,7 +370,7 @@ def test_a_failing_pass_leaves_no_file_behind(spark, store):
 
 
 def test_persisted_staging_takes_mapped_rows(spark, store):
-    staged = TableStore.stage(store, mapped(spark, [(1, "a", NOV1)]), "t", partition_by=["run_date"])
+    staged = PersistedWrite(store, mapped(spark, [(1, "a", NOV1)]), "t", WriteSpec(partition_by=["run_date"]))
     assert rows_of(staged.rows) == [(2, "A", NOV1)]
     staged.commit()
     assert rows_of(store.read("t")) == [(2, "A", NOV1)]

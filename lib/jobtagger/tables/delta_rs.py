@@ -60,16 +60,7 @@ from jobtagger.errors import (
     SchemaMismatchError,
     TableExistsError,
 )
-from jobtagger.tables.base import (
-    CommitResult,
-    MappedRows,
-    SchemaMode,
-    StagedWrite,
-    TableStore,
-    Txn,
-    WriteMode,
-    check_write_options,
-)
+from jobtagger.tables.base import CommitResult, MappedRows, StagedWrite, TableStore, Txn, WriteMode, WriteSpec
 from jobtagger.tables.delta_files import (
     NULL_VIOLATION,
     SOURCE_NAME,
@@ -186,62 +177,37 @@ class DeltaRsTableStore(TableStore):
         )
 
     # ---- writing -------------------------------------------------------------------------
-    def write(
-        self,
-        df: DataFrame,
-        name: str,
-        *,
-        mode: WriteMode = "error",
-        replace_where: str | None = None,
-        partition_by: Sequence[str] = (),
-        txn: Txn | None = None,
-        schema_mode: SchemaMode = "enforce",
-        metadata: Mapping[str, str] | None = None,
-        replace_keys: Sequence[str] = (),
-    ) -> CommitResult:
-        table = self._writable(name, mode)
-        if _already_applied(table, txn):  # a rerun: not even the data files are written again
+    def _write(self, df: DataFrame, name: str, spec: WriteSpec) -> CommitResult:
+        table = self._writable(name, spec.mode)
+        if _already_applied(table, spec.txn):  # a rerun: not even the data files are written again
             return CommitResult(name, committed=False, version=table.version())
-        return self.stage(df, name, mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
-                          schema_mode=schema_mode, metadata=metadata, replace_keys=replace_keys).commit()
+        return self._stage(df, name, spec).commit()
 
-    def stage(
-        self,
-        df: DataFrame | MappedRows,
-        name: str,
-        *,
-        mode: WriteMode = "error",
-        replace_where: str | None = None,
-        partition_by: Sequence[str] = (),
-        txn: Txn | None = None,
-        schema_mode: SchemaMode = "enforce",
-        metadata: Mapping[str, str] | None = None,
-        replace_keys: Sequence[str] = (),
-    ) -> StagedFiles:
+    def _stage(self, df: DataFrame | MappedRows, name: str, spec: WriteSpec) -> StagedFiles:
         """Executors write the data files into the table folder now; they stay invisible to every
         Delta reader until :meth:`StagedFiles.commit` (a discard deletes them)."""
-        check_write_options(mode, replace_where, replace_keys)
-        table = self._writable(name, mode)
+        table = self._writable(name, spec.mode)
         read = ReadSet(None if table is None else table.version(),
-                       WHOLE_TABLE if mode == "overwrite" else replace_where)
+                       WHOLE_TABLE if spec.mode == "overwrite" else spec.replace_where)
         table_schema = spark_schema(table) if table is not None else None
-        schema = target_schema(name, df.schema, table_schema, mode=mode, schema_mode=schema_mode)
+        schema = target_schema(name, df.schema, table_schema, mode=spec.mode, schema_mode=spec.schema_mode)
         partitions = check_partition_columns(
-            name, schema, partition_by, None if table is None else table.metadata().partition_columns
+            name, schema, spec.partition_by, None if table is None else table.metadata().partition_columns
         )
         removes: list[RemoveAction] = []
-        if replace_where is not None and table is not None:
-            removes = self._matching_files(table, replace_where, partitions)
+        if spec.replace_where is not None and table is not None:
+            removes = self._matching_files(table, spec.replace_where, partitions)
         files = self._write_files(df, name, schema, partitions)
-        if replace_where is not None:
-            self._check_replace_where(name, files, replace_where, schema, partitions)
-        commit_mode = "overwrite" if mode == "overwrite" else "append"
-        missing = [key for key in replace_keys if key not in schema.fieldNames()]
+        if spec.replace_where is not None:
+            self._check_replace_where(name, files, spec.replace_where, schema, partitions)
+        commit_mode = "overwrite" if spec.mode == "overwrite" else "append"
+        missing = [key for key in spec.replace_keys if key not in schema.fieldNames()]
         if missing:
             self._delete_files(name, files)
-            raise SchemaMismatchError(f"{name}: replace_keys {list(replace_keys)} must be columns (missing {missing})")
-        plan = _Plan(schema, partitions, removes, commit_mode, txn, read, tuple(replace_keys))
-        return StagedFiles(self, name, plan, files, metadata)
+            raise SchemaMismatchError(
+                f"{name}: replace_keys {list(spec.replace_keys)} must be columns (missing {missing})")
+        plan = _Plan(schema, partitions, removes, commit_mode, spec.txn, read, spec.replace_keys)
+        return StagedFiles(self, name, plan, files, spec.metadata)
 
     def _writable(self, name: str, mode: WriteMode) -> DeltaTable | None:
         """The existing table (None when there is none); refuses mode='error' on an existing one."""
@@ -262,7 +228,7 @@ class DeltaRsTableStore(TableStore):
         """Copy-on-write upsert: the files holding a matching key are rewritten (their other rows
         plus the new rows) and swapped in the same commit that adds the new keys."""
         if not self.exists(name):
-            return self.write(df, name, mode="append", txn=txn, metadata=metadata)
+            return self._write(df, name, WriteSpec(mode="append", txn=txn, metadata=metadata or {}))
         table = self._table(name)
         if _already_applied(table, txn):
             return CommitResult(name, committed=False, version=table.version())
