@@ -24,6 +24,7 @@ from jobtagger.errors import (
 )
 from jobtagger.tables import MappedRows, TableStore, Txn, WriteSpec
 from jobtagger.tables.base import PersistedWrite
+from jobtagger.tables.delta_rs import DeltaRsTableStore
 
 SCHEMA = "id long, name string, run_date date"
 NOV1, NOV2, NOV3 = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
@@ -239,6 +240,28 @@ def test_register_makes_the_current_snapshot_queryable_in_sql(spark, store):
     store.write(frame(spark, [(3, "c", NOV2)]), "gold", mode="replace_where", replace_where="run_date = DATE'2026-11-02'")
     assert rows_of(spark.sql("SELECT * FROM jobtagger.gold")) == [(1, "a", NOV1), (3, "c", NOV2)]
     assert store.list_tables() == ["gold"]
+
+
+def test_data_sources_are_registered_once_per_session_and_table(spark, store, tmp_path):
+    """Spark warns on every registration that replaces a data source: opening the store again or
+    registering the same table again keeps the registered source; another warehouse rebinds it."""
+    manager = spark._jsparkSession.sessionState().dataSourceManager()
+
+    def registered(name):
+        return spark._jvm.System.identityHashCode(manager.lookupDataSource(name))
+
+    store.write(frame(spark, [(1, "a", NOV1)]), "gold", partition_by=["run_date"])
+    store.register("gold")
+    generic, bound = registered("jobtagger_delta"), registered("jobtagger_delta_jobtagger_gold")
+    again = DeltaRsTableStore(spark, warehouse=store.warehouse, database=store.database)
+    again.register("gold")
+    assert (registered("jobtagger_delta"), registered("jobtagger_delta_jobtagger_gold")) == (generic, bound)
+
+    other = DeltaRsTableStore(spark, warehouse=str(tmp_path / "other"), database=store.database)
+    other.write(frame(spark, [(2, "b", NOV2)]), "gold", partition_by=["run_date"])
+    other.register("gold")
+    assert registered("jobtagger_delta_jobtagger_gold") != bound
+    assert rows_of(spark.sql("SELECT * FROM jobtagger.gold")) == [(2, "b", NOV2)]
 
 
 def test_read_is_a_parallel_scan_of_the_snapshot_files(spark, store):

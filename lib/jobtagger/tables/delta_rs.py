@@ -30,7 +30,8 @@ from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import CommitProperties, RemoveAction
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.datasource import DataSource
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import ByteType, DateType, IntegerType, LongType, ShortType, StringType, StructType
@@ -67,7 +68,7 @@ class DeltaRsTableStore(TableStore):
     def __init__(self, spark, *, warehouse: str, database: str) -> None:
         super().__init__(spark, warehouse=os.path.abspath(warehouse) if "://" not in warehouse else warehouse,
                          database=database)
-        spark.dataSource.register(DeltaFilesSource)
+        register_source(spark, DeltaFilesSource)
 
     # ---- reading -------------------------------------------------------------------------
     def _table(self, name: str, version: int | None = None) -> DeltaTable:
@@ -132,7 +133,7 @@ class DeltaRsTableStore(TableStore):
         self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {self.database} LOCATION '{sql_text(location)}'")
         self.spark.sql(f"DROP TABLE IF EXISTS {qualified}")
         source_name = f"{SOURCE_NAME}_{self.database}_{name}"
-        self.spark.dataSource.register(table_source(source_name, self.path(name)))
+        register_source(self.spark, table_source(source_name, self.path(name)), bound_to=self.path(name))
         self.spark.sql(f"CREATE TABLE {qualified} ({columns}) USING {source_name}")
         return qualified
 
@@ -306,6 +307,21 @@ class DeltaRsTableStore(TableStore):
         survivors = self._scan(table, [os.path.join(root, path) for path in touched]).join(written, keys, "left_anti")
         return ([remove_action(by_path[path]) for path in touched],
                 self._write_files(survivors, name, plan.schema, plan.partitions))
+
+
+# (Spark session, data source name) -> the table a source registered there is bound to ("": none)
+_REGISTERED_SOURCES: dict[tuple[str, str], str] = {}
+
+
+def register_source(spark: SparkSession, source: type[DataSource], *, bound_to: str = "") -> None:
+    """Register a Python data source in ``spark`` unless this session already has it, bound to the
+    same table: Spark logs a warning for every registration that replaces another."""
+    key = (spark._jsparkSession.sessionUUID(), source.name())
+    manager = spark._jsparkSession.sessionState().dataSourceManager()
+    if _REGISTERED_SOURCES.get(key) == bound_to and manager.dataSourceExists(source.name()):
+        return
+    spark.dataSource.register(source)
+    _REGISTERED_SOURCES[key] = bound_to
 
 
 class StagedFiles(StagedWrite):
