@@ -28,7 +28,7 @@ from jobtagger.models import estimator_for
 from jobtagger.models.out_of_fold import out_of_fold_path_scores, out_of_fold_scores
 from jobtagger.models.reg_path import fit_reg_path
 from jobtagger.runlog import RunContext
-from jobtagger.selection import RegSelection, select_reg_param
+from jobtagger.reg_selection import RegSelection, select_reg_param
 from jobtagger.session import detect_capabilities
 from jobtagger.text.features import build_feature_pipeline, vocabulary_of
 

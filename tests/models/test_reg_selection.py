@@ -8,7 +8,7 @@ from model_toys import LABELS, toy_rows
 from jobtagger.config import CalibrationConfig
 from jobtagger.models import MultiOutputSigmoid, OneVsRestLogistic
 from jobtagger.models.reg_path import fit_reg_path
-from jobtagger.selection import select_reg_param
+from jobtagger.reg_selection import select_reg_param
 
 GRID = [1e-2, 1e-3]
 

@@ -22,7 +22,9 @@ from jobtagger.errors import (
     SchemaMismatchError,
     TableExistsError,
 )
-from jobtagger.tables import MappedRows, TableStore, Txn
+from jobtagger.tables import MappedRows, TableStore, Txn, WriteSpec
+from jobtagger.tables.base import PersistedWrite
+from jobtagger.tables.delta_rs import DeltaRsTableStore
 
 SCHEMA = "id long, name string, run_date date"
 NOV1, NOV2, NOV3 = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
@@ -240,6 +242,28 @@ def test_register_makes_the_current_snapshot_queryable_in_sql(spark, store):
     assert store.list_tables() == ["gold"]
 
 
+def test_data_sources_are_registered_once_per_session_and_table(spark, store, tmp_path):
+    """Spark warns on every registration that replaces a data source: opening the store again or
+    registering the same table again keeps the registered source; another warehouse rebinds it."""
+    manager = spark._jsparkSession.sessionState().dataSourceManager()
+
+    def registered(name):
+        return spark._jvm.System.identityHashCode(manager.lookupDataSource(name))
+
+    store.write(frame(spark, [(1, "a", NOV1)]), "gold", partition_by=["run_date"])
+    store.register("gold")
+    generic, bound = registered("jobtagger_delta"), registered("jobtagger_delta_jobtagger_gold")
+    again = DeltaRsTableStore(spark, warehouse=store.warehouse, database=store.database)
+    again.register("gold")
+    assert (registered("jobtagger_delta"), registered("jobtagger_delta_jobtagger_gold")) == (generic, bound)
+
+    other = DeltaRsTableStore(spark, warehouse=str(tmp_path / "other"), database=store.database)
+    other.write(frame(spark, [(2, "b", NOV2)]), "gold", partition_by=["run_date"])
+    other.register("gold")
+    assert registered("jobtagger_delta_jobtagger_gold") != bound
+    assert rows_of(spark.sql("SELECT * FROM jobtagger.gold")) == [(2, "b", NOV2)]
+
+
 def test_read_is_a_parallel_scan_of_the_snapshot_files(spark, store):
     store.write(spark.range(0, 100, numPartitions=4).selectExpr("id", "'x' AS name", "DATE'2026-11-01' AS run_date"), "t")
     store.write(frame(spark, [(1000, "y", NOV1)]), "t", mode="overwrite")
@@ -289,8 +313,8 @@ def test_a_staged_write_left_uncommitted_deletes_its_files(spark, store):
 
 def test_persisted_staging_of_engines_without_file_staging_commits_at_the_end(spark, store):
     """The base class's staging (what delta-spark uses), run on top of this engine's write."""
-    staged = TableStore.stage(store, frame(spark, [(1, "a", NOV1)]), "t", partition_by=["run_date"],
-                              metadata={"jobtagger.run_id": "run-1"})
+    staged = PersistedWrite(store, frame(spark, [(1, "a", NOV1)]), "t",
+                            WriteSpec(partition_by=["run_date"], metadata={"jobtagger.run_id": "run-1"}))
 
     assert staged.rows.is_cached and rows_of(staged.rows) == [(1, "a", NOV1)]
     assert not store.exists("t")
@@ -369,7 +393,7 @@ def test_a_failing_pass_leaves_no_file_behind(spark, store):
 
 
 def test_persisted_staging_takes_mapped_rows(spark, store):
-    staged = TableStore.stage(store, mapped(spark, [(1, "a", NOV1)]), "t", partition_by=["run_date"])
+    staged = PersistedWrite(store, mapped(spark, [(1, "a", NOV1)]), "t", WriteSpec(partition_by=["run_date"]))
     assert rows_of(staged.rows) == [(2, "A", NOV1)]
     staged.commit()
     assert rows_of(store.read("t")) == [(2, "A", NOV1)]

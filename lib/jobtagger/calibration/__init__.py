@@ -3,7 +3,7 @@
 A multi-label model outputs one probability per label; one global 0.5 cut is poor for rare labels.
 :func:`fit_decision` (optionally) calibrates each label's scores (:mod:`.score_calibration`), then
 searches each label's threshold over its validation scores (:mod:`.thresholds`, on the counts of
-:mod:`.counts`; per-label rules in :mod:`.candidates`, chosen per label in :mod:`.selection`;
+:mod:`.counts`; per-label rules in :mod:`.candidates`, chosen per label in :mod:`.rule_selection`;
 pooled thresholds in :mod:`.pooled`), and builds :class:`MultiLabelDecision` (:mod:`.decision`),
 which applies them with the taxonomy rules of :mod:`.rules`.
 """
@@ -30,7 +30,7 @@ from jobtagger.calibration.score_calibration import (
     calibrated_scores,
     fit_score_calibration,
 )
-from jobtagger.calibration.selection import SELECTABLE_RULES, RuleChoice, best_rule, select_rules
+from jobtagger.calibration.rule_selection import SELECTABLE_RULES, RuleChoice, best_rule, select_rules
 from jobtagger.calibration.thresholds import LabelThreshold, Thresholds, fit_thresholds
 
 # Saved models record the decision stage's class as "jobtagger.calibration.MultiLabelDecision"

@@ -30,7 +30,7 @@ from jobtagger.calibration.candidates import FallbackReason, above_all, label_su
 from jobtagger.calibration.counts import explode_scores
 from jobtagger.calibration.pooled import global_micro_f1_threshold, labels_per_posting_thresholds, pooled_cells
 from jobtagger.calibration.score_calibration import CalibrationMethod
-from jobtagger.calibration.selection import SELECTABLE_RULES, RuleChoice, select_rules
+from jobtagger.calibration.rule_selection import SELECTABLE_RULES, RuleChoice, select_rules
 from jobtagger.config import CalibrationConfig
 from jobtagger.errors import JobtaggerError
 from jobtagger.tables.schemas import THRESHOLDS_SCHEMA

@@ -45,11 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(needs the 'baseline' extra)")
 
 
-def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace) -> dict[str, Any]:
+def run(spark: SparkSession, config: JobtaggerConfig, context: RunContext, args: argparse.Namespace) -> dict[str, Any]:
     with_baseline = bool(getattr(args, "baseline", False))
     if with_baseline:
         require_scikit_learn()  # before any training
-    with run.step("read") as info:
+    with context.step("read") as info:
         train = read_labelled_files(spark, args.train, id_column=args.id_column, text_column=args.text_column)
         if args.test:
             test = read_labelled_files(spark, args.test, id_column=args.id_column, text_column=args.text_column)
@@ -59,13 +59,13 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
         else:
             raise MissingInputError("evaluate needs --test files or a 'split' column (train/test) in the --train files")
         info.update(files=len(args.train) + len(args.test or []))
-    version = f"evaluate-{run.run_id}"
-    outcome = fit_and_evaluate(spark, config, corpus, run, model_version=version)
+    version = f"evaluate-{context.run_id}"
+    outcome = fit_and_evaluate(spark, config, corpus, context, model_version=version)
     sklearn = None
     try:
         card_data = outcome.card
         if with_baseline:
-            with run.step("sklearn_baseline") as info:
+            with context.step("sklearn_baseline") as info:
                 # The same rows as the model: its test rows, and every other row of the corpus.
                 train_rows = corpus.join(outcome.test_rows.select("posting_id"), "posting_id", "left_anti")
                 sklearn = fit_and_evaluate_baseline(train_rows, outcome.test_rows, seed=config.training.split.seed)
@@ -94,7 +94,7 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
             print("one global threshold for k labels per posting on validation: " + ", ".join(
                 f"{k}: {t:.4f}" for k, t in sorted(per_posting.items())))
         card = str(write_model_card(Path(args.card), card_data)) if args.card else None
-        run.counts.update(labels=len(outcome.labels), **{f"{k}_postings": v for k, v in outcome.split_counts.items()})
+        context.counts.update(labels=len(outcome.labels), **{f"{k}_postings": v for k, v in outcome.split_counts.items()})
         return {
             "metrics": outcome.evaluation.headline.as_dict(),
             "baseline_metrics": base.as_dict(),

@@ -67,18 +67,18 @@ def posting_dates(config: GenerateConfig, run_date: dt.date | None) -> list[dt.d
     return [run_date]
 
 
-def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace) -> dict[str, Any]:
+def run(spark: SparkSession, config: JobtaggerConfig, context: RunContext, args: argparse.Namespace) -> dict[str, Any]:
     config = effective_config(config, args)
     taxonomy = load_taxonomy(config.paths.taxonomy)
     landing = Path(config.paths.landing)
     dates = posting_dates(config.generate, getattr(args, "run_date", None))
     per_date = {}
     for posted_date in dates:
-        with run.step("write_date", date=posted_date.isoformat()) as info:
+        with context.step("write_date", date=posted_date.isoformat()) as info:
             counts = write_date(spark, config, taxonomy, landing=landing, posted_date=posted_date)
             info.update(counts)
         per_date[posted_date.isoformat()] = counts
-    run.counts.update(
+    context.counts.update(
         rows=sum(c["rows"] for c in per_date.values()),
         injected=sum(c["injected"] for c in per_date.values()),
         dates=len(per_date),

@@ -87,10 +87,10 @@ def taxonomy_of(config: JobtaggerConfig) -> Taxonomy | None:
         return None
 
 
-def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace | None) -> dict[str, Any]:
-    folder = landing_folder(config, run.run_date, getattr(args, "landing_folder", None))
-    with run.showing_progress(tasks=_spark_tasks(spark)):
-        return ingest_folder(spark, config, run, folder=folder, store=open_table_store(spark, config.storage))
+def run(spark: SparkSession, config: JobtaggerConfig, context: RunContext, args: argparse.Namespace | None) -> dict[str, Any]:
+    folder = landing_folder(config, context.run_date, getattr(args, "landing_folder", None))
+    with context.showing_progress(tasks=_spark_tasks(spark)):
+        return ingest_folder(spark, config, context, folder=folder, store=open_table_store(spark, config.storage))
 
 
 def _spark_tasks(spark: SparkSession):
@@ -107,31 +107,31 @@ def _spark_tasks(spark: SparkSession):
 
 
 def ingest_folder(
-    spark: SparkSession, config: JobtaggerConfig, run: RunContext, *, folder: Path, store: TableStore
+    spark: SparkSession, config: JobtaggerConfig, context: RunContext, *, folder: Path, store: TableStore
 ) -> dict[str, Any]:
-    with writer_lease(store.warehouse, run.run_id) as lease:
-        _clean_up_killed_runs(store, run, lease)
-        return _ingest(spark, config, run, folder=folder, store=store)
+    with writer_lease(store.warehouse, context.run_id) as lease:
+        _clean_up_killed_runs(store, context, lease)
+        return _ingest(spark, config, context, folder=folder, store=store)
 
 
 def _ingest(
-    spark: SparkSession, config: JobtaggerConfig, run: RunContext, *, folder: Path, store: TableStore
+    spark: SparkSession, config: JobtaggerConfig, context: RunContext, *, folder: Path, store: TableStore
 ) -> dict[str, Any]:
-    ingested_at = run.started_at.replace(tzinfo=None)
-    with run.step("fingerprint") as info:
+    ingested_at = context.started_at.replace(tzinfo=None)
+    with context.step("fingerprint") as info:
         fingerprint = landing_fingerprint(folder, inputs=_fingerprint_inputs(config))
-        previous = _unchanged_run(store, run, fingerprint)
+        previous = _unchanged_run(store, context, fingerprint)
         info.update(unchanged=previous is not None)
     if previous is not None:
-        return _report_unchanged(run, folder, *previous)
-    run.details["outcome"] = "ingested"
+        return _report_unchanged(context, folder, *previous)
+    context.details["outcome"] = "ingested"
 
-    with run.step("read", folder=str(folder)) as info:
-        records, read, quarantined = _read(spark, config, run, folder, ingested_at)
+    with context.step("read", folder=str(folder)) as info:
+        records, read, quarantined = _read(spark, config, context, folder, ingested_at)
         info.update(records=read, quarantined=sum(quarantined.values()))
 
     existing = store.read(BRONZE_POSTINGS) if store.exists(BRONZE_POSTINGS) else None
-    with run.step("dedup") as info:
+    with context.step("dedup") as info:
         good = records.where(F.col("reason").isNull())
         ranked = rank_versions(with_content_hash(good))
         # older versions = good records - distinct ids (every good record has an id): a hash
@@ -163,36 +163,36 @@ def _ingest(
         labels_given=labels_total + (unknown_total if dropping else 0),
         labels_dropped=unknown_total if dropping else 0,
     )
-    run.counts.update(counts.as_dict())
-    run.log("counts", **counts.as_dict())
+    context.counts.update(counts.as_dict())
+    context.log("counts", **counts.as_dict())
     counts.check()
 
     try:
-        with run.step("quality") as info:
+        with context.step("quality") as info:
             over = batch_share_failures(
                 bad_record_share=counts.bad_record_share, dropped_label_share=counts.dropped_label_share, config=config
             )
             report = run_suite(
                 bronze_check_frame(planned),
                 suite_name=BRONZE_SUITE,
-                expectations=bronze_expectations(config, run_date=run.run_date),
-                results_dir=quality_folder(config, run.job, run.run_date),
-                run_id=run.run_id,
+                expectations=bronze_expectations(config, run_date=context.run_date),
+                results_dir=quality_folder(config, context.job, context.run_date),
+                run_id=context.run_id,
             )
             info.update(passed=report.passed and not over, warnings=len(report.warnings), over_limits=over)
-        run.details["quality"] = {**report.as_dict(), "over_limits": over}
+        context.details["quality"] = {**report.as_dict(), "over_limits": over}
         if over:
             raise DataQualityError(f"ingest gate failed, nothing written: {'; '.join(over)}")
         report.raise_for_critical()
         bad = records.where(F.col("reason").isNotNull()).select("run_date", "run_id", "source_file", "reason", "raw_payload")
         rejected = bad.unionByName(duplicate_versions(ranked)) if duplicates else bad
-        metadata = {**run.commit_metadata(), FINGERPRINT_KEY: fingerprint, COUNTS_KEY: json.dumps(counts.as_record())}
-        commits = _write(store, run, rejected, planned, counts, quarantined_at=ingested_at, metadata=metadata)
+        metadata = {**context.commit_metadata(), FINGERPRINT_KEY: fingerprint, COUNTS_KEY: json.dumps(counts.as_record())}
+        commits = _write(store, context, rejected, planned, counts, quarantined_at=ingested_at, metadata=metadata)
     finally:
         records.unpersist()
         planned.unpersist()
-    run.details["commits"] = commits
-    return {"landing_folder": str(folder), "outcome": "ingested", "commits": commits, "quality": run.details["quality"]}
+    context.details["commits"] = commits
+    return {"landing_folder": str(folder), "outcome": "ingested", "commits": commits, "quality": context.details["quality"]}
 
 
 def _fingerprint_inputs(config: JobtaggerConfig) -> dict[str, Any]:
@@ -205,12 +205,12 @@ def _fingerprint_inputs(config: JobtaggerConfig) -> dict[str, Any]:
     }
 
 
-def _unchanged_run(store: TableStore, run: RunContext, fingerprint: str) -> tuple[str, IngestCounts] | None:
+def _unchanged_run(store: TableStore, context: RunContext, fingerprint: str) -> tuple[str, IngestCounts] | None:
     """(run id, counts) of the last complete ingest of the run date when it had ``fingerprint``
     and its quarantine rows are all there; else None (the date is ingested again)."""
-    if not store.exists(QUARANTINE_POSTINGS) or run.details.get("redoes_run"):
+    if not store.exists(QUARANTINE_POSTINGS) or context.details.get("redoes_run"):
         return None
-    day = run.run_date.isoformat()
+    day = context.run_date.isoformat()
     last = next(
         (entry for entry in store.history(QUARANTINE_POSTINGS, limit=100)
          if entry.get("jobtagger.job") == "ingest" and entry.get("jobtagger.run_date") == day),
@@ -219,7 +219,7 @@ def _unchanged_run(store: TableStore, run: RunContext, fingerprint: str) -> tupl
     if last is None or last.get(FINGERPRINT_KEY) != fingerprint or not last.get(COUNTS_KEY):
         return None
     counts = IngestCounts.from_record(json.loads(last[COUNTS_KEY])).as_rerun()
-    kept = store.read(QUARANTINE_POSTINGS).where(F.col("run_date") == F.lit(run.run_date)).count()
+    kept = store.read(QUARANTINE_POSTINGS).where(F.col("run_date") == F.lit(context.run_date)).count()
     if kept != counts.quarantined_total:
         LOGGER.warning(
             "ingest: %s has %d quarantine rows, its last run %s recorded %d; ingesting the date again",
@@ -229,18 +229,18 @@ def _unchanged_run(store: TableStore, run: RunContext, fingerprint: str) -> tupl
     return str(last.get("jobtagger.run_id")), counts
 
 
-def _report_unchanged(run: RunContext, folder: Path, previous_run: str, counts: IngestCounts) -> dict[str, Any]:
+def _report_unchanged(context: RunContext, folder: Path, previous_run: str, counts: IngestCounts) -> dict[str, Any]:
     """The outcome of a rerun that found the landing files of the last complete run unchanged."""
     counts.check()
-    run.counts.update(counts.as_dict())
-    run.log("counts", **counts.as_dict())
-    LOGGER.info("ingest: landing files of %s unchanged since run %s; nothing to commit", run.run_date, previous_run)
-    run.details.update(outcome="unchanged", same_as_run=previous_run, commits={})
+    context.counts.update(counts.as_dict())
+    context.log("counts", **counts.as_dict())
+    LOGGER.info("ingest: landing files of %s unchanged since run %s; nothing to commit", context.run_date, previous_run)
+    context.details.update(outcome="unchanged", same_as_run=previous_run, commits={})
     return {"landing_folder": str(folder), "outcome": "unchanged", "same_as_run": previous_run, "commits": {}}
 
 
 def _read(
-    spark: SparkSession, config: JobtaggerConfig, run: RunContext, folder: Path, ingested_at: dt.datetime
+    spark: SparkSession, config: JobtaggerConfig, context: RunContext, folder: Path, ingested_at: dt.datetime
 ) -> tuple[DataFrame, int, dict[str, int]]:
     """Validated records (persisted), records read and quarantined counts by reason.
     A file that fails only once its data is read is set aside and the folder read again."""
@@ -252,8 +252,8 @@ def _read(
             validate_records(landing.frame, config=config.ingest, lookup=lookup)
             .withColumns(
                 {
-                    "run_date": F.lit(run.run_date),
-                    "run_id": F.lit(run.run_id),
+                    "run_date": F.lit(context.run_date),
+                    "run_id": F.lit(context.run_id),
                     "ingested_at": F.lit(ingested_at).cast("timestamp"),
                 }
             )
@@ -277,26 +277,26 @@ def _read(
             unreadable[name] = short_error(exc)
     for name, cause in sorted(landing.unreadable.items()):
         LOGGER.warning("ingest: landing file %s could not be read, quarantined as a file: %s", folder / name, cause)
-        run.log("unreadable_file", file=str(folder / name), cause=cause)
-    run.details["unreadable_files"] = dict(landing.unreadable)
+        context.log("unreadable_file", file=str(folder / name), cause=cause)
+    context.details["unreadable_files"] = dict(landing.unreadable)
     return records, read, quarantined
 
 
-def _clean_up_killed_runs(store: TableStore, run: RunContext, lease: Lease) -> None:
+def _clean_up_killed_runs(store: TableStore, context: RunContext, lease: Lease) -> None:
     """Remove what killed runs left in bronze and quarantine; name a run of this date that was
     killed between its two commits (this run redoes the date)."""
-    with run.step("clean_up") as info:
+    with context.step("clean_up") as info:
         for name in (BRONZE_POSTINGS, QUARANTINE_POSTINGS):
             removed = remove_orphans(store.path(name), lease)
             if removed:
                 info[f"{name}_files_removed"] = len(removed)
-        interrupted = _interrupted_run(store, run.run_date)
+        interrupted = _interrupted_run(store, context.run_date)
         if interrupted:
             info["redoes_run"] = interrupted
-            run.details["redoes_run"] = interrupted
+            context.details["redoes_run"] = interrupted
             LOGGER.warning(
                 "ingest: run %s of %s committed bronze but not its quarantine rows (killed?); this run redoes the date",
-                interrupted, run.run_date,
+                interrupted, context.run_date,
             )
 
 
@@ -323,7 +323,7 @@ def _interrupted_run(store: TableStore, run_date: dt.date, *, depth: int = 100) 
 
 def _write(
     store: TableStore,
-    run: RunContext,
+    context: RunContext,
     rejected: DataFrame,
     planned: DataFrame,
     counts: IngestCounts,
@@ -336,19 +336,19 @@ def _write(
     commits: dict[str, Any] = {}
     fault_point("ingest.write")
     exists = store.exists(QUARANTINE_POSTINGS)
-    with run.step("stage_quarantine", rows=counts.quarantined_total):
+    with context.step("stage_quarantine", rows=counts.quarantined_total):
         quarantine = store.stage(
             to_quarantine_rows(rejected, quarantined_at=quarantined_at),
             QUARANTINE_POSTINGS,
             mode="replace_where" if exists else "error",
-            replace_where=f"run_date = '{run.run_date.isoformat()}'" if exists else None,
+            replace_where=f"run_date = '{context.run_date.isoformat()}'" if exists else None,
             partition_by=["run_date"],
             metadata=metadata,
         )
     with quarantine:
         fault_point("ingest.quarantine_staged")
         changed = counts.actions.get("insert", 0) + counts.actions.get("update", 0)
-        with run.step("write_bronze", rows=changed):
+        with context.step("write_bronze", rows=changed):
             if changed:
                 result = store.merge(
                     to_bronze_rows(planned.where(F.col("action").isin(*CHANGED))),
@@ -358,7 +358,7 @@ def _write(
                 )
                 commits[BRONZE_POSTINGS] = result.version
         fault_point("ingest.bronze_committed")
-        with run.step("commit_quarantine", rows=counts.quarantined_total):
+        with context.step("commit_quarantine", rows=counts.quarantined_total):
             commits[QUARANTINE_POSTINGS] = quarantine.commit().version
     fault_point("ingest.committed")
     return commits

@@ -53,22 +53,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace) -> dict[str, Any]:
+def run(spark: SparkSession, config: JobtaggerConfig, context: RunContext, args: argparse.Namespace) -> dict[str, Any]:
     mode: TagMode = "backfill" if getattr(args, "backfill", False) else config.tagging.mode
     store = open_table_store(spark, config.storage)
     current = load_current_model(spark, store)
-    with writer_lease(store.warehouse, run.run_id) as lease:  # files killed runs left in gold go first
+    with writer_lease(store.warehouse, context.run_id) as lease:  # files killed runs left in gold go first
         removed = remove_orphans(store.path(GOLD_POSTING_TAGS), lease)
         if removed:
-            run.log("clean_up", gold_files_removed=len(removed))
-        return tag_postings(spark, config, run, store=store, model=current.model, model_version=current.version,
+            context.log("clean_up", gold_files_removed=len(removed))
+        return tag_postings(spark, config, context, store=store, model=current.model, model_version=current.version,
                             mode=mode, trained_through=current.record.run_date)
 
 
 def tag_postings(
     spark: SparkSession,
     config: JobtaggerConfig,
-    run: RunContext,
+    context: RunContext,
     *,
     store: TableStore,
     model: PipelineModel,
@@ -81,15 +81,15 @@ def tag_postings(
     decision = _decision_stage(model)
     decision.set(decision.topCandidates, config.tagging.top_candidates)
 
-    with run.step("read", mode=mode) as info:
-        postings, bronze_version = _postings_to_tag(store, run.run_date, mode=mode)
+    with context.step("read", mode=mode) as info:
+        postings, bronze_version = _postings_to_tag(store, context.run_date, mode=mode)
         postings, observation = observed_input(postings)  # summarized as the scoring pass reads them
         info.update(bronze_version=bronze_version)
 
     tagged_at = dt.datetime.now(dt.timezone.utc)
-    with run.step("score", model_version=model_version) as info:
-        scored = score_gold_rows(postings, model, model_version=model_version, run_id=run.run_id, tagged_at=tagged_at)
-        staged = _stage(store, scored.rows, run, mode=mode, model_version=model_version, bronze_version=bronze_version)
+    with context.step("score", model_version=model_version) as info:
+        scored = score_gold_rows(postings, model, model_version=model_version, run_id=context.run_id, tagged_at=tagged_at)
+        staged = _stage(store, scored.rows, context, mode=mode, model_version=model_version, bronze_version=bronze_version)
         inputs = InputSummary.of_observation(observation)
         info.update(rows=inputs.rows, scorer=scored.scorer, fallback_reason=scored.fallback_reason,
                     staged=store.engine_name)
@@ -97,9 +97,9 @@ def tag_postings(
     with staged:
         fault_point("tag.staged")
         if inputs.rows == 0:
-            where = "bronze" if mode == "backfill" else f"bronze for run date {run.run_date}"
+            where = "bronze" if mode == "backfill" else f"bronze for run date {context.run_date}"
             raise MissingInputError(f"no postings to tag in {where}")
-        with run.step("quality") as info:
+        with context.step("quality") as info:
             outcome = check_gold(
                 spark,
                 scored.profile,
@@ -107,30 +107,30 @@ def tag_postings(
                 duplicate_ids=count_duplicate_ids(scored.profile, staged.rows),
                 labels=decision_labels(decision),
                 at_least_one=decision.getOrDefault(decision.atLeastOne),
-                previous_shares=_previous_shares(store, run.run_date, mode=mode, model_version=model_version,
+                previous_shares=_previous_shares(store, context.run_date, mode=mode, model_version=model_version,
                                                  trained_through=trained_through),
                 drift_bound=config.tagging.drift_bound,
                 drift_min_share=config.tagging.drift_min_share,
                 drift_min_z=config.tagging.drift_min_z,
-                results_dir=quality_folder(config, "tag", run.run_date),
-                run_id=run.run_id,
+                results_dir=quality_folder(config, "tag", context.run_date),
+                run_id=context.run_id,
             )
-            run.details["quality"] = [report.as_dict() for report in outcome.reports]  # kept on failure too
+            context.details["quality"] = [report.as_dict() for report in outcome.reports]  # kept on failure too
             info.update(passed=outcome.passed, drift_checked=outcome.drift_checked)
         if not outcome.passed:
             raise DataQualityError(
                 f"gold data-quality gate failed, nothing published: {outcome.reason} "
-                f"(see {quality_folder(config, 'tag', run.run_date)})"
+                f"(see {quality_folder(config, 'tag', context.run_date)})"
             )
 
-        with run.step("publish") as info:
+        with context.step("publish") as info:
             result = staged.commit(metadata={"jobtagger.rows": str(inputs.rows)})
             info.update(committed=result.committed, table_version=result.version)
 
-    with run.step("register") as info:
+    with context.step("register") as info:
         info["tables"] = register_gold(spark, store)
 
-    run.counts.update(tagged=inputs.rows)
+    context.counts.update(tagged=inputs.rows)
     return {
         "mode": mode,
         "model_version": model_version,
@@ -188,24 +188,24 @@ def _previous_shares(store: TableStore, run_date: dt.date, *, mode: str, model_v
     return tag_shares(gold)
 
 
-def _stage(store: TableStore, gold: MappedRows, run: RunContext, *, mode: str, model_version: str,
+def _stage(store: TableStore, gold: MappedRows, context: RunContext, *, mode: str, model_version: str,
            bronze_version: int) -> StagedWrite:
     """The gold rows computed once and staged for ONE commit (with delta-rs the scoring pass writes
     the data files, which stay invisible until the gate passes). The Txn version is the run's start
     time: a retried commit of this run is a no-op and a run that started before the last published
     one of the same scope cannot overwrite it."""
-    scope = "backfill" if mode == "backfill" else run.run_date.isoformat()
+    scope = "backfill" if mode == "backfill" else context.run_date.isoformat()
     metadata = {
-        **run.commit_metadata(),
+        **context.commit_metadata(),
         "jobtagger.tag.mode": mode,
         "jobtagger.model_version": model_version,
         "jobtagger.bronze_version": str(bronze_version),
     }
-    txn = Txn(f"jobtagger.tag:{scope}", int(run.started_at.timestamp() * 1000))
+    txn = Txn(f"jobtagger.tag:{scope}", int(context.started_at.timestamp() * 1000))
     if mode == "backfill":
         return store.stage(gold, GOLD_POSTING_TAGS, mode="overwrite", partition_by=["run_date"], txn=txn,
                            metadata=metadata)
     return store.stage(gold, GOLD_POSTING_TAGS, mode="replace_where",
-                       replace_where=f"run_date = '{run.run_date.isoformat()}'", partition_by=["run_date"],
+                       replace_where=f"run_date = '{context.run_date.isoformat()}'", partition_by=["run_date"],
                        txn=txn, metadata=metadata, replace_keys=["posting_id"])
 

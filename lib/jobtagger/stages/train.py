@@ -32,15 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def new_model_version(run: RunContext) -> str:
-    return f"m{run.run_date:%Y%m%d}-{run.run_id}"
+def new_model_version(context: RunContext) -> str:
+    return f"m{context.run_date:%Y%m%d}-{context.run_id}"
 
 
-def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: argparse.Namespace | None) -> dict[str, Any]:
+def run(spark: SparkSession, config: JobtaggerConfig, context: RunContext, args: argparse.Namespace | None) -> dict[str, Any]:
     store = open_table_store(spark, config.storage)
     registry = ModelRegistry(store)
     force = bool(getattr(args, "force", False))
-    with run.step("read") as info:
+    with context.step("read") as info:
         if not store.exists(BRONZE_POSTINGS):
             raise MissingInputError(f"table {BRONZE_POSTINGS} does not exist: run 'jobtagger ingest' first")
         bronze_version = store.version(BRONZE_POSTINGS)
@@ -52,10 +52,10 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
         )
         info.update(bronze_version=bronze_version)
     parents = _taxonomy_parents(config)
-    version = new_model_version(run)
-    outcome = fit_and_evaluate(spark, config, labelled, run, model_version=version, parents=parents)
+    version = new_model_version(context)
+    outcome = fit_and_evaluate(spark, config, labelled, context, model_version=version, parents=parents)
     try:
-        return _register(spark, config, run, registry, outcome, version=version, force=force,
+        return _register(spark, config, context, registry, outcome, version=version, force=force,
                          bronze_version=bronze_version)
     finally:
         outcome.release()
@@ -64,7 +64,7 @@ def run(spark: SparkSession, config: JobtaggerConfig, run: RunContext, args: arg
 def _register(
     spark: SparkSession,
     config: JobtaggerConfig,
-    run: RunContext,
+    context: RunContext,
     registry: ModelRegistry,
     outcome: TrainingOutcome,
     *,
@@ -74,7 +74,7 @@ def _register(
 ) -> dict[str, Any]:
     headline = outcome.evaluation.headline
     champion = registry.current()
-    with run.step("compare_champion", champion=champion.model_version if champion else None) as info:
+    with context.step("compare_champion", champion=champion.model_version if champion else None) as info:
         champion_scores = None
         if champion is not None:
             champion_model = registry.load_model(spark, champion)
@@ -92,12 +92,12 @@ def _register(
             tolerance=config.promotion.tolerance, force=force,
         )
         info.update(status=decision.status, reason=decision.reason)
-    with run.step("save_model", path=registry.model_path(version)):
+    with context.step("save_model", path=registry.model_path(version)):
         registry.save_model(outcome.model, version)
         card_path = write_model_card(Path(registry.model_dir(version)), _with_status(outcome.card, decision.reason))
-    with run.step("register", version=version):
+    with context.step("register", version=version):
         record = ModelRecord(
-            model_version=version, run_id=run.run_id, run_date=run.run_date,
+            model_version=version, run_id=context.run_id, run_date=context.run_date,
             config_fingerprint=config.fingerprint(), strategy=config.training.strategy,
             threshold_strategy=config.calibration.strategy, labels=outcome.labels,
             path=registry.model_path(version), micro_f1=headline.micro_f1, macro_f1=headline.macro_f1,
@@ -113,9 +113,9 @@ def _register(
             record, decision,
             thresholds=outcome.thresholds.to_frame(spark, model_version=version),
             metrics=outcome.evaluation.to_frame(spark, model_version=version, split="test"),
-            metadata=run.commit_metadata(),
+            metadata=context.commit_metadata(),
         )
-    run.counts.update(
+    context.counts.update(
         labels=len(outcome.labels), **{f"{k}_postings": v for k, v in outcome.split_counts.items()},
         micro_f1=round(headline.micro_f1, 4), macro_f1=round(headline.macro_f1, 4),
     )

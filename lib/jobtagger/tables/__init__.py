@@ -21,9 +21,10 @@ from jobtagger.tables.base import (
     TableStore,
     Txn,
     WriteMode,
+    WriteSpec,
 )
 
-__all__ = ["ArrowBatchFunction", "CommitResult", "MappedRows", "SchemaMode", "StagedWrite", "TableStore", "Txn", "WriteMode", "open_table_store", "choose_engine"]
+__all__ = ["ArrowBatchFunction", "CommitResult", "MappedRows", "SchemaMode", "StagedWrite", "TableStore", "Txn", "WriteMode", "WriteSpec", "open_table_store", "choose_engine"]
 
 
 def choose_engine(storage: StorageConfig, capabilities: JvmCapabilities) -> str:

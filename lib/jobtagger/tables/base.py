@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, get_args
 
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -79,11 +79,45 @@ def _unchanged(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     return batches
 
 
-def check_write_options(mode: WriteMode, replace_where: str | None, replace_keys: Sequence[str]) -> None:
-    if (mode == "replace_where") != (replace_where is not None):
-        raise ValueError("replace_where is required with mode='replace_where' and only then")
-    if replace_keys and mode != "replace_where":
-        raise ValueError("replace_keys is only for mode='replace_where'")
+@dataclass(frozen=True, kw_only=True)
+class WriteSpec:
+    """How one write lands, checked here once so that every engine gets a consistent spec.
+
+    ``mode``: ``error`` (the default) refuses to write into an existing table, as delta-rs's own
+    ``write_deltalake`` does, so a write never appends or replaces by accident; ``append``,
+    ``overwrite``, or ``replace_where`` (with the ``replace_where`` predicate, and only then).
+    ``replace_keys`` belong to ``replace_where`` only. ``schema_mode``: ``enforce`` (a different
+    schema is an error), ``merge`` (new nullable columns are added) or ``overwrite``.
+    ``metadata`` lands in the commit info. An unknown mode is an error, never a silent append.
+    """
+
+    mode: WriteMode = "error"
+    replace_where: str | None = None
+    partition_by: Sequence[str] = ()
+    txn: Txn | None = None
+    schema_mode: SchemaMode = "enforce"
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    replace_keys: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.mode not in get_args(WriteMode):
+            raise ValueError(f"mode must be one of {get_args(WriteMode)}, got {self.mode!r}")
+        if self.schema_mode not in get_args(SchemaMode):
+            raise ValueError(f"schema_mode must be one of {get_args(SchemaMode)}, got {self.schema_mode!r}")
+        if (self.mode == "replace_where") != (self.replace_where is not None):
+            raise ValueError("replace_where is required with mode='replace_where' and only then")
+        if self.replace_keys and self.mode != "replace_where":
+            raise ValueError("replace_keys is only for mode='replace_where'")
+        for option in ("partition_by", "replace_keys"):
+            columns = getattr(self, option)
+            if isinstance(columns, str):
+                raise ValueError(f"{option} takes a list of column names, got the string {columns!r}")
+            object.__setattr__(self, option, tuple(columns))
+        object.__setattr__(self, "metadata", dict(self.metadata or {}))
+
+    def with_metadata(self, extra: Mapping[str, str] | None) -> WriteSpec:
+        """This spec with ``extra`` added to its commit metadata (e.g. counts known after staging)."""
+        return replace(self, metadata={**self.metadata, **(extra or {})})
 
 
 class StagedWrite(abc.ABC):
@@ -111,13 +145,13 @@ class StagedWrite(abc.ABC):
         self.discard()
 
 
-class _PersistedWrite(StagedWrite):
+class PersistedWrite(StagedWrite):
     """Staging for engines that cannot commit files written earlier: the rows are persisted by
     Spark (memory, spilling to disk) and written by :meth:`TableStore.write` at commit."""
 
-    def __init__(self, store: TableStore, df: DataFrame, name: str, options: Mapping[str, Any]) -> None:
-        self._store, self._name, self._options = store, name, options
-        self._rows = df.persist(StorageLevel.MEMORY_AND_DISK)
+    def __init__(self, store: TableStore, df: DataFrame | MappedRows, name: str, spec: WriteSpec) -> None:
+        self._store, self._name, self._spec = store, name, spec
+        self._rows = (df.frame() if isinstance(df, MappedRows) else df).persist(StorageLevel.MEMORY_AND_DISK)
         self._rows.count()
 
     @property
@@ -125,9 +159,8 @@ class _PersistedWrite(StagedWrite):
         return self._rows
 
     def commit(self, *, metadata: Mapping[str, str] | None = None) -> CommitResult:
-        options = {**self._options, "metadata": {**(self._options.get("metadata") or {}), **(metadata or {})}}
         try:
-            return self._store.write(self._rows, self._name, **options)
+            return self._store._write(self._rows, self._name, self._spec.with_metadata(metadata))
         finally:
             self.discard()
 
@@ -162,7 +195,6 @@ class TableStore(abc.ABC):
     def read(self, name: str, *, version: int | None = None) -> DataFrame:
         """The current snapshot (or ``version``) as a DataFrame read in parallel by executors."""
 
-    @abc.abstractmethod
     def write(
         self,
         df: DataFrame,
@@ -176,7 +208,7 @@ class TableStore(abc.ABC):
         metadata: Mapping[str, str] | None = None,
         replace_keys: Sequence[str] = (),
     ) -> CommitResult:
-        """Write ``df`` as one atomic commit.
+        """Write ``df`` as one atomic commit; the options make a :class:`WriteSpec`.
 
         ``mode="replace_where"`` atomically replaces the rows matching ``replace_where`` (a SQL
         predicate over partition columns, e.g. ``run_date = '2026-11-01'``) with ``df``, whose
@@ -191,6 +223,9 @@ class TableStore(abc.ABC):
         Raises ConcurrentWriteError when another commit landed after this write read the table
         and changed what it read (or carries the same ``txn`` app id); nothing is committed then.
         """
+        spec = WriteSpec(mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
+                         schema_mode=schema_mode, metadata=metadata or {}, replace_keys=replace_keys)
+        return self._write(df, name, spec)
 
     def stage(
         self,
@@ -208,10 +243,18 @@ class TableStore(abc.ABC):
         """:meth:`write` in two steps, for a gate between computing rows and publishing them:
         ``df`` is computed once now, its rows can be read and checked, and the commit (or
         discard) comes later. Engines that can write data files before committing them do so."""
-        check_write_options(mode, replace_where, replace_keys)
-        options = dict(mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
-                       schema_mode=schema_mode, metadata=metadata, replace_keys=replace_keys)
-        return _PersistedWrite(self, df.frame() if isinstance(df, MappedRows) else df, name, options)
+        spec = WriteSpec(mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
+                         schema_mode=schema_mode, metadata=metadata or {}, replace_keys=replace_keys)
+        return self._stage(df, name, spec)
+
+    @abc.abstractmethod
+    def _write(self, df: DataFrame, name: str, spec: WriteSpec) -> CommitResult:
+        """The engine's :meth:`write` of a checked spec."""
+
+    def _stage(self, df: DataFrame | MappedRows, name: str, spec: WriteSpec) -> StagedWrite:
+        """The engine's :meth:`stage`; by default the rows are persisted by Spark and written at
+        commit."""
+        return PersistedWrite(self, df, name, spec)
 
     @abc.abstractmethod
     def merge(

@@ -2,19 +2,10 @@
 
 A write runs one Spark job through the ``jobtagger_delta`` data source (executors write Parquet
 files into the table folder), then the driver commits all files as ONE Delta transaction. What
-delta-rs leaves to the application is done here: idempotency by app id/version (checked before the
-job and again right before the commit), optimistic concurrency (below), schema enforcement before
-any task runs, replace-where and merge as remove + add actions in one commit.
-
-Optimistic concurrency: a write records the table version it planned against (its read version)
-and what it read: nothing for a blind append, the ``replace_where`` predicate, or the whole table
-(overwrite, merge). Before committing it reads the commits that landed since from the Delta log
-and raises :class:`ConcurrentWriteError` when one of them added or removed files where this write
-read, removed a file this write removes, changed the table's metadata, or carries this write's
-app-transaction id. delta-rs 1.6.6's own checker lets a concurrent append into a replaced
-partition through (both commits land: duplicates), so the commit itself is made with
-``max_commit_retries=0`` on the snapshot just checked: a commit landing in between makes it fail,
-and the check runs again. Rows computed by a Python Arrow pass
+delta-rs leaves to the application is done by this engine: schema enforcement before any task
+runs, replace-where and merge planned as remove + add actions, and, in
+:mod:`jobtagger.tables.delta_commit`, idempotency by app id/version (checked before the job and
+again right before the commit) and optimistic concurrency. Rows computed by a Python Arrow pass
 (:class:`MappedRows`) are written by that pass itself: only file descriptions reach the driver.
 Reads are native Spark Parquet scans over the snapshot's file list, never the bare folder (it also
 holds removed and uncommitted files).
@@ -23,53 +14,31 @@ holds removed and uncommitted files).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-
 import pyarrow as pa
 from deltalake import DeltaTable
-from deltalake import Schema as DeltaSchema
-from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
-from deltalake.transaction import (
-    AddAction,
-    CommitProperties,
-    RemoveAction,
-    Transaction,
-    create_table_with_add_actions,
-)
-from pyspark.errors import PySparkException
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
-from pyspark.sql.types import ByteType, DateType, IntegerType, LongType, ShortType, StringType, StructType
+from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import CommitProperties, RemoveAction
 from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.datasource import DataSource
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
+from pyspark.sql.types import ByteType, DateType, IntegerType, LongType, ShortType, StringType, StructType
 
-from jobtagger.errors import (
-    ConcurrentWriteError,
-    DataQualityError,
-    MissingInputError,
-    SchemaMismatchError,
-    TableExistsError,
-)
-from jobtagger.tables.base import (
-    CommitResult,
-    MappedRows,
-    SchemaMode,
-    StagedWrite,
-    TableStore,
-    Txn,
-    WriteMode,
-    check_write_options,
-)
+from jobtagger.errors import DataQualityError, MissingInputError, SchemaMismatchError, TableExistsError
+from jobtagger.tables.base import CommitResult, MappedRows, StagedWrite, TableStore, Txn, WriteMode, WriteSpec
+from jobtagger.tables.delta_commit import WHOLE_TABLE, CommitPlan, DeltaCommit, ReadSet
 from jobtagger.tables.delta_files import (
     NULL_VIOLATION,
     SOURCE_NAME,
@@ -77,24 +46,20 @@ from jobtagger.tables.delta_files import (
     DeltaFilesWriter,
     conform_batch,
     delete_write,
-    filesystem_for,
     list_table_names,
-    partition_value_text,
     table_source,
 )
+from jobtagger.tables.delta_log import (
+    WrittenFile,
+    add_actions,
+    already_applied,
+    delete_files,
+    file_listing,
+    remove_action,
+    spark_schema,
+)
+from jobtagger.tables.partition_filter import files_satisfying, sql_text
 from jobtagger.tables.schema_check import check_partition_columns, conform, target_schema
-
-WRITE_ID_KEY = "jobtagger.write_id"
-WHOLE_TABLE = "true"  # read predicate of writes that read every row (overwrite, merge)
-COMMIT_ATTEMPTS = 5  # re-checks when other commits land between the check and the commit
-
-
-def delta_schema(schema: StructType) -> DeltaSchema:
-    return DeltaSchema.from_arrow(to_arrow_schema(schema))
-
-
-def spark_schema(table: DeltaTable) -> StructType:
-    return from_arrow_schema(pa.schema(table.schema().to_arrow()))
 
 
 class DeltaRsTableStore(TableStore):
@@ -103,7 +68,7 @@ class DeltaRsTableStore(TableStore):
     def __init__(self, spark, *, warehouse: str, database: str) -> None:
         super().__init__(spark, warehouse=os.path.abspath(warehouse) if "://" not in warehouse else warehouse,
                          database=database)
-        spark.dataSource.register(DeltaFilesSource)
+        register_source(spark, DeltaFilesSource)
 
     # ---- reading -------------------------------------------------------------------------
     def _table(self, name: str, version: int | None = None) -> DeltaTable:
@@ -165,10 +130,10 @@ class DeltaRsTableStore(TableStore):
         qualified = f"{self.database}.{name}"
         columns = spark_schema(self._table(name)).toDDL()  # given, so Spark need not ask the source
         location = os.path.join(self.warehouse, "_catalog", f"{self.database}.db")
-        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {self.database} LOCATION '{_sql_text(location)}'")
+        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {self.database} LOCATION '{sql_text(location)}'")
         self.spark.sql(f"DROP TABLE IF EXISTS {qualified}")
         source_name = f"{SOURCE_NAME}_{self.database}_{name}"
-        self.spark.dataSource.register(table_source(source_name, self.path(name)))
+        register_source(self.spark, table_source(source_name, self.path(name)), bound_to=self.path(name))
         self.spark.sql(f"CREATE TABLE {qualified} ({columns}) USING {source_name}")
         return qualified
 
@@ -186,62 +151,37 @@ class DeltaRsTableStore(TableStore):
         )
 
     # ---- writing -------------------------------------------------------------------------
-    def write(
-        self,
-        df: DataFrame,
-        name: str,
-        *,
-        mode: WriteMode = "error",
-        replace_where: str | None = None,
-        partition_by: Sequence[str] = (),
-        txn: Txn | None = None,
-        schema_mode: SchemaMode = "enforce",
-        metadata: Mapping[str, str] | None = None,
-        replace_keys: Sequence[str] = (),
-    ) -> CommitResult:
-        table = self._writable(name, mode)
-        if _already_applied(table, txn):  # a rerun: not even the data files are written again
+    def _write(self, df: DataFrame, name: str, spec: WriteSpec) -> CommitResult:
+        table = self._writable(name, spec.mode)
+        if already_applied(table, spec.txn):  # a rerun: not even the data files are written again
             return CommitResult(name, committed=False, version=table.version())
-        return self.stage(df, name, mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
-                          schema_mode=schema_mode, metadata=metadata, replace_keys=replace_keys).commit()
+        return self._stage(df, name, spec).commit()
 
-    def stage(
-        self,
-        df: DataFrame | MappedRows,
-        name: str,
-        *,
-        mode: WriteMode = "error",
-        replace_where: str | None = None,
-        partition_by: Sequence[str] = (),
-        txn: Txn | None = None,
-        schema_mode: SchemaMode = "enforce",
-        metadata: Mapping[str, str] | None = None,
-        replace_keys: Sequence[str] = (),
-    ) -> StagedFiles:
+    def _stage(self, df: DataFrame | MappedRows, name: str, spec: WriteSpec) -> StagedFiles:
         """Executors write the data files into the table folder now; they stay invisible to every
         Delta reader until :meth:`StagedFiles.commit` (a discard deletes them)."""
-        check_write_options(mode, replace_where, replace_keys)
-        table = self._writable(name, mode)
+        table = self._writable(name, spec.mode)
         read = ReadSet(None if table is None else table.version(),
-                       WHOLE_TABLE if mode == "overwrite" else replace_where)
+                       WHOLE_TABLE if spec.mode == "overwrite" else spec.replace_where)
         table_schema = spark_schema(table) if table is not None else None
-        schema = target_schema(name, df.schema, table_schema, mode=mode, schema_mode=schema_mode)
+        schema = target_schema(name, df.schema, table_schema, mode=spec.mode, schema_mode=spec.schema_mode)
         partitions = check_partition_columns(
-            name, schema, partition_by, None if table is None else table.metadata().partition_columns
+            name, schema, spec.partition_by, None if table is None else table.metadata().partition_columns
         )
         removes: list[RemoveAction] = []
-        if replace_where is not None and table is not None:
-            removes = self._matching_files(table, replace_where, partitions)
+        if spec.replace_where is not None and table is not None:
+            removes = self._matching_files(table, spec.replace_where, partitions)
         files = self._write_files(df, name, schema, partitions)
-        if replace_where is not None:
-            self._check_replace_where(name, files, replace_where, schema, partitions)
-        commit_mode = "overwrite" if mode == "overwrite" else "append"
-        missing = [key for key in replace_keys if key not in schema.fieldNames()]
+        if spec.replace_where is not None:
+            self._check_replace_where(name, files, spec.replace_where, schema, partitions)
+        commit_mode = "overwrite" if spec.mode == "overwrite" else "append"
+        missing = [key for key in spec.replace_keys if key not in schema.fieldNames()]
         if missing:
             self._delete_files(name, files)
-            raise SchemaMismatchError(f"{name}: replace_keys {list(replace_keys)} must be columns (missing {missing})")
-        plan = _Plan(schema, partitions, removes, commit_mode, txn, read, tuple(replace_keys))
-        return StagedFiles(self, name, plan, files, metadata)
+            raise SchemaMismatchError(
+                f"{name}: replace_keys {list(spec.replace_keys)} must be columns (missing {missing})")
+        plan = CommitPlan(schema, partitions, removes, commit_mode, spec.txn, read, spec.replace_keys)
+        return StagedFiles(self, name, plan, files, spec.metadata)
 
     def _writable(self, name: str, mode: WriteMode) -> DeltaTable | None:
         """The existing table (None when there is none); refuses mode='error' on an existing one."""
@@ -262,9 +202,9 @@ class DeltaRsTableStore(TableStore):
         """Copy-on-write upsert: the files holding a matching key are rewritten (their other rows
         plus the new rows) and swapped in the same commit that adds the new keys."""
         if not self.exists(name):
-            return self.write(df, name, mode="append", txn=txn, metadata=metadata)
+            return self._write(df, name, WriteSpec(mode="append", txn=txn, metadata=metadata or {}))
         table = self._table(name)
-        if _already_applied(table, txn):
+        if already_applied(table, txn):
             return CommitResult(name, committed=False, version=table.version())
         read = ReadSet(table.version(), WHOLE_TABLE)  # the keys were looked up in every file
         schema = target_schema(name, df.schema, spark_schema(table), mode="append", schema_mode="enforce")
@@ -279,59 +219,43 @@ class DeltaRsTableStore(TableStore):
             row[0] for row in current.join(source.select(*keys), list(keys), "left_semi").select("_file").distinct().collect()
         ]
         touched = {_relative_path(self.path_of(table), uri) for uri in touched_uris}
-        actions = {action["path"]: action for action in pa.table(table.get_add_actions(flatten=False)).to_pylist()}
-        removes = [_remove_action(actions[path]) for path in sorted(touched)]
+        actions = {action["path"]: action for action in add_actions(table)}
+        removes = [remove_action(actions[path]) for path in sorted(touched)]
         survivors = self._scan(table, [os.path.join(self.path_of(table), path) for path in sorted(touched)])
         rows = survivors.join(source.select(*keys), list(keys), "left_anti").unionByName(source)
         partitions = table.metadata().partition_columns
         files = self._write_files(rows, name, schema, partitions)
-        return self._commit(name, _Plan(schema, partitions, removes, "append", txn, read), files, metadata)
+        return self._commit(name, CommitPlan(schema, partitions, removes, "append", txn, read), files, metadata)
 
     def _matching_files(self, table: DeltaTable, predicate: str, partitions: list[str]) -> list[RemoveAction]:
         """The current files whose partition values satisfy ``predicate``."""
-        actions = pa.table(table.get_add_actions(flatten=False)).to_pylist()
-        listing = [
-            (action["path"], {column: partition_value_text(value) for column, value in (action.get("partition") or {}).items()})
-            for action in actions
-        ]
-        matching = self._satisfying(listing, predicate, spark_schema(table), partitions)
+        actions = add_actions(table)
+        listing = file_listing(actions)
+        matching = files_satisfying(self.spark, listing, predicate, spark_schema(table), partitions)
         by_path = {action["path"]: action for action in actions}
-        return [_remove_action(by_path[path]) for path in sorted(matching)]
+        return [remove_action(by_path[path]) for path in sorted(matching)]
 
     def _check_replace_where(self, name: str, files: list[dict[str, Any]], predicate: str, schema: StructType,
                              partitions: list[str]) -> None:
         """Every written file's partition values satisfy ``predicate`` (a predicate over partition
         columns holds for each row exactly when it holds for its file); else the files are deleted."""
         try:
-            inside = self._satisfying([(file["path"], file["partition_values"]) for file in files], predicate, schema,
-                                      partitions)
+            listing = [(file["path"], file["partition_values"]) for file in files]
+            inside = files_satisfying(self.spark, listing, predicate, schema, partitions)
             if len(inside) < len(files):
                 raise DataQualityError(f"{name}: rows to write do not all match the replace_where predicate")
         except BaseException:
             self._delete_files(name, files)
             raise
 
-    def _satisfying(self, listing: Sequence[tuple[str, Mapping[str, str | None]]], predicate: str,
-                    schema: StructType, partitions: list[str]) -> set[str]:
-        """Paths of the files whose partition values (as the Delta log writes them) satisfy
-        ``predicate``. Spark evaluates it over the file list as an inline table, on the driver
-        (a local relation runs no job)."""
-        if not listing:
-            return set()
-        rows = ", ".join(
-            "(" + ", ".join(_sql_literal(value) for value in (path, *[partition.get(column) for column in partitions])) + ")"
-            for path, partition in listing
-        )
-        names = ", ".join(["path", *[f"`{column}`" for column in partitions]])
-        typed = ", ".join(["path", *[f"CAST(`{column}` AS {schema[column].dataType.simpleString()}) AS `{column}`"
-                                     for column in partitions]])
-        try:
-            files = self.spark.sql(f"SELECT {typed} FROM VALUES {rows} AS listing({names})")
-            return {row.path for row in files.where(F.expr(predicate)).select("path").collect()}
-        except PySparkException as exc:
-            raise SchemaMismatchError(
-                f"replace_where must be a predicate over the partition columns {partitions}: {str(exc).splitlines()[0]}"
-            ) from None
+    def _commit(self, name: str, plan: CommitPlan, files: list[WrittenFile],
+                metadata: Mapping[str, str] | None) -> CommitResult:
+        """ONE commit of ``files`` by the commit protocol (:mod:`jobtagger.tables.delta_commit`)."""
+        rewrite = functools.partial(self._rewrite_without_keys, name)
+        return DeltaCommit(self.spark, name, self.path(name), rewrite=rewrite).commit(plan, files, metadata)
+
+    def _delete_files(self, name: str, files: list[WrittenFile]) -> None:
+        delete_files(self.path(name), files)
 
     def _write_files(self, rows: DataFrame | MappedRows, name: str, schema: StructType,
                      partitions: list[str]) -> list[dict[str, Any]]:
@@ -355,119 +279,7 @@ class DeltaRsTableStore(TableStore):
                 raise SchemaMismatchError(f"{name}: null values in a NOT NULL column{column}") from None
             raise
 
-    def _commit(self, name: str, plan: _Plan, files: list[dict[str, Any]],
-                metadata: Mapping[str, str] | None) -> CommitResult:
-        """ONE commit of ``files`` (and ``plan.removes``) after the optimistic-concurrency check;
-        with ``plan.replace_keys`` also the rewrite of other files holding those keys, made
-        against the snapshot the commit goes on. Every file of a write that does not commit is
-        deleted."""
-        write_id = uuid.uuid4().hex
-        adds = [_add_action(file) for file in files]
-        rewritten: list[dict[str, Any]] = []
-        try:
-            for _attempt in range(COMMIT_ATTEMPTS):
-                table = self._table(name) if self.exists(name) else None
-                if _already_applied(table, plan.txn):  # a concurrent run of the same txn won the race
-                    self._delete_files(name, files + rewritten)
-                    return CommitResult(name, committed=False, version=table.version())
-                self._check_conflicts(name, plan, table)
-                self._delete_files(name, rewritten)
-                extra_removes, rewritten = self._rewrite_without_keys(name, plan, table, files)
-                properties = CommitProperties(
-                    custom_metadata={**(metadata or {}), WRITE_ID_KEY: write_id},
-                    app_transactions=[Transaction(plan.txn.app_id, plan.txn.version)] if plan.txn else None,
-                    max_commit_retries=0,
-                )
-                try:
-                    if table is None:
-                        create_table_with_add_actions(
-                            self.path(name), delta_schema(plan.schema), adds, mode="error",
-                            partition_by=plan.partitions or None, commit_properties=properties,
-                        )
-                    else:
-                        table = self._add_new_columns(table, plan, properties)
-                        table.create_write_transaction(
-                            [*plan.removes, *extra_removes, *adds, *[_add_action(file) for file in rewritten]],
-                            plan.mode, delta_schema(plan.schema), partition_by=plan.partitions or None,
-                            commit_properties=properties,
-                        )
-                    break
-                except (CommitFailedError, DeltaError):
-                    if not self._moved_since(name, table):
-                        raise
-                    # another commit took the version: check it and try again on the new snapshot
-            else:
-                raise ConcurrentWriteError(
-                    f"{name}: other writers committed during each of {COMMIT_ATTEMPTS} attempts; nothing was committed"
-                )
-        except BaseException:
-            self._delete_files(name, files + rewritten)
-            raise
-        version = self._version_of(name, write_id)
-        return CommitResult(
-            name, committed=True, version=version, rows_written=sum(file["rows"] for file in files),
-            files_added=len(adds) + len(rewritten), files_removed=len(plan.removes) + len(extra_removes),
-        )
-
-    def _moved_since(self, name: str, table: DeltaTable | None) -> bool:
-        """True when the table got a version beyond ``table``'s (None: when it was created)."""
-        if not self.exists(name):
-            return False
-        return table is None or self._table(name).version() > table.version()
-
-    def _check_conflicts(self, name: str, plan: _Plan, table: DeltaTable | None) -> None:
-        """Raise ConcurrentWriteError when a commit after ``plan.read.version`` (up to ``table``'s
-        version) conflicts with this write (see the module docstring)."""
-        if table is None:
-            return  # still no table: nothing landed
-        first = 0 if plan.read.version is None else plan.read.version + 1
-        for version in range(first, table.version() + 1):
-            reason = self._conflict_in(name, version, plan)
-            if reason:
-                read = "planned on an absent table" if plan.read.version is None else (
-                    f"read version {plan.read.version}")
-                raise ConcurrentWriteError(
-                    f"{name}: another writer committed version {version} ({reason}) after this write {read}; "
-                    "nothing of this write was committed"
-                )
-
-    def _conflict_in(self, name: str, version: int, plan: _Plan) -> str | None:
-        """Why commit ``version`` conflicts with ``plan`` (None when it does not)."""
-        actions = self._log_entry(name, version)
-        if actions is None:
-            return "its log entry is gone, so it cannot be checked"
-        removed_here = {unquote(action.path) for action in plan.removes}
-        changed: list[tuple[str, Mapping[str, str | None]]] = []
-        for action in actions:
-            if "txn" in action and plan.txn is not None and action["txn"].get("appId") == plan.txn.app_id:
-                return f"the same transaction key {plan.txn.app_id}"
-            if "metaData" in action:
-                return "it changed the table's schema or properties" if version else "it created the table"
-            for kind in ("add", "remove"):
-                if kind in action:
-                    file = action[kind]
-                    if kind == "remove" and unquote(file["path"]) in removed_here:
-                        return "it removed a file this write replaces"
-                    changed.append((f"{len(changed)}", file.get("partitionValues") or {}))
-        if not changed or plan.read.predicate is None:
-            return None
-        if plan.read.predicate == WHOLE_TABLE:
-            return "it changed rows of the table this write read"
-        if self._satisfying(changed, plan.read.predicate, plan.schema, plan.partitions):
-            return f"it changed rows where {plan.read.predicate}"
-        return None
-
-    def _log_entry(self, name: str, version: int) -> list[dict[str, Any]] | None:
-        """The actions of commit ``version``, from its JSON file in ``_delta_log``."""
-        filesystem, root = filesystem_for(self.path(name))
-        try:
-            with filesystem.open_input_stream(f"{root}/_delta_log/{version:020d}.json") as handle:
-                text = handle.read().decode("utf-8")
-        except (FileNotFoundError, OSError):
-            return None
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-    def _rewrite_without_keys(self, name: str, plan: _Plan, table: DeltaTable | None,
+    def _rewrite_without_keys(self, name: str, plan: CommitPlan, table: DeltaTable | None,
                               files: list[dict[str, Any]]) -> tuple[list[RemoveAction], list[dict[str, Any]]]:
         """For ``plan.replace_keys``: the files of ``table`` outside the replaced partitions that
         hold a key of the written rows, as remove actions, and new files with their other rows
@@ -476,11 +288,9 @@ class DeltaRsTableStore(TableStore):
             return [], []
         keys = list(plan.replace_keys)
         root = self.path_of(table)
-        actions = pa.table(table.get_add_actions(flatten=False)).to_pylist()
-        listing = [(action["path"], {column: partition_value_text(value)
-                                     for column, value in (action.get("partition") or {}).items()})
-                   for action in actions]
-        inside = self._satisfying(listing, plan.read.predicate, spark_schema(table), plan.partitions) \
+        actions = add_actions(table)
+        listing = file_listing(actions)
+        inside = files_satisfying(self.spark, listing, plan.read.predicate, spark_schema(table), plan.partitions) \
             if plan.read.predicate else set()
         others = [path for path, _ in listing if path not in inside]
         if not others:
@@ -495,63 +305,29 @@ class DeltaRsTableStore(TableStore):
             return [], []
         by_path = {action["path"]: action for action in actions}
         survivors = self._scan(table, [os.path.join(root, path) for path in touched]).join(written, keys, "left_anti")
-        return ([_remove_action(by_path[path]) for path in touched],
+        return ([remove_action(by_path[path]) for path in touched],
                 self._write_files(survivors, name, plan.schema, plan.partitions))
 
-    @staticmethod
-    def _add_new_columns(table: DeltaTable, plan: _Plan, properties: CommitProperties) -> DeltaTable:
-        """Schema evolution (schema_mode='merge'): a data commit of delta-rs cannot change the
-        schema, so new nullable columns are added by a metadata-only commit just before it (then
-        the data commit's conflict check starts after it)."""
-        existing = set(spark_schema(table).fieldNames())
-        new_fields = StructType([field for field in plan.schema.fields if field.name not in existing])
-        if new_fields.fields:
-            table.alter.add_columns(list(delta_schema(new_fields).fields), commit_properties=CommitProperties(
-                custom_metadata={**properties.custom_metadata, "jobtagger.operation": "add columns"}))
-            table.update_incremental()
-            plan.read = ReadSet(table.version(), plan.read.predicate)
-        return table
 
-    def _version_of(self, name: str, write_id: str) -> int | None:
-        """Our commit's version, found by its write id (others may have committed since)."""
-        for entry in self._table(name).history(20):
-            if entry.get(WRITE_ID_KEY) == write_id:
-                return entry["version"]
-        return None
-
-    def _delete_files(self, name: str, files: list[dict[str, Any]]) -> None:
-        for file in files:
-            target = os.path.join(self.path(name), file["path"])
-            if os.path.exists(target):
-                os.remove(target)
+# (Spark session, data source name) -> the table a source registered there is bound to ("": none)
+_REGISTERED_SOURCES: dict[tuple[str, str], str] = {}
 
 
-@dataclass(frozen=True)
-class ReadSet:
-    """What a write read: the table version it planned against (None: no table yet) and a predicate
-    over partition columns covering the rows it read (None: a blind append; ``WHOLE_TABLE``)."""
-
-    version: int | None
-    predicate: str | None
-
-
-@dataclass
-class _Plan:
-    """Everything a commit needs besides the new files."""
-
-    schema: StructType
-    partitions: list[str]
-    removes: list[RemoveAction]
-    mode: str
-    txn: Txn | None
-    read: ReadSet
-    replace_keys: tuple[str, ...] = ()
+def register_source(spark: SparkSession, source: type[DataSource], *, bound_to: str = "") -> None:
+    """Register a Python data source in ``spark`` unless this session already has it, bound to the
+    same table: Spark logs a warning for every registration that replaces another."""
+    key = (spark._jsparkSession.sessionUUID(), source.name())
+    manager = spark._jsparkSession.sessionState().dataSourceManager()
+    if _REGISTERED_SOURCES.get(key) == bound_to and manager.dataSourceExists(source.name()):
+        return
+    spark.dataSource.register(source)
+    _REGISTERED_SOURCES[key] = bound_to
 
 
 class StagedFiles(StagedWrite):
     """Data files written into the table folder and not yet in its Delta log."""
 
-    def __init__(self, store: DeltaRsTableStore, name: str, plan: _Plan, files: list[dict[str, Any]],
+    def __init__(self, store: DeltaRsTableStore, name: str, plan: CommitPlan, files: list[dict[str, Any]],
                  metadata: Mapping[str, str] | None) -> None:
         self._store, self._name, self._plan, self._files, self._metadata = store, name, plan, files, metadata
         self._settled = False
@@ -615,26 +391,6 @@ _PARTITION_VALUE_PARSERS = {DateType: dt.date.fromisoformat, StringType: str, By
                             IntegerType: int, LongType: int}
 
 
-def _already_applied(table: DeltaTable | None, txn: Txn | None) -> bool:
-    if table is None or txn is None:
-        return False
-    recorded = table.transaction_version(txn.app_id)
-    return recorded is not None and recorded >= txn.version
-
-
-def _add_action(file: Mapping[str, Any]) -> AddAction:
-    return AddAction(file["path"], file["size"], file["partition_values"], file["modification_time"], True,
-                     json.dumps({"numRecords": file["rows"]}))
-
-
-def _remove_action(action: Mapping[str, Any]) -> RemoveAction:
-    partition = action.get("partition") or {}
-    return RemoveAction(
-        action["path"], True, int(time.time() * 1000), action.get("size_bytes"),
-        {column: None if value is None else partition_value_text(value) for column, value in partition.items()},
-    )
-
-
 def _relative_path(root: str, uri: str) -> str:
     path = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
     return os.path.relpath(path, root)
@@ -652,11 +408,3 @@ def _history_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
             "operationMetrics", "readVersion", "isBlindAppend", "isolationLevel", "userMetadata"}
     result.update({key: value for key, value in entry.items() if key not in skip})
     return result
-
-
-def _sql_literal(value: str | None) -> str:
-    return "NULL" if value is None else f"'{_sql_text(value)}'"
-
-
-def _sql_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")

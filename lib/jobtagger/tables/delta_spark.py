@@ -35,7 +35,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
 from jobtagger.errors import ConcurrentWriteError, MissingInputError, TableExistsError
-from jobtagger.tables.base import CommitResult, SchemaMode, TableStore, Txn, WriteMode, check_write_options
+from jobtagger.tables.base import CommitResult, TableStore, Txn, WriteSpec
 from jobtagger.tables.delta_files import list_table_names
 from jobtagger.tables.schema_check import check_partition_columns, conform, target_schema
 
@@ -77,46 +77,33 @@ class DeltaSparkTableStore(TableStore):
             reader = reader.option("versionAsOf", version)
         return reader.load(self.path(name))
 
-    def write(
-        self,
-        df: DataFrame,
-        name: str,
-        *,
-        mode: WriteMode = "error",
-        replace_where: str | None = None,
-        partition_by: Sequence[str] = (),
-        txn: Txn | None = None,
-        schema_mode: SchemaMode = "enforce",
-        metadata: Mapping[str, str] | None = None,
-        replace_keys: Sequence[str] = (),
-    ) -> CommitResult:
-        check_write_options(mode, replace_where, replace_keys)
+    def _write(self, df: DataFrame, name: str, spec: WriteSpec) -> CommitResult:
         exists = self.exists(name)
-        if replace_keys and exists:
-            return self._replace_with_keys(df, name, replace_where, replace_keys, txn=txn, metadata=metadata)
-        if exists and mode == "error":
+        if spec.replace_keys and exists:
+            return self._replace_with_keys(df, name, spec)
+        if exists and spec.mode == "error":
             raise TableExistsError(f"table {name!r} already exists (mode='error'); choose append, overwrite or replace_where")
         table_schema = self.schema(name) if exists else None
-        schema = target_schema(name, df.schema, table_schema, mode=mode, schema_mode=schema_mode)
+        schema = target_schema(name, df.schema, table_schema, mode=spec.mode, schema_mode=spec.schema_mode)
         partitions = check_partition_columns(
-            name, schema, partition_by, self._partition_columns(name) if exists else None
+            name, schema, spec.partition_by, self._partition_columns(name) if exists else None
         )
         before = self.version(name) if exists else None
         writer = (
             conform(df, schema).write.format("delta")
-            .mode("overwrite" if mode in ("overwrite", "replace_where") else "append")
-            .option("userMetadata", json.dumps(dict(metadata or {})))
+            .mode("overwrite" if spec.mode in ("overwrite", "replace_where") else "append")
+            .option("userMetadata", json.dumps(spec.metadata))
         )
         if partitions and not exists:
             writer = writer.partitionBy(*partitions)
-        if replace_where is not None:
-            writer = writer.option("replaceWhere", replace_where)
-        if schema_mode == "merge":
+        if spec.replace_where is not None:
+            writer = writer.option("replaceWhere", spec.replace_where)
+        if spec.schema_mode == "merge":
             writer = writer.option("mergeSchema", "true")
-        if schema_mode == "overwrite":
+        if spec.schema_mode == "overwrite":
             writer = writer.option("overwriteSchema", "true")
-        if txn is not None:
-            writer = writer.option("txnAppId", txn.app_id).option("txnVersion", txn.version)
+        if spec.txn is not None:
+            writer = writer.option("txnAppId", spec.txn.app_id).option("txnVersion", spec.txn.version)
         with _conflicts_as(name):
             writer.save(self.path(name))
         return self._result(name, before)
@@ -134,11 +121,11 @@ class DeltaSparkTableStore(TableStore):
             return self.write(df, name, mode="append", txn=txn, metadata=metadata)
         return self._merge(df, name, keys, txn=txn, metadata=metadata)
 
-    def _replace_with_keys(self, df: DataFrame, name: str, replace_where: str, keys: Sequence[str], *,
-                           txn: Txn | None, metadata: Mapping[str, str] | None) -> CommitResult:
-        """Replace the rows where ``replace_where`` holds with ``df`` and drop ``df``'s keys from the
-        rest of the table, as ONE MERGE commit."""
-        return self._merge(df, name, keys, txn=txn, metadata=metadata, delete_unmatched_where=replace_where)
+    def _replace_with_keys(self, df: DataFrame, name: str, spec: WriteSpec) -> CommitResult:
+        """Replace the rows where ``spec.replace_where`` holds with ``df`` and drop ``df``'s keys
+        from the rest of the table, as ONE MERGE commit."""
+        return self._merge(df, name, spec.replace_keys, txn=spec.txn, metadata=spec.metadata,
+                           delete_unmatched_where=spec.replace_where)
 
     def _merge(self, df: DataFrame, name: str, keys: Sequence[str], *, txn: Txn | None,
                metadata: Mapping[str, str] | None, delete_unmatched_where: str | None = None) -> CommitResult:

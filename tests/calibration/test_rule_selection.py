@@ -7,7 +7,7 @@ import random
 from pyspark.sql import functions as F
 
 from jobtagger.calibration import best_rule, explode_scores, fit_thresholds, select_rules
-from jobtagger.calibration.selection import with_halves
+from jobtagger.calibration.rule_selection import with_halves
 from jobtagger.config import CalibrationConfig
 
 LABELS = ["weak", "clean"]
