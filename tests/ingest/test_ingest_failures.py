@@ -98,6 +98,7 @@ def test_a_batch_over_the_garbage_limits_fails_the_gate_and_commits_nothing(spar
     assert not store.exists(BRONZE_POSTINGS) and not store.exists(QUARANTINE_POSTINGS)
 
 
+@pytest.mark.slow  # the parametrized gate test covers the limits
 def test_the_garbage_limits_are_configurable(spark, make_config):
     config = make_config("ingest.max_quarantine_share=1.0", "ingest.max_dropped_label_share=1.0")
     write_garbage_day(landing_folder(config, DAY1), empty=190, good=10)

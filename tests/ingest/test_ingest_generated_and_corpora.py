@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import argparse
 import datetime as dt
 import json
@@ -82,6 +84,7 @@ def ingest_corpus(spark, tmp_path: Path, name: str, source: Path):
     return config, run_ingest(spark, config, folder)
 
 
+@pytest.mark.slow  # the whole corpus
 def test_reuters_corpus_keeps_topics_and_the_split(spark, tmp_path):
     config, run = ingest_corpus(spark, tmp_path, "reuters", shared_data("reuters21578/reuters21578_modapte90.jsonl"))
 

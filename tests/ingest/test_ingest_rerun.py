@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 import os
 
@@ -52,6 +54,7 @@ def test_rerun_with_unchanged_files_commits_nothing_and_reports_reconciled_count
     assert (touched.counts["unchanged"], touched.counts["quarantined"]) == (4, 2)
 
 
+@pytest.mark.slow  # three full ingests
 def test_rerun_after_a_setting_changed_or_quarantine_rows_went_missing_reads_again(spark, make_config):
     config = make_config()
     folder = landing_folder(config, DAY)

@@ -113,6 +113,7 @@ def test_first_run_writes_bronze_quarantine_counts_and_quality_results(spark, co
     assert Path(quality["data_docs"]).is_file()
 
 
+@pytest.mark.slow  # test_ingest_rerun covers unchanged reruns
 def test_rerun_of_a_date_leaves_bronze_exactly_as_it_was(spark, config):
     write_day1(landing_folder(config, DAY1))
     first = ingest(spark, config, DAY1)

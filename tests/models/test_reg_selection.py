@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import numpy as np
 from model_toys import LABELS, toy_rows
 
@@ -17,6 +19,7 @@ def _scores(model, df):
     return np.array([r["scores"] for r in model.transform(df).orderBy("posting_id").select("scores").collect()])
 
 
+@pytest.mark.slow  # fits every candidate cold as well
 def test_warm_started_path_reaches_the_cold_fits_from_one_cached_copy(toy_df):
     estimator = OneVsRestLogistic(labelSpace=LABELS, maxIter=100, tol=1e-6)
     path = fit_reg_path(estimator, toy_df, GRID)

@@ -49,6 +49,7 @@ def test_zip_is_reproducible(tmp_path):
     assert first.read_bytes() == second.read_bytes()
 
 
+@pytest.mark.slow  # two submitted jobs; the gate test submits ingest by default
 def test_generate_and_ingest_succeed_with_log_lines_and_summaries(pyfiles, node_python, tmp_path):
     pytest.importorskip("jobtagger.stages.generate", reason="generate stage has not landed yet")
     pytest.importorskip("jobtagger.stages.ingest", reason="ingest stage has not landed yet")

@@ -127,6 +127,7 @@ def test_baseline_thresholds_are_f1_best_on_the_carve_and_half_below_five_positi
     assert _f1_best_thresholds(scores, targets).tolist() == [0.4, 0.5]
 
 
+@pytest.mark.slow  # a fit per candidate; test_reg_selection covers the choice
 def test_reg_grid_keeps_the_strength_that_validates_best_and_records_every_candidate(spark, make_config, tmp_path):
     train = write_jsonl(tmp_path / "train.jsonl", corpus(150, 1))
     test = write_jsonl(tmp_path / "test.jsonl", corpus(40, 2))
