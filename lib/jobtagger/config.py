@@ -186,7 +186,11 @@ class CalibrationConfig(_Section):
     # "global" one threshold for all labels (pooled micro-F1);
     # "select" per label the one of scut_rank / scut / global with the best cross-fitted F on
     #   validation (threshold fitted on one half of the rows, measured on the other, both ways).
+    #   A label with fewer than select_min_positives validation positives keeps scut_rank: with a
+    #   handful of positives per half the cross-fitted figures are a coin flip, and the F-best
+    #   threshold of one or two positives is as likely to sit among the negatives as above them.
     rule: Literal["switch_off", "scut", "scut_rank", "global", "select"] = "select"
+    select_min_positives: int = Field(10, ge=2)
     # 0: thresholds on a validation carve of train. k >= 2: on out-of-fold scores of k models
     # (every training posting held out once, so rare labels get their own threshold), then the
     # kept model is fitted on all of train; costs k extra fits. "auto": AUTO_FOLDS folds when the

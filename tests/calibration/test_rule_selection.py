@@ -7,7 +7,7 @@ import random
 from pyspark.sql import functions as F
 
 from jobtagger.calibration import best_rule, explode_scores, fit_thresholds, select_rules
-from jobtagger.calibration.rule_selection import with_halves
+from jobtagger.calibration.rule_selection import chosen_rule, with_halves
 from jobtagger.config import CalibrationConfig
 
 LABELS = ["weak", "clean"]
@@ -74,3 +74,25 @@ def test_best_rule_breaks_ties_by_preference_order():
     assert best_rule({"global": 0.5, "scut": 0.5, "scut_rank": 0.4}) == "scut"
     assert best_rule({"global": 0.6, "scut": 0.5, "scut_rank": 0.5}) == "global"
     assert best_rule({"global": 0.5, "scut": 0.5, "scut_rank": 0.5}) == "scut_rank"
+
+
+def test_a_label_with_few_validation_positives_keeps_the_first_rule_with_its_figures(spark):
+    # Only the first 30 postings: the weak label has 10 positives, the clean one 8.
+    exploded = explode_scores(corpus(spark).where(F.col("posting_id").cast("int") < 30), LABELS)
+    config = CalibrationConfig(min_positives=3, min_f1=0.7, select_min_positives=9)
+    choices = select_rules(exploded, config)
+    assert choices["weak"].rule == "scut"  # 10 positives: chosen by its figures, as on the full corpus
+    clean = choices["clean"]
+    assert clean.rule == "scut_rank" and set(clean.validation_f) == {"scut_rank", "scut", "global"}
+    stricter = select_rules(exploded, config.model_copy(update={"select_min_positives": 11}))
+    assert stricter["weak"].rule == "scut_rank"
+    assert stricter["weak"].validation_f == choices["weak"].validation_f
+
+
+def test_another_rule_is_chosen_only_when_it_beats_the_first_by_one_standard_error():
+    figures = {"scut_rank": 0.5, "scut": 0.58, "global": 0.3}  # standard error of 0.5: 0.158 at 10, 0.05 at 100
+    assert chosen_rule(figures, 10, min_positives=10) == "scut_rank"
+    assert chosen_rule(figures, 100, min_positives=10) == "scut"
+    assert chosen_rule(figures, 9, min_positives=10) == "scut_rank"
+    # a first rule at 0 (its threshold passes only negatives) has no spread: any gain moves the label
+    assert chosen_rule({"scut_rank": 0.0, "scut": 0.1, "global": 0.05}, 12, min_positives=10) == "scut"

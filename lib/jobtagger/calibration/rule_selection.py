@@ -4,7 +4,11 @@ Validation rows are split in two halves per label, stratified (positives and neg
 alternate between the halves in a random order). Every candidate rule fits its threshold on one
 half and is measured on the other, both ways round; the counts of both measurements are summed
 into one cross-fitted F-beta per label and rule. The rule with the best figure wins (ties go to
-the earlier rule of :data:`SELECTABLE_RULES`). Measuring a threshold on the rows it was searched
+the earlier rule of :data:`SELECTABLE_RULES`), if it beats the first rule by more than one
+standard error of the first rule's figure (the one-standard-error rule of model selection: a
+noisy estimate does not move a label off the default); otherwise the first rule stays. A label
+with fewer than ``select_min_positives`` validation positives keeps the first rule, its figures
+still recorded: too few positives per half to tell the rules apart. Measuring a threshold on the rows it was searched
 on would always favour the F-best threshold; the held-out half shows when it overfits (few
 positives, a hard label) and a rank fallback or the global threshold generalizes better.
 
@@ -15,6 +19,7 @@ rule reaches the driver.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -70,9 +75,26 @@ def select_rules(
     finally:
         halves.unpersist()
     figures: dict[str, dict[str, float]] = {}
+    positives: dict[str, int] = {}
     for row in measured:
         figures.setdefault(row["label"], {})[row["rule"]] = _f_beta(row["tp"], row["fp"], row["positives"], beta)
-    return {label: RuleChoice(best_rule(by_rule), by_rule) for label, by_rule in figures.items()}
+        positives[row["label"]] = int(row["positives"])
+    return {
+        label: RuleChoice(chosen_rule(by_rule, positives[label], min_positives=config.select_min_positives), by_rule)
+        for label, by_rule in figures.items()
+    }
+
+
+def chosen_rule(validation_f: Mapping[str, float], positives: int, *, min_positives: int) -> RuleName:
+    """The best rule by ``validation_f`` when it beats the first rule of :data:`SELECTABLE_RULES` by
+    more than one standard error (binomial, over ``positives``); the first rule otherwise."""
+    first = SELECTABLE_RULES[0]
+    if positives < min_positives or first not in validation_f:
+        return first
+    best = best_rule(validation_f)
+    baseline = validation_f[first]
+    standard_error = math.sqrt(baseline * (1.0 - baseline) / positives)
+    return best if validation_f[best] > baseline + standard_error else first
 
 
 def best_rule(validation_f: Mapping[str, float], order: Sequence[RuleName] = SELECTABLE_RULES) -> RuleName:
