@@ -171,6 +171,83 @@ class _Vocabulary:
         )
 
 
+@dataclass(frozen=True)
+class _Phrases:
+    """The words a posting is written with, flattened so a Spark expression can index them.
+
+    Role and seniority phrases are laid out ``[label][language][k]`` (``PHRASES_PER_LABEL`` each),
+    templates ``[language][k]`` (3 each), experience sentences ``[seniority][language]``; skill
+    names and ``|``-joined synonyms follow the vocabulary's skill order.
+    """
+
+    roles: list[str]
+    seniorities: list[str]
+    templates: dict[str, list[str]]
+    experience: list[str]
+    skill_names: list[str]
+    skill_synonyms: list[str]
+
+    @classmethod
+    def of(cls, taxonomy: Taxonomy, vocab: _Vocabulary) -> "_Phrases":
+        langs = vocab.languages
+        return cls(
+            roles=[
+                p for c in vocab.categories for x in langs
+                for p in _cycle(taxonomy.phrases_for(c, x) or (taxonomy.names[c],), PHRASES_PER_LABEL)
+            ],
+            seniorities=[
+                p for s in vocab.seniorities for x in langs
+                for p in _cycle(taxonomy.phrases_for(f"seniority:{s}", x) or (taxonomy.names[f"seniority:{s}"],),
+                                PHRASES_PER_LABEL)
+            ],
+            templates={key: [t for x in langs for t in _cycle(TEMPLATES.get(x, TEMPLATES["en"])[key], 3)]
+                       for key in TEMPLATES["en"] if key != "experience"},
+            experience=[
+                TEMPLATES.get(x, TEMPLATES["en"])["experience"][SENIORITY_ORDER.index(s)]
+                for s in vocab.seniorities for x in langs
+            ],
+            skill_names=[taxonomy.names[s] for s in vocab.skills],
+            skill_synonyms=["|".join(taxonomy.synonyms[s]) for s in vocab.skills],
+        )
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """What every posting expression draws on: the seed's per-row randomness and the vocabulary.
+
+    Rows carry their draws as ``_lang``, ``_cat`` and ``_sen`` (indices into the vocabulary), so the
+    column builders below only need this object and the columns already added.
+    """
+
+    seed: int
+    vocab: _Vocabulary
+    phrases: _Phrases
+
+    def u(self, purpose: str, *extra: Column) -> Column:
+        return _uniform(self.seed, purpose, *extra)
+
+    def template(self, key: str, purpose: str) -> Column:
+        """A template of ``key`` in the posting's language."""
+        return _pick_in_block(self.phrases.templates[key], F.col("_lang"), 3, self.u(purpose))
+
+    def role_phrase(self, category: Column, purpose: str) -> Column:
+        """A phrase naming ``category`` in the posting's language."""
+        block = category * len(self.vocab.languages) + F.col("_lang")
+        return _pick_in_block(self.phrases.roles, block, PHRASES_PER_LABEL, self.u(purpose))
+
+    def seniority_word(self) -> Column:
+        """A phrase naming the posting's seniority in its language."""
+        block = F.col("_sen") * len(self.vocab.languages) + F.col("_lang")
+        return _pick_in_block(self.phrases.seniorities, block, PHRASES_PER_LABEL, self.u("seniority_word"))
+
+    def role(self) -> Column:
+        """The posting's role: its category's phrase, or now and then a generic role (no evidence)."""
+        generic = self.u("generic_role") < NOISE["generic_role"]
+        return F.when(generic, self.template("generic_role", "generic_pick")).otherwise(
+            self.role_phrase(F.col("_cat"), "role")
+        )
+
+
 def generate_postings(
     spark: SparkSession,
     config: GenerateConfig,
@@ -190,21 +267,61 @@ def generate_postings(
     vocab = _Vocabulary.of(taxonomy, config.skills)
     if len(vocab.skills) < config.skills:
         raise ConfigError(f"generate.skills={config.skills} but the taxonomy has only {len(vocab.skills)} skills")
-    seed = config.seed
+    draws = _Draws(config.seed, vocab, _Phrases.of(taxonomy, vocab))
+    df = _draw_labels(spark, draws, first_id=first_id, end_id=end_id, num_partitions=num_partitions)
+    df = _with_skills(df, draws, taxonomy)
+    df = _with_company_and_location(df, draws)
+    df = _with_mentions(df, draws)
+    df = df.withColumn("title", _title(draws))
+    df = df.withColumn("description", _description(draws))
+    u = draws.u
+    source = F.split(_pick(SOURCES, u("source")), r"\|")
+    day_start = int(dt.datetime.combine(posted_date, dt.time(), tzinfo=dt.timezone.utc).timestamp())
+    posting_id = F.format_string(POSTING_ID_FORMAT.replace("{seed}", str(config.seed)), F.col("id"))
+    return df.select(
+        "id",
+        posting_id.alias("posting_id"),
+        "title",
+        "description",
+        "company",
+        "location",
+        "country",
+        F.element_at(_constant_array(vocab.languages), F.col("_lang") + 1).alias("language"),
+        F.timestamp_seconds(F.lit(day_start) + F.floor(u("posted_at") * 86400)).alias("posted_at"),
+        source[0].alias("source"),
+        F.concat(F.lit("https://"), source[1], F.lit("/"), posting_id).alias("url"),
+        F.when(u("labelled") < config.labelled_fraction, _labels(vocab)).alias("labels"),
+        (u("bad_record") < config.bad_records.rate).alias("bad_record"),
+    )
 
-    def u(purpose: str, *extra: Column) -> Column:
-        return _uniform(seed, purpose, *extra)
 
-    n_lang, n_cat, n_skill = len(vocab.languages), len(vocab.categories), len(vocab.skills)
+def _draw_labels(
+    spark: SparkSession, draws: _Draws, *, first_id: int, end_id: int, num_partitions: int
+) -> DataFrame:
+    """The rows with their language, category and seniority indices (``_lang``, ``_cat``, ``_sen``).
+
+    Categories follow a Zipf-like law, so some are common and others rare; language and seniority
+    follow fixed weights.
+    """
+    vocab, u = draws.vocab, draws.u
     lang = _weighted_index([LANGUAGE_WEIGHTS[x] for x in vocab.languages], u("language"))
-    cat = _weighted_index([1.0 / (k + 1) ** CATEGORY_ZIPF_EXPONENT for k in range(n_cat)], u("category"))
+    cat = _weighted_index(
+        [1.0 / (k + 1) ** CATEGORY_ZIPF_EXPONENT for k in range(len(vocab.categories))], u("category")
+    )
     sen = _weighted_index([SENIORITY_WEIGHTS[x] for x in vocab.seniorities], u("seniority"))
-
-    df = spark.range(first_id, end_id, numPartitions=num_partitions).select(
+    return spark.range(first_id, end_id, numPartitions=num_partitions).select(
         "id", lang.alias("_lang"), cat.alias("_cat"), sen.alias("_sen")
     )
 
-    # Skills: one or two related to the category (its parent in the taxonomy), the rest Zipf-drawn.
+
+def _with_skills(df: DataFrame, draws: _Draws, taxonomy: Taxonomy) -> DataFrame:
+    """Add ``_skills``, the skill indices: one or two related to the category, the rest Zipf-drawn.
+
+    A skill is related to a category when the category is its parent in the taxonomy; the Zipf
+    draw gives the long tail of rare skills.
+    """
+    vocab, u = draws.vocab, draws.u
+    n_skill = len(vocab.skills)
     skill_position = {label: i for i, label in enumerate(vocab.skills)}
     related = [
         ",".join(str(skill_position[s]) for s in vocab.skills if taxonomy.parents.get(s) == category)
@@ -221,14 +338,20 @@ def generate_postings(
         ).cast("int")
         return F.when(j < n_related, related_pick).otherwise(zipf_index(u("skill", j), n_skill))
 
-    df = df.withColumn(
+    return df.withColumn(
         "_skills", F.array_distinct(F.transform(F.sequence(F.lit(0), n_skills - 1), skill_at))
     )
 
-    # Where and who.
-    langs = vocab.languages
+
+def _with_company_and_location(df: DataFrame, draws: _Draws) -> DataFrame:
+    """Add ``location``, ``country``, ``company`` and ``_company_short`` (the name without legal form).
+
+    Locations and legal forms match the posting's language, except for a share of international
+    locations taken from the next language.
+    """
+    langs, u = draws.vocab.languages, draws.u
     international = u("international") < NOISE["international_location"]
-    location_lang = F.when(international, F.pmod(F.col("_lang") + 1, F.lit(n_lang))).otherwise(F.col("_lang"))
+    location_lang = F.when(international, F.pmod(F.col("_lang") + 1, F.lit(len(langs)))).otherwise(F.col("_lang"))
     place = F.split(
         _pick_in_block([loc for x in langs for loc in _cycle(LOCATIONS.get(x, LOCATIONS["en"]), 10)],
                        location_lang, 10, u("location")),
@@ -238,48 +361,20 @@ def generate_postings(
     company_name = F.concat(_pick(COMPANY_STEMS, u("stem")), _pick(COMPANY_TAILS, u("tail")))
     legal = _pick_in_block([f for x in langs for f in _cycle(LEGAL_FORMS.get(x, LEGAL_FORMS["en"]), 4)],
                            F.col("_lang"), 4, u("legal"))
-    df = df.withColumn("_company_short", company_name).withColumn("company", F.concat_ws(" ", company_name, legal))
+    return df.withColumn("_company_short", company_name).withColumn("company", F.concat_ws(" ", company_name, legal))
 
-    # Category and seniority phrases in the posting's language (flattened [label][language][k]).
-    role_phrases = [
-        p for c in vocab.categories for x in langs
-        for p in _cycle(taxonomy.phrases_for(c, x) or (taxonomy.names[c],), PHRASES_PER_LABEL)
-    ]
-    seniority_phrases = [
-        p for s in vocab.seniorities for x in langs
-        for p in _cycle(taxonomy.phrases_for(f"seniority:{s}", x) or (taxonomy.names[f"seniority:{s}"],),
-                        PHRASES_PER_LABEL)
-    ]
-    templates = {key: [t for x in langs for t in _cycle(TEMPLATES.get(x, TEMPLATES["en"])[key], 3)]
-                 for key in TEMPLATES["en"] if key != "experience"}
-    experience = [
-        TEMPLATES.get(x, TEMPLATES["en"])["experience"][SENIORITY_ORDER.index(s)]
-        for s in vocab.seniorities for x in langs
-    ]
 
-    def template(key: str, purpose: str) -> Column:
-        return _pick_in_block(templates[key], F.col("_lang"), 3, u(purpose))
+def _with_mentions(df: DataFrame, draws: _Draws) -> DataFrame:
+    """Add ``_mentions``, how the text names each skill: its name, a synonym, or not at all.
 
-    generic = u("generic_role") < NOISE["generic_role"]
-    role = F.when(generic, template("generic_role", "generic_pick")).otherwise(
-        _pick_in_block(role_phrases, F.col("_cat") * n_lang + F.col("_lang"), PHRASES_PER_LABEL, u("role"))
-    )
-    seniority_word = _pick_in_block(
-        seniority_phrases, F.col("_sen") * n_lang + F.col("_lang"), PHRASES_PER_LABEL, u("seniority_word")
-    )
-    is_mid = F.lit(False) if "mid" not in vocab.seniorities else F.col("_sen") == vocab.seniorities.index("mid")
-    title_seniority_missing = u("title_seniority") < F.when(
-        is_mid, NOISE["title_mid_seniority_missing"]
-    ).otherwise(NOISE["title_seniority_missing"])
-
-    # Skill mentions: name, a synonym, or nothing (missing evidence).
-    skill_names = [taxonomy.names[s] for s in vocab.skills]
-    skill_synonyms = ["|".join(taxonomy.synonyms[s]) for s in vocab.skills]
+    A dropped mention is missing evidence for a skill label; a synonym makes it harder to spot.
+    """
+    u, phrases = draws.u, draws.phrases
 
     def mention(i: Column) -> Column:
-        joined_synonyms = F.element_at(_constant_array(skill_synonyms), i + 1)
+        joined_synonyms = F.element_at(_constant_array(phrases.skill_synonyms), i + 1)
         synonyms = F.split(joined_synonyms, r"\|")
-        name = F.element_at(_constant_array(skill_names), i + 1)
+        name = F.element_at(_constant_array(phrases.skill_names), i + 1)
         use_synonym = (u("skill_synonym", i) < NOISE["skill_synonym"]) & (joined_synonyms != "")
         synonym = F.element_at(synonyms, (F.floor(u("synonym_pick", i) * F.size(synonyms)) + 1).cast("int"))
         return (
@@ -288,46 +383,49 @@ def generate_postings(
             .otherwise(name)
         )
 
-    df = df.withColumn("_mentions", F.filter(F.transform("_skills", mention), lambda m: m.isNotNull()))
+    return df.withColumn("_mentions", F.filter(F.transform("_skills", mention), lambda m: m.isNotNull()))
+
+
+def _title(draws: _Draws) -> Column:
+    """The title: role, sometimes a skill, and the seniority unless it is left out.
+
+    Seniority is left out more often for mid-level posts, as real titles rarely say "mid";
+    French and Spanish put the role first.
+    """
+    vocab, u = draws.vocab, draws.u
+    is_mid = F.lit(False) if "mid" not in vocab.seniorities else F.col("_sen") == vocab.seniorities.index("mid")
+    title_seniority_missing = u("title_seniority") < F.when(
+        is_mid, NOISE["title_mid_seniority_missing"]
+    ).otherwise(NOISE["title_seniority_missing"])
     title_skill = F.when(
         (u("title_skill") < NOISE["title_skill"]) & (F.size("_mentions") > 0), F.col("_mentions")[0]
     )
-    seniority_in_title = F.when(~title_seniority_missing, seniority_word)
-    romance = F.col("_lang").isin([i for i, x in enumerate(langs) if x in ("fr", "es")])
-    df = df.withColumn(
-        "title",
-        F.when(romance, F.concat_ws(" ", role, title_skill, seniority_in_title)).otherwise(
-            F.concat_ws(" ", seniority_in_title, title_skill, role)
-        ),
+    seniority_in_title = F.when(~title_seniority_missing, draws.seniority_word())
+    role = draws.role()
+    romance = F.col("_lang").isin([i for i, x in enumerate(vocab.languages) if x in ("fr", "es")])
+    return F.when(romance, F.concat_ws(" ", role, title_skill, seniority_in_title)).otherwise(
+        F.concat_ws(" ", seniority_in_title, title_skill, role)
     )
 
-    # Description paragraphs.
+
+def _description(draws: _Draws) -> Column:
+    """The description: intro, role, requirements, an optional distractor, offer and how to apply.
+
+    A share of the descriptions is HTML (paragraphs, lists, entities), the rest plain text.
+    """
+    u, template = draws.u, draws.template
     html = u("html") < NOISE["html"]
-    avoid_index = F.floor(u("avoid_skill") * n_skill).cast("int")
-    avoid = F.when(
-        (u("avoid") < NOISE["avoid_skill"]) & ~F.array_contains("_skills", avoid_index),
-        F.printf(template("avoid", "avoid_t"), F.element_at(_constant_array(skill_names), avoid_index + 1)),
+    seniority_text = F.when(u("seniority_text") >= NOISE["seniority_text_missing"], draws.seniority_word()).otherwise(
+        F.lit("")
     )
-    other_cat = F.pmod(F.col("_cat") + 1 + F.floor(u("other_cat") * (n_cat - 1)), F.lit(n_cat))
-    other_team = F.when(
-        u("other_team") < NOISE["other_team"],
-        F.printf(template("other_team", "other_team_t"),
-                 _pick_in_block(role_phrases, other_cat * n_lang + F.col("_lang"), PHRASES_PER_LABEL, u("other_role"))),
-    )
-    seniority_text = F.when(u("seniority_text") >= NOISE["seniority_text_missing"], seniority_word).otherwise(F.lit(""))
-    role_sentence = F.regexp_replace(F.printf(template("role", "role_t"), seniority_text, role), "  +", " ")
+    role_sentence = F.regexp_replace(F.printf(template("role", "role_t"), seniority_text, draws.role()), "  +", " ")
     experience_sentence = F.when(
         u("experience") >= NOISE["seniority_text_missing"],
-        F.element_at(_constant_array(experience), (F.col("_sen") * n_lang + F.col("_lang") + 1).cast("int")),
+        F.element_at(_constant_array(draws.phrases.experience),
+                     (F.col("_sen") * len(draws.vocab.languages) + F.col("_lang") + 1).cast("int")),
     )
+    avoid, other_team = _distractors(draws)
     intro = F.concat_ws(" ", F.printf(template("intro", "intro_t"), F.col("company"), F.col("location")), other_team)
-    list_items = F.transform("_mentions", lambda m: F.concat(F.lit("<li>"), m, F.lit("</li>")))
-    mentions_html = F.concat(F.lit("<ul>"), F.concat_ws("", list_items), F.lit("</ul>"))
-    mentions_plain = F.when(
-        u("prose") < NOISE["skills_as_prose"], F.printf(template("skills_prose", "prose_t"), F.concat_ws(", ", "_mentions"))
-    ).otherwise(F.concat_ws("\n", F.transform("_mentions", lambda m: F.concat(F.lit("- "), m))))
-    has_mentions = F.size("_mentions") > 0
-    skills_head = template("skills_head", "head_t")
     offer = F.printf(template("offer", "offer_t"), F.when(html, F.lit("&amp;")).otherwise(F.lit("&")))
     apply = F.printf(template("apply", "apply_t"), F.when(html, F.lit("<br>")).otherwise(F.lit("\n")),
                      F.lower(F.col("_company_short")))
@@ -336,47 +434,59 @@ def generate_postings(
         text = F.concat_ws(" ", *parts)
         return F.when(html, F.concat(F.lit("<p>"), text, F.lit("</p>"))).otherwise(text)
 
-    requirements_html = F.when(has_mentions, F.concat(F.lit("<p>"), skills_head, F.lit("</p>"), mentions_html))
-    requirements_plain = F.when(has_mentions, F.concat_ws("\n", skills_head, mentions_plain))
     paragraphs = [
         paragraph(intro),
         paragraph(role_sentence, experience_sentence),
-        F.when(html, requirements_html).otherwise(requirements_plain),
+        _requirements(draws, html),
         F.when(avoid.isNotNull(), paragraph(avoid)),
         paragraph(offer),
         paragraph(apply),
     ]
-    df = df.withColumn(
-        "description", F.when(html, F.concat_ws("\n", *paragraphs)).otherwise(F.concat_ws("\n\n", *paragraphs))
-    )
+    return F.when(html, F.concat_ws("\n", *paragraphs)).otherwise(F.concat_ws("\n\n", *paragraphs))
 
-    # Bookkeeping fields and labels.
-    source = F.split(_pick(SOURCES, u("source")), r"\|")
-    day_start = int(dt.datetime.combine(posted_date, dt.time(), tzinfo=dt.timezone.utc).timestamp())
+
+def _distractors(draws: _Draws) -> tuple[Column, Column]:
+    """Misleading sentences (null when absent): a skill the post does not want, another team's role."""
+    u, template, n_cat = draws.u, draws.template, len(draws.vocab.categories)
+    avoid_index = F.floor(u("avoid_skill") * len(draws.vocab.skills)).cast("int")
+    avoid_name = F.element_at(_constant_array(draws.phrases.skill_names), avoid_index + 1)
+    avoid = F.when(
+        (u("avoid") < NOISE["avoid_skill"]) & ~F.array_contains("_skills", avoid_index),
+        F.printf(template("avoid", "avoid_t"), avoid_name),
+    )
+    other_cat = F.pmod(F.col("_cat") + 1 + F.floor(u("other_cat") * (n_cat - 1)), F.lit(n_cat))
+    other_team = F.when(
+        u("other_team") < NOISE["other_team"],
+        F.printf(template("other_team", "other_team_t"), draws.role_phrase(other_cat, "other_role")),
+    )
+    return avoid, other_team
+
+
+def _requirements(draws: _Draws, html: Column) -> Column:
+    """The skills paragraph (null without mentions): an HTML list, a plain list or a prose sentence."""
+    u, template = draws.u, draws.template
+    list_items = F.transform("_mentions", lambda m: F.concat(F.lit("<li>"), m, F.lit("</li>")))
+    mentions_html = F.concat(F.lit("<ul>"), F.concat_ws("", list_items), F.lit("</ul>"))
+    mentions_plain = F.when(
+        u("prose") < NOISE["skills_as_prose"], F.printf(template("skills_prose", "prose_t"), F.concat_ws(", ", "_mentions"))
+    ).otherwise(F.concat_ws("\n", F.transform("_mentions", lambda m: F.concat(F.lit("- "), m))))
+    has_mentions = F.size("_mentions") > 0
+    skills_head = template("skills_head", "head_t")
+    requirements_html = F.when(has_mentions, F.concat(F.lit("<p>"), skills_head, F.lit("</p>"), mentions_html))
+    requirements_plain = F.when(has_mentions, F.concat_ws("\n", skills_head, mentions_plain))
+    return F.when(html, requirements_html).otherwise(requirements_plain)
+
+
+def _labels(vocab: _Vocabulary) -> Column:
+    """The label ids: category, seniority and language first, then the skills in drawn order."""
     skill_labels = F.transform("_skills", lambda i: F.element_at(_constant_array(vocab.skills), i + 1))
-    labels = F.concat(
+    return F.concat(
         F.array(
             F.element_at(_constant_array(vocab.categories), F.col("_cat") + 1),
             F.element_at(_constant_array([f"seniority:{s}" for s in vocab.seniorities]), F.col("_sen") + 1),
-            F.element_at(_constant_array([f"language:{x}" for x in langs]), F.col("_lang") + 1),
+            F.element_at(_constant_array([f"language:{x}" for x in vocab.languages]), F.col("_lang") + 1),
         ),
         skill_labels,
-    )
-    posting_id = F.format_string(POSTING_ID_FORMAT.replace("{seed}", str(seed)), F.col("id"))
-    return df.select(
-        "id",
-        posting_id.alias("posting_id"),
-        "title",
-        "description",
-        "company",
-        "location",
-        "country",
-        F.element_at(_constant_array(langs), F.col("_lang") + 1).alias("language"),
-        F.timestamp_seconds(F.lit(day_start) + F.floor(u("posted_at") * 86400)).alias("posted_at"),
-        source[0].alias("source"),
-        F.concat(F.lit("https://"), source[1], F.lit("/"), posting_id).alias("url"),
-        F.when(u("labelled") < config.labelled_fraction, labels).alias("labels"),
-        (u("bad_record") < config.bad_records.rate).alias("bad_record"),
     )
 
 
