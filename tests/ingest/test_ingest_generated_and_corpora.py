@@ -36,6 +36,7 @@ def run_ingest(spark, config, folder: Path, day: dt.date = DAY) -> RunContext:
     return run
 
 
+@pytest.mark.slow  # generate + ingest with gzip; the reliability fuzz covers every kind
 def test_generated_landing_every_injected_kind_is_accounted_for(spark, make_config):
     config = make_config(
         "generate.rows=400", "generate.bad_records.rate=0.08", "generate.files_per_format=1",
