@@ -1,6 +1,6 @@
 """A plain-Python tokenizer: TOKEN_PATTERN with the JVM's letter class through ``re``, then the
 length filter (UTF-16 units) and the stop words. The fused text features are compared with it, and
-it is compared with Spark's RegexTokenizer + StopWordsRemover on the hard scripts (test_text.py)."""
+it is compared with Spark's RegexTokenizer + StopWordsRemover on the hard scripts (test_text_vectors.py)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from jobtagger.calibration import MultiLabelDecision
 from jobtagger.fused.decision import BatchDecision, DecisionParams
 from jobtagger.fused.product import affine, probabilities
-from jobtagger.fused.text import TextFeatureParams, TextFeaturizer
+from jobtagger.fused.text_vectors import TextFeatureParams, TextFeaturizer
 from jobtagger.models.common import forward_logits, sigmoid
 from jobtagger.text.features import sublinear_counts
 

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from jobtagger.fused import NotFusable, read_plan
 from jobtagger.models.one_vs_rest import OneVsRestLogisticModel
-from jobtagger.tagging import score_gold_rows, to_gold_rows
+from jobtagger.gold_rows import score_gold_rows, to_gold_rows
 from jobtagger.text.features import build_feature_pipeline
 
 from fused_world import FEATURES, LABELS, NO_JARS, edge_postings, training_rows, with_untrained_classifier

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from jobtagger.fused import read_plan
 from jobtagger.fused import scorer as fused_scorer
-from jobtagger.tagging import score_gold_rows, to_gold_rows
+from jobtagger.gold_rows import score_gold_rows, to_gold_rows
 
 from fused_world import edge_postings, fit_model
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobtagger.fused.term_kernel import TermIndex
-from jobtagger.fused.text import TextFeatureParams
+from jobtagger.fused.text_vectors import TextFeatureParams
 
 from reference_tokens import reference_tokens
 

@@ -11,7 +11,7 @@ from pyspark.ml import PipelineModel
 from pyspark.ml.feature import CountVectorizerModel, NGram, Normalizer, RegexTokenizer, SQLTransformer, StopWordsRemover
 
 from jobtagger.fused.plan import probe_jvm_text
-from jobtagger.fused.text import TextFeatureParams, TextFeaturizer
+from jobtagger.fused.text_vectors import TextFeatureParams, TextFeaturizer
 from jobtagger.text.features import TOKEN_PATTERN, terms_statement
 
 MIN_TOKEN_LENGTH = 2

@@ -19,7 +19,7 @@ from jobtagger.quality.gold_profile import (
     profiling,
 )
 from jobtagger.tables import MappedRows
-from jobtagger.tagging import to_gold_rows
+from jobtagger.gold_rows import to_gold_rows
 
 DAY = dt.date(2026, 11, 2)
 LABELS = ["skill:python", "skill:java", "category:software_engineering"]

@@ -15,7 +15,7 @@ from jobtagger.config import load_config
 from jobtagger.tables.catalog import posting_tag_datafusion_sql, register_catalog
 from jobtagger.tables import open_table_store
 from jobtagger.tables.schemas import GOLD_POSTING_TAGS
-from jobtagger.tagging import to_gold_rows
+from jobtagger.gold_rows import to_gold_rows
 
 DOC = Path(__file__).resolve().parents[2] / "README.md"
 MON, WED, NEXT_MON = dt.date(2026, 11, 2), dt.date(2026, 11, 4), dt.date(2026, 11, 9)

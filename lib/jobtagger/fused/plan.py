@@ -36,7 +36,7 @@ from jobtagger.fused.lowercase import (
     JavaLowercase,
     java_lowercase,
 )
-from jobtagger.fused.text import TextFeatureParams
+from jobtagger.fused.text_vectors import TextFeatureParams
 from jobtagger.models.common import MultiLabelModel
 from jobtagger.text.features import (
     TERMS_COL,

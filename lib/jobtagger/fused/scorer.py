@@ -1,6 +1,6 @@
 """The fused tag scorer: bronze postings -> gold columns in ONE Python Arrow pass.
 
-Per Arrow batch: text features (:mod:`jobtagger.fused.text`), one sparse x dense product with the
+Per Arrow batch: text features (:mod:`jobtagger.fused.text_vectors`), one sparse x dense product with the
 classifier's float32 arrays (the same functions its own Arrow UDF uses), the decision in numpy
 (:mod:`jobtagger.fused.decision`), gold columns built as Arrow arrays. The JVM only concatenates
 the text first, with the fitted SQL stage (and lower-cases the few texts the pass cannot, with the
@@ -22,7 +22,7 @@ from jobtagger.fused.decision import BatchDecision
 from jobtagger.fused.lowercase import jvm_lowercased
 from jobtagger.fused.plan import FusedPlan, FusedScoring, NotFusable
 from jobtagger.fused.product import probabilities
-from jobtagger.fused.text import TextFeaturizer
+from jobtagger.fused.text_vectors import TextFeaturizer
 from jobtagger.tables import MappedRows
 from jobtagger.tables.schemas import GOLD_DECIDED_FIELDS
 

@@ -1,6 +1,6 @@
 """The vocabulary terms of lower-cased texts in one compiled pass over the UTF-8 buffer: tokens,
 length filter, stop words, n-grams and the vocabulary lookup, exactly as
-:class:`~jobtagger.fused.text.TextFeaturizer` (so Spark) finds them.
+:class:`~jobtagger.fused.text_vectors.TextFeaturizer` (so Spark) finds them.
 
 Why it can be one pass over bytes: TOKEN_PATTERN (``L+(?:[.-]L+)*[+#]*``) never backtracks: ``L+``
 stops at a non-letter, a ``.``/``-`` joins the token only when a letter follows, then ``+``/``#``
@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from jobtagger.arrow_bytes import byte_buffers, little_endian_word
 
 if TYPE_CHECKING:  # text.py builds its featurizer on this module
-    from jobtagger.fused.text import TextFeatureParams
+    from jobtagger.fused.text_vectors import TextFeatureParams
 
 _GAP, _LETTER, _INNER, _TRAILING = 0, 1, 2, 3  # byte classes: '.'/'-' inner, '+'/'#' trailing
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: a hash's top bits pick its slot

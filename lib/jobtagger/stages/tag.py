@@ -41,7 +41,7 @@ from jobtagger.tables import MappedRows, StagedWrite, TableStore, Txn, open_tabl
 from jobtagger.tables.catalog import register_gold
 from jobtagger.tables.orphans import remove_orphans, writer_lease
 from jobtagger.tables.schemas import BRONZE_POSTINGS, GOLD_POSTING_TAGS
-from jobtagger.tagging import latest_posting_rows, score_gold_rows
+from jobtagger.gold_rows import latest_posting_rows, score_gold_rows
 
 TagMode = Literal["daily", "backfill"]
 

@@ -14,7 +14,7 @@ from jobtagger.fused import read_plan
 from jobtagger.fused.lowercase import java_lowercase
 from jobtagger.fused.plan import probe_jvm_text
 from jobtagger.fused.scorer import TEXT_COLUMN, scoring_input
-from jobtagger.fused.text import TextFeaturizer
+from jobtagger.fused.text_vectors import TextFeaturizer
 from jobtagger.text.features import TOKENS_COL, build_feature_pipeline
 
 from fused_world import FEATURES, NO_JARS, edge_postings, training_rows, with_untrained_classifier

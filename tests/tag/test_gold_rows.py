@@ -9,7 +9,7 @@ from chispa import assert_df_equality
 
 from jobtagger.tables.catalog import posting_tag_view_sql
 from jobtagger.tables.schemas import GOLD_POSTING_TAG_COLUMNS, GOLD_POSTING_TAGS_SCHEMA
-from jobtagger.tagging import latest_posting_rows, to_gold_rows
+from jobtagger.gold_rows import latest_posting_rows, to_gold_rows
 
 DAY = dt.date(2026, 11, 2)
 TAGGED_AT = dt.datetime(2026, 11, 2, 6, 0, tzinfo=dt.timezone.utc)
