@@ -39,6 +39,8 @@ REASONS: dict[str, str] = {
     "duplicate_version": "an older version of a posting id that appears more than once in the batch",
 }
 DUPLICATE_VERSION = "duplicate_version"
+# A number per landing record, unique within the run (set once, before the records are kept).
+RECORD_ID = "record_id"
 
 # Canonical text fields of a posting besides the id (see tables.schemas.POSTING_FIELDS).
 TEXT_FIELDS = ("title", "description", "company", "location", "country", "language", "source", "url")
@@ -241,18 +243,27 @@ def with_content_hash(df: DataFrame) -> DataFrame:
 
 def rank_versions(df: DataFrame) -> DataFrame:
     """``version_rank`` per posting_id: 1 is the version kept (latest posted_at, then the later
-    file, then the larger hash: deterministic), the others are duplicates to drop."""
+    file, then the larger hash, then the first record read: deterministic), the others are
+    duplicates to drop."""
     order = Window.partitionBy("posting_id").orderBy(
-        F.col("posted_at").desc_nulls_last(), F.col("source_file").desc(), F.col("content_hash").desc()
+        F.col("posted_at").desc_nulls_last(), F.col("source_file").desc(), F.col("content_hash").desc(), F.col(RECORD_ID)
     )
     return df.withColumn("version_rank", F.row_number().over(order))
 
 
-def duplicate_versions(ranked: DataFrame) -> DataFrame:
-    """The versions :func:`rank_versions` did not keep, as quarantine candidates (``reason =
-    duplicate_version``): their normalized posting as JSON is the payload, so nothing is lost."""
+def surplus_versions(good: DataFrame) -> DataFrame:
+    """The ``record_id`` of every version :func:`rank_versions` does not keep. Only the ranking
+    keys are ranked (a shuffle of a few short columns, not of the texts)."""
+    keys = good.select(RECORD_ID, "posting_id", "posted_at", "source_file", "content_hash")
+    return rank_versions(keys).where("version_rank > 1").select(RECORD_ID)
+
+
+def duplicate_versions(older: DataFrame) -> DataFrame:
+    """Versions that were not kept (see :func:`surplus_versions`) as quarantine candidates
+    (``reason = duplicate_version``): their normalized posting as JSON is the payload, so nothing
+    is lost."""
     payload = F.to_json(F.struct(*[F.col(name) for name in ("posting_id", *TEXT_FIELDS, "posted_at", "labels", "split")]))
-    return ranked.where("version_rank > 1").select(
+    return older.select(
         "run_date", "run_id", "source_file", F.lit(DUPLICATE_VERSION).alias("reason"), payload.alias("raw_payload")
     )
 
@@ -293,19 +304,28 @@ def plan_upsert(batch: DataFrame, existing: DataFrame | None) -> DataFrame:
     return joined.withColumn("action", action).drop("_id", "_old_posted_at", "_old_run_date", "_old_fingerprint")
 
 
-def flag_content_duplicates(batch: DataFrame, existing: DataFrame | None) -> DataFrame:
-    """``is_content_duplicate``: the same content hash was seen first under another posting id
-    (bronze before this batch, then the batch by ascending id; one of a group stays unflagged)."""
+def content_duplicate_ids(batch: DataFrame, existing: DataFrame | None) -> DataFrame:
+    """``posting_id`` of each batch posting whose content hash was seen first under another
+    posting id (bronze before this batch, then the batch by ascending id; one of a group is not
+    named). Only ids and hashes are shuffled."""
     seen = batch.select("posting_id", "content_hash", F.lit(1).alias("_batch"))
     if existing is not None:
         seen = seen.unionByName(existing.select("posting_id", "content_hash", F.lit(0).alias("_batch")))
     order = Window.partitionBy("content_hash").orderBy(F.col("_batch"), F.col("posting_id"))
-    flags = (
-        seen.withColumn("is_content_duplicate", F.first("posting_id").over(order) != F.col("posting_id"))
-        .where("_batch = 1")
-        .select("posting_id", "is_content_duplicate")
+    return (
+        seen.withColumn("_first", F.first("posting_id").over(order))
+        .where((F.col("_batch") == 1) & (F.col("_first") != F.col("posting_id")))
+        .select("posting_id")
     )
-    return batch.join(flags, "posting_id", "left")
+
+
+def flag_content_duplicates(batch: DataFrame, duplicate_ids: DataFrame) -> DataFrame:
+    """``is_content_duplicate``: the posting's id is one of ``duplicate_ids`` (from
+    :func:`content_duplicate_ids`; a broadcast frame when it is small, so the batch is not shuffled)."""
+    flagged = duplicate_ids.select("posting_id", F.lit(True).alias("is_content_duplicate"))
+    return batch.join(flagged, "posting_id", "left").withColumn(
+        "is_content_duplicate", F.coalesce("is_content_duplicate", F.lit(False))
+    )
 
 
 def to_bronze_rows(df: DataFrame) -> DataFrame:

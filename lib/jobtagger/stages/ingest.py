@@ -40,12 +40,14 @@ from jobtagger.errors import ConfigError, DataQualityError
 from jobtagger.faults import fault_point
 from jobtagger.ingestion import (
     DUPLICATE_VERSION,
+    RECORD_ID,
     IngestCounts,
+    content_duplicate_ids,
     duplicate_versions,
     flag_content_duplicates,
     label_lookup,
     plan_upsert,
-    rank_versions,
+    surplus_versions,
     to_bronze_rows,
     to_quarantine_rows,
     validate_records,
@@ -62,6 +64,9 @@ from jobtagger.tables.schemas import BRONZE_POSTINGS, QUARANTINE_POSTINGS
 from jobtagger.taxonomy import Taxonomy, load_taxonomy
 
 CHANGED = ("insert", "update")
+# Up to this many ids (older versions, content duplicates), a frame of ids is broadcast to the
+# join with the batch, so the batch's texts are not shuffled.
+BROADCAST_IDS = 1_000_000
 FINGERPRINT_KEY = "jobtagger.landing_fingerprint"  # commit metadata of both tables
 COUNTS_KEY = "jobtagger.ingest_counts"
 
@@ -133,13 +138,17 @@ def _ingest(
     existing = store.read(BRONZE_POSTINGS) if store.exists(BRONZE_POSTINGS) else None
     with context.step("dedup") as info:
         good = records.where(F.col("reason").isNull())
-        ranked = rank_versions(with_content_hash(good))
-        # older versions = good records - distinct ids (every good record has an id): a hash
-        # aggregation of the ids instead of the ranking window (a sort of the records with their texts)
+        # older versions = good records - distinct ids (every good record has an id)
         totals = good.agg(F.count(F.lit(1)).alias("rows"), F.count_distinct("posting_id").alias("ids")).first()
         duplicates = totals["rows"] - totals["ids"]
-        batch = ranked.where("version_rank = 1").drop("version_rank")
-        planned = plan_upsert(flag_content_duplicates(batch, existing), existing).persist(StorageLevel.MEMORY_AND_DISK)
+        batch, older = good, None
+        if duplicates:
+            surplus = _small_as_broadcast(surplus_versions(good).localCheckpoint(), duplicates)
+            batch = good.join(surplus, RECORD_ID, "left_anti")
+            older = good.join(surplus, RECORD_ID, "left_semi")
+        duplicate_ids = content_duplicate_ids(batch, existing).localCheckpoint()
+        flagged = flag_content_duplicates(batch, _small_as_broadcast(duplicate_ids, duplicate_ids.count()))
+        planned = plan_upsert(flagged, existing).persist(StorageLevel.MEMORY_AND_DISK)
         unknown = F.size(F.coalesce("unknown_labels", F.array()))
         stats = planned.groupBy("action").agg(
             F.count(F.lit(1)).alias("rows"),
@@ -185,11 +194,10 @@ def _ingest(
             raise DataQualityError(f"ingest gate failed, nothing written: {'; '.join(over)}")
         report.raise_for_critical()
         bad = records.where(F.col("reason").isNotNull()).select("run_date", "run_id", "source_file", "reason", "raw_payload")
-        rejected = bad.unionByName(duplicate_versions(ranked)) if duplicates else bad
+        rejected = bad if older is None else bad.unionByName(duplicate_versions(older))
         metadata = {**context.commit_metadata(), FINGERPRINT_KEY: fingerprint, COUNTS_KEY: json.dumps(counts.as_record())}
         commits = _write(store, context, rejected, planned, counts, quarantined_at=ingested_at, metadata=metadata)
     finally:
-        records.unpersist()
         planned.unpersist()
     context.details["commits"] = commits
     return {"landing_folder": str(folder), "outcome": "ingested", "commits": commits, "quality": context.details["quality"]}
@@ -242,24 +250,25 @@ def _report_unchanged(context: RunContext, folder: Path, previous_run: str, coun
 def _read(
     spark: SparkSession, config: JobtaggerConfig, context: RunContext, folder: Path, ingested_at: dt.datetime
 ) -> tuple[DataFrame, int, dict[str, int]]:
-    """Validated records (persisted), records read and quarantined counts by reason.
+    """Validated records, records read and quarantined counts by reason. The records are kept by
+    a local checkpoint, not a cache: the plan that built them (the readers, the text clean-up, the
+    label maps as literals) is then not planned again and shipped with every later job. Their
+    blocks are freed with the frame.
     A file that fails only once its data is read is set aside and the folder read again."""
     unreadable: dict[str, str] = {}
     lookup = label_lookup(taxonomy_of(config))
     while True:
         landing = read_landing_files(spark, folder, config=config.ingest, unreadable=unreadable)
-        records = (
-            validate_records(landing.frame, config=config.ingest, lookup=lookup)
-            .withColumns(
-                {
-                    "run_date": F.lit(context.run_date),
-                    "run_id": F.lit(context.run_id),
-                    "ingested_at": F.lit(ingested_at).cast("timestamp"),
-                }
-            )
-            .persist(StorageLevel.MEMORY_AND_DISK)
+        validated = with_content_hash(validate_records(landing.frame, config=config.ingest, lookup=lookup)).withColumns(
+            {
+                "run_date": F.lit(context.run_date),
+                "run_id": F.lit(context.run_id),
+                "ingested_at": F.lit(ingested_at).cast("timestamp"),
+                RECORD_ID: F.monotonically_increasing_id(),
+            }
         )
         try:
+            records = validated.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
             quarantined = {
                 row["reason"]: row["count"]
                 for row in records.where("reason IS NOT NULL").groupBy("reason").count().collect()
@@ -270,7 +279,6 @@ def _read(
             read = landing.frame.count()
             break
         except (Py4JJavaError, PySparkException) as exc:
-            records.unpersist()
             name = failed_landing_file(exc, folder)
             if name is None or name in landing.unreadable:
                 raise
@@ -280,6 +288,10 @@ def _read(
         context.log("unreadable_file", file=str(folder / name), cause=cause)
     context.details["unreadable_files"] = dict(landing.unreadable)
     return records, read, quarantined
+
+
+def _small_as_broadcast(ids: DataFrame, rows: int) -> DataFrame:
+    return F.broadcast(ids) if rows <= BROADCAST_IDS else ids
 
 
 def _clean_up_killed_runs(store: TableStore, context: RunContext, lease: Lease) -> None:

@@ -1,0 +1,64 @@
+"""Dedup of a batch (jobtagger.ingestion): older versions of an id, and content seen under another id."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from jobtagger.ingestion import (
+    RECORD_ID,
+    content_duplicate_ids,
+    duplicate_versions,
+    flag_content_duplicates,
+    surplus_versions,
+)
+
+DAY = dt.datetime(2026, 11, 3)
+
+
+def test_every_version_but_the_latest_of_an_id_is_surplus(spark):
+    good = spark.createDataFrame(
+        [
+            (0, "a", DAY, "1.jsonl", "h1"),
+            (1, "a", DAY + dt.timedelta(days=1), "1.jsonl", "h2"),  # latest posted_at: kept
+            (2, "a", None, "2.jsonl", "h3"),
+            (3, "b", DAY, "1.jsonl", "h4"),
+            (4, "b", DAY, "2.jsonl", "h4"),  # same time, later file: kept
+            (5, "c", DAY, "1.jsonl", "h5"),
+            (6, "c", DAY, "1.jsonl", "h5"),  # identical: the first record read is kept
+            (7, "d", DAY, "1.jsonl", "h6"),
+        ],
+        f"{RECORD_ID} long, posting_id string, posted_at timestamp, source_file string, content_hash string",
+    )
+    assert sorted(row[RECORD_ID] for row in surplus_versions(good).collect()) == [0, 2, 3, 6]
+
+
+def test_content_first_seen_under_another_id_is_flagged_bronze_first(spark):
+    batch = spark.createDataFrame(
+        [("b", "h1"), ("a", "h1"), ("c", "h2"), ("d", "h3"), ("e", "h3")], "posting_id string, content_hash string"
+    )
+    existing = spark.createDataFrame([("z", "h3"), ("c", "h9")], "posting_id string, content_hash string")
+    flagged = flag_content_duplicates(batch, content_duplicate_ids(batch, existing))
+    expected = spark.createDataFrame(
+        [("a", "h1", False), ("b", "h1", True), ("c", "h2", False), ("d", "h3", True), ("e", "h3", True)],
+        "posting_id string, content_hash string, is_content_duplicate boolean",
+    )
+    assert_df_equality(flagged, expected, ignore_row_order=True, ignore_nullable=True)
+    broadcast = flag_content_duplicates(batch, F.broadcast(content_duplicate_ids(batch, None)))
+    assert sorted(row["posting_id"] for row in broadcast.where("is_content_duplicate").collect()) == ["b", "e"]
+
+
+def test_older_versions_keep_their_normalized_posting_as_the_payload(spark):
+    older = spark.createDataFrame(
+        [(dt.date(2026, 11, 3), "r1", "1.jsonl", "a", "Title", DAY, ["it"], "train")],
+        "run_date date, run_id string, source_file string, posting_id string, title string,"
+        " posted_at timestamp, labels array<string>, split string",
+    )
+    for name in ("description", "company", "location", "country", "language", "source", "url"):
+        older = older.withColumn(name, F.lit(None).cast("string"))
+    row = duplicate_versions(older).first()
+    assert (row["reason"], row["source_file"]) == ("duplicate_version", "1.jsonl")
+    assert row["raw_payload"].startswith('{"posting_id":"a","title":"Title"')
+    assert '"labels":["it"]' in row["raw_payload"]
