@@ -269,14 +269,12 @@ def _read(
         )
         try:
             records = validated.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
-            quarantined = {
-                row["reason"]: row["count"]
-                for row in records.where("reason IS NOT NULL").groupBy("reason").count().collect()
-            }
-            # Counted apart from the validation, so the reconciliation means something. (An
-            # Observation in the validation pass was tried: its metrics row is sometimes missing
-            # when a listener fails on a later query, and Observation.get then raises.)
-            read = landing.frame.count()
+            # The validation is a projection (one row out per record read), so the records read
+            # are the checkpointed rows: counted from memory, not by reading the files again. The
+            # reconciliation then checks that dedup and the writes lose nothing.
+            by_reason = {row["reason"]: row["count"] for row in records.groupBy("reason").count().collect()}
+            read = sum(by_reason.values())
+            quarantined = {reason: count for reason, count in by_reason.items() if reason is not None}
             break
         except (Py4JJavaError, PySparkException) as exc:
             name = failed_landing_file(exc, folder)
