@@ -17,8 +17,14 @@ resolution into one pass, so a ``profile`` pass (once, after the rounds; ``--opt
 skips it) times them apart: the raw records written to Spark's ``noop`` sink, then with the text
 normalization, then with the label resolution, then fully validated.
 
+With ``--option process=1`` each round also times both sides as whole processes, the way a
+scheduler runs them (interpreter and JVM start-up, session, work, exit): the plain copy as a
+``python -c`` process with the same session settings, then ``jobtagger ingest`` and its rerun as
+commands. Start-up is paid on both sides, so this ratio is lower than the in-session one.
+
 ``jobtagger bench ingest --rows 300000 [--option rounds=3] [--option bad_rate=0.001]
-[--option files_per_format=2] [--option profile=1]``; landing files and tables live under ``--out``.
+[--option files_per_format=2] [--option profile=1] [--option process=0]``; landing files and
+tables live under ``--out``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -66,10 +74,13 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
     day = config.generate.start_date
     folder = ingest.landing_folder(config, day)
 
-    rounds = [
-        _round(spark, config, folder, Path(args.out) / "copy-parquet", warehouse)
-        for _ in range(int(chosen.get("rounds", DEFAULT_ROUNDS)))
-    ]
+    processes = chosen.get("process", "0") != "0"
+    rounds = []
+    for _ in range(int(chosen.get("rounds", DEFAULT_ROUNDS))):
+        measured = _round(spark, config, folder, Path(args.out) / "copy-parquet", warehouse)
+        if processes:
+            measured["process"] = _process_round(args, landing, folder, day, Path(args.out))
+        rounds.append(measured)
     copy = statistics.median(r["copy_seconds"] for r in rounds)
     first = statistics.median(r["first_seconds"] for r in rounds)
     rerun = statistics.median(r["rerun_seconds"] for r in rounds)
@@ -90,6 +101,13 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
         "counts": rounds[-1]["counts"],
         "rounds": rounds,
     }
+    if processes:
+        result["process"] = {
+            name: statistics.median(r["process"][name] for r in rounds)
+            for name in ("copy_seconds", "ingest_seconds", "rerun_seconds")
+        }
+        result["process"]["ingest_vs_copy"] = round(result["process"]["ingest_seconds"] / result["process"]["copy_seconds"], 2)
+        result["process"]["rerun_vs_first"] = round(result["process"]["rerun_seconds"] / result["process"]["ingest_seconds"], 2)
     if chosen.get("profile", "1") != "0":
         result["profile_seconds"] = profile(spark, config, folder)
     _print_table(result)
@@ -121,6 +139,49 @@ def _round(spark: SparkSession, config: JobtaggerConfig, folder: Path, copy_targ
         "rerun_committed": after != versions,
         "counts": first["counts"],
     }
+
+
+def _process_round(args: argparse.Namespace, landing: Path, folder: Path, day: Any, out: Path) -> dict[str, Any]:
+    """The copy, ingest into a fresh warehouse and the rerun, each as its own process."""
+    warehouse = out / "process-warehouse"
+    target = out / "process-copy-parquet"
+    overrides = [*args.overrides, f"paths.landing={landing}", f"storage.warehouse={warehouse}"]
+    sets = [word for item in overrides for word in ("--set", item)]
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.rmtree(warehouse, ignore_errors=True)
+    copy = _timed_process([sys.executable, "-c", COPY_PROCESS, args.conf, str(folder), str(target), *overrides])
+    command = [sys.executable, "-m", "jobtagger.cli", "ingest", "--conf", args.conf, "--run-date", day.isoformat(), "--quiet", *sets]
+    first = _timed_process(command)
+    rerun = _timed_process(command)
+    return {
+        "copy_seconds": copy,
+        "ingest_seconds": first,
+        "rerun_seconds": rerun,
+        "ingest_vs_copy": round(first / copy, 2),
+        "rerun_vs_first": round(rerun / first, 2),
+    }
+
+
+# The plain copy as a process: the same config (so the same session settings) as ingest.
+COPY_PROCESS = """
+import sys
+from pathlib import Path
+from jobtagger.bench.ingest import plain_copy
+from jobtagger.config import load_config
+from jobtagger.session import build_session
+conf, folder, target, *overrides = sys.argv[1:]
+config = load_config(conf, overrides=overrides)
+plain_copy(build_session(config.spark, app_name="jobtagger-plain-copy"), Path(folder), Path(target))
+"""
+
+
+def _timed_process(command: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[:4]} exited {done.returncode}: {done.stderr[-2000:]}")
+    return round(seconds, 2)
 
 
 def _timed_ingest(spark: SparkSession, config: JobtaggerConfig, folder: Path) -> dict[str, Any]:
@@ -207,5 +268,9 @@ def _print_table(result: dict[str, Any]) -> None:
     print(f"  rerun      {result['rerun_seconds']:8.2f} s  rerun/first {result['rerun_vs_first']:.2f}x (target <= {TARGET_RERUN_RATIO})")
     for name, value in result["rerun_steps"].items():
         print(f"    {name:<18} {value:8.2f} s")
+    if "process" in result:
+        process = result["process"]
+        print(f"  whole processes: copy {process['copy_seconds']:.2f} s, ingest {process['ingest_seconds']:.2f} s"
+              f" ({process['ingest_vs_copy']:.2f}x), rerun {process['rerun_seconds']:.2f} s ({process['rerun_vs_first']:.2f}x)")
     for name, value in result.get("profile_seconds", {}).items():
         print(f"  profile {name:<18} {value:8.2f} s")
