@@ -3,7 +3,8 @@
 A write runs one Spark job through the ``jobtagger_delta`` data source (executors write Parquet
 files into the table folder), then the driver commits all files as ONE Delta transaction. What
 delta-rs leaves to the application is done by this engine: schema enforcement before any task
-runs, replace-where and merge planned as remove + add actions, and, in
+runs, replace-where and merge planned as remove + add actions (the files a key rewrite touches:
+:mod:`jobtagger.tables.copy_on_write`), and, in
 :mod:`jobtagger.tables.delta_commit`, idempotency by app id/version (checked before the job and
 again right before the commit) and optimistic concurrency. Rows computed by a Python Arrow pass
 (:class:`MappedRows`) are written by that pass itself: only file descriptions reach the driver.
@@ -32,12 +33,12 @@ from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.datasource import DataSource
-from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import ByteType, DateType, IntegerType, LongType, ShortType, StringType, StructType
 
 from jobtagger.errors import DataQualityError, MissingInputError, SchemaMismatchError, TableExistsError
 from jobtagger.tables.base import CommitResult, MappedRows, StagedWrite, TableStore, Txn, WriteMode, WriteSpec
+from jobtagger.tables.copy_on_write import files_holding
 from jobtagger.tables.delta_commit import WHOLE_TABLE, CommitPlan, DeltaCommit, ReadSet
 from jobtagger.tables.delta_files import (
     NULL_VIOLATION,
@@ -214,15 +215,9 @@ class DeltaRsTableStore(TableStore):
         source = conform(df, schema)
         if source.groupBy(*keys).count().where("count > 1").limit(1).count():
             raise DataQualityError(f"{name}: the rows to merge are not unique on {list(keys)}")
-        current = self._scan(table, table.file_uris()).select("*", F.col("_metadata.file_path").alias("_file"))
-        touched_uris = [
-            row[0] for row in current.join(source.select(*keys), list(keys), "left_semi").select("_file").distinct().collect()
-        ]
-        touched = {_relative_path(self.path_of(table), uri) for uri in touched_uris}
-        actions = {action["path"]: action for action in add_actions(table)}
-        removes = [remove_action(actions[path]) for path in sorted(touched)]
-        survivors = self._scan(table, [os.path.join(self.path_of(table), path) for path in sorted(touched)])
-        rows = survivors.join(source.select(*keys), list(keys), "left_anti").unionByName(source)
+        every_file = [action["path"] for action in add_actions(table)]
+        removes, survivors = self._files_without_keys(table, every_file, source.select(*keys))
+        rows = source if survivors is None else survivors.unionByName(source)
         partitions = table.metadata().partition_columns
         files = self._write_files(rows, name, schema, partitions)
         return self._commit(name, CommitPlan(schema, partitions, removes, "append", txn, read), files, metadata)
@@ -287,9 +282,7 @@ class DeltaRsTableStore(TableStore):
         if not plan.replace_keys or table is None or not files:
             return [], []
         keys = list(plan.replace_keys)
-        root = self.path_of(table)
-        actions = add_actions(table)
-        listing = file_listing(actions)
+        listing = file_listing(add_actions(table))
         inside = files_satisfying(self.spark, listing, plan.read.predicate, spark_schema(table), plan.partitions) \
             if plan.read.predicate else set()
         others = [path for path, _ in listing if path not in inside]
@@ -297,16 +290,22 @@ class DeltaRsTableStore(TableStore):
             return [], []
         written = self._scan_files(plan.schema, self.path(name), [os.path.join(self.path(name), file["path"])
                                                                   for file in files]).select(*keys).distinct()
-        current = self._scan(table, [os.path.join(root, path) for path in others])
-        touched_uris = [row[0] for row in current.select(*keys, F.col("_metadata.file_path").alias("_file"))
-                        .join(written, keys, "left_semi").select("_file").distinct().collect()]
-        touched = sorted({_relative_path(root, uri) for uri in touched_uris})
-        if not touched:
+        removes, survivors = self._files_without_keys(table, others, written)
+        if survivors is None:
             return [], []
-        by_path = {action["path"]: action for action in actions}
-        survivors = self._scan(table, [os.path.join(root, path) for path in touched]).join(written, keys, "left_anti")
-        return ([remove_action(by_path[path]) for path in touched],
-                self._write_files(survivors, name, plan.schema, plan.partitions))
+        return removes, self._write_files(survivors, name, plan.schema, plan.partitions)
+
+    def _files_without_keys(self, table: DeltaTable, paths: Sequence[str],
+                            keys: DataFrame) -> tuple[list[RemoveAction], DataFrame | None]:
+        """Of the files ``paths`` of ``table``: those holding a key of ``keys``, as remove actions,
+        and their rows without those keys (None when no file holds one)."""
+        root = self.path_of(table)
+        touched = files_holding(self._scan(table, [os.path.join(root, path) for path in paths]), keys, root)
+        if not touched:
+            return [], None
+        by_path = {action["path"]: action for action in add_actions(table)}
+        survivors = self._scan(table, [os.path.join(root, path) for path in touched]).join(keys, keys.columns, "left_anti")
+        return [remove_action(by_path[path]) for path in touched], survivors
 
 
 # (Spark session, data source name) -> the table a source registered there is bound to ("": none)
@@ -389,11 +388,6 @@ def _write_in_pass(rows: MappedRows, schema: StructType, options: dict[str, str]
 
 _PARTITION_VALUE_PARSERS = {DateType: dt.date.fromisoformat, StringType: str, ByteType: int, ShortType: int,
                             IntegerType: int, LongType: int}
-
-
-def _relative_path(root: str, uri: str) -> str:
-    path = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
-    return os.path.relpath(path, root)
 
 
 def _history_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
