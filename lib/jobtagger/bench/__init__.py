@@ -19,7 +19,7 @@ from pathlib import Path
 
 from jobtagger.config import JobtaggerConfig
 
-IGNORED_MODULES = {"common"}
+IGNORED_MODULES = {"common", "plain_copy"}
 
 
 def available() -> list[str]:

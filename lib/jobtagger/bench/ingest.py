@@ -19,8 +19,9 @@ normalization, then with the label resolution, then fully validated.
 
 With ``--option process=1`` each round also times both sides as whole processes, the way a
 scheduler runs them (interpreter and JVM start-up, session, work, exit): the plain copy as a
-``python -c`` process with the same session settings, then ``jobtagger ingest`` and its rerun as
-commands. Start-up is paid on both sides, so this ratio is lower than the in-session one.
+``python -m jobtagger.bench.plain_copy`` process with the same session settings, then
+``jobtagger ingest`` and its rerun as commands. Start-up is paid on both sides, so this ratio is
+lower than the in-session one.
 
 ``jobtagger bench ingest --rows 300000 [--option rounds=3] [--option bad_rate=0.001]
 [--option files_per_format=2] [--option profile=1] [--option process=0]``; landing files and
@@ -40,13 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, StringType
 
 from jobtagger.bench import generate as generate_bench
 from jobtagger.bench import options
+from jobtagger.bench.plain_copy import plain_copy
 from jobtagger.config import JobtaggerConfig
-from jobtagger.ingestion import HTML_FIELDS, PLAIN_FIELDS, TEXT_FIELDS, label_lookup, map_labels, validate_records
+from jobtagger.ingestion import HTML_FIELDS, PLAIN_FIELDS, label_lookup, map_labels, validate_records
 from jobtagger.landing import landing_files, read_landing_files
 from jobtagger.runlog import RunContext
 from jobtagger.stages import ingest
@@ -59,7 +59,6 @@ DEFAULT_ROUNDS = 3
 DEFAULT_BAD_RATE = "0.001"
 TARGET_INGEST_RATIO = 3.0
 TARGET_RERUN_RATIO = 0.5
-COPY_FIELDS = ("posting_id", *TEXT_FIELDS, "posted_at")
 
 
 def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) -> dict[str, Any]:
@@ -90,11 +89,7 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
         "landing_bytes": generated["bytes_written"],
         "generate_seconds": generated["seconds"],
         "cores": spark.sparkContext.defaultParallelism,
-        "copy_seconds": copy,
-        "ingest_seconds": first,
-        "rerun_seconds": rerun,
-        "ingest_vs_copy": round(first / copy, 2),
-        "rerun_vs_first": round(rerun / first, 2),
+        **_side_by_side(copy, first, rerun),
         "targets": {"ingest_vs_copy": TARGET_INGEST_RATIO, "rerun_vs_first": TARGET_RERUN_RATIO},
         "ingest_steps": _median_steps(r["first_steps"] for r in rounds),
         "rerun_steps": _median_steps(r["rerun_steps"] for r in rounds),
@@ -102,12 +97,9 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
         "rounds": rounds,
     }
     if processes:
-        result["process"] = {
-            name: statistics.median(r["process"][name] for r in rounds)
-            for name in ("copy_seconds", "ingest_seconds", "rerun_seconds")
-        }
-        result["process"]["ingest_vs_copy"] = round(result["process"]["ingest_seconds"] / result["process"]["copy_seconds"], 2)
-        result["process"]["rerun_vs_first"] = round(result["process"]["rerun_seconds"] / result["process"]["ingest_seconds"], 2)
+        result["process"] = _side_by_side(*(
+            statistics.median(r["process"][name] for r in rounds) for name in ("copy_seconds", "ingest_seconds", "rerun_seconds")
+        ))
     if chosen.get("profile", "1") != "0":
         result["profile_seconds"] = profile(spark, config, folder)
     _print_table(result)
@@ -149,30 +141,21 @@ def _process_round(args: argparse.Namespace, landing: Path, folder: Path, day: A
     sets = [word for item in overrides for word in ("--set", item)]
     shutil.rmtree(target, ignore_errors=True)
     shutil.rmtree(warehouse, ignore_errors=True)
-    copy = _timed_process([sys.executable, "-c", COPY_PROCESS, args.conf, str(folder), str(target), *overrides])
+    copy = _timed_process([sys.executable, "-m", "jobtagger.bench.plain_copy", args.conf, str(folder), str(target), *overrides])
     command = [sys.executable, "-m", "jobtagger.cli", "ingest", "--conf", args.conf, "--run-date", day.isoformat(), "--quiet", *sets]
     first = _timed_process(command)
-    rerun = _timed_process(command)
+    return _side_by_side(copy, first, _timed_process(command))
+
+
+def _side_by_side(copy: float, ingest: float, rerun: float) -> dict[str, float]:
+    """Seconds of the copy, the first ingest and its rerun, with the two ratios the targets are on."""
     return {
         "copy_seconds": copy,
-        "ingest_seconds": first,
+        "ingest_seconds": ingest,
         "rerun_seconds": rerun,
-        "ingest_vs_copy": round(first / copy, 2),
-        "rerun_vs_first": round(rerun / first, 2),
+        "ingest_vs_copy": round(ingest / copy, 2),
+        "rerun_vs_first": round(rerun / ingest, 2),
     }
-
-
-# The plain copy as a process: the same config (so the same session settings) as ingest.
-COPY_PROCESS = """
-import sys
-from pathlib import Path
-from jobtagger.bench.ingest import plain_copy
-from jobtagger.config import load_config
-from jobtagger.session import build_session
-conf, folder, target, *overrides = sys.argv[1:]
-config = load_config(conf, overrides=overrides)
-plain_copy(build_session(config.spark, app_name="jobtagger-plain-copy"), Path(folder), Path(target))
-"""
 
 
 def _timed_process(command: list[str]) -> float:
@@ -198,37 +181,6 @@ def _timed_ingest(spark: SparkSession, config: JobtaggerConfig, folder: Path) ->
         "outcome": result.get("outcome", "ingested"),
         "counts": context.counts,
     }
-
-
-def plain_copy(spark: SparkSession, folder: Path, target: Path) -> None:
-    """The landing files of ``folder`` read by Spark's own readers (posting fields as text, labels
-    as an array of text; no validation) and written as one Parquet table."""
-    files = landing_files(folder)
-    text_schema = ", ".join(f"`{name}` STRING" for name in COPY_FIELDS)
-    parts: list[DataFrame] = []
-    if files["jsonl"]:
-        parts.append(spark.read.schema(f"{text_schema}, labels ARRAY<STRING>").json([str(p) for p in files["jsonl"]]))
-    if files["csv"]:
-        csv = spark.read.options(header="true", multiLine="true", escape='"').csv([str(p) for p in files["csv"]])
-        parts.append(csv.select(*_as_text(csv), F.split("labels", r"\|").alias("labels") if "labels" in csv.columns
-                                else F.lit(None).cast("array<string>").alias("labels")))
-    for path in files["parquet"]:
-        frame = spark.read.parquet(str(path))
-        labels = frame.schema["labels"].dataType if "labels" in frame.columns else None
-        keep = isinstance(labels, ArrayType) and isinstance(labels.elementType, StringType)
-        parts.append(frame.select(*_as_text(frame), (F.col("labels") if keep else F.lit(None).cast("array<string>")).alias("labels")))
-    copied = parts[0]
-    for part in parts[1:]:
-        copied = copied.unionByName(part)
-    copied.write.mode("overwrite").parquet(str(target))
-
-
-def _as_text(frame: DataFrame) -> list:
-    present = set(frame.columns)
-    return [
-        (F.col(f"`{name}`").cast("string") if name in present else F.lit(None).cast("string")).alias(name)
-        for name in COPY_FIELDS
-    ]
 
 
 def profile(spark: SparkSession, config: JobtaggerConfig, folder: Path) -> dict[str, float]:
