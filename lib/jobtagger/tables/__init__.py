@@ -16,15 +16,18 @@ from jobtagger.tables.base import (
     ArrowBatchFunction,
     CommitResult,
     MappedRows,
+    MergeSpec,
     SchemaMode,
     StagedWrite,
     TableStore,
     Txn,
     WriteMode,
+    WriteOptions,
     WriteSpec,
 )
 
-__all__ = ["ArrowBatchFunction", "CommitResult", "MappedRows", "SchemaMode", "StagedWrite", "TableStore", "Txn", "WriteMode", "WriteSpec", "open_table_store", "choose_engine"]
+__all__ = ["ArrowBatchFunction", "CommitResult", "MappedRows", "MergeSpec", "SchemaMode", "StagedWrite", "TableStore", "Txn",
+           "WriteMode", "WriteOptions", "WriteSpec", "open_table_store", "choose_engine"]
 
 
 def choose_engine(storage: StorageConfig, capabilities: JvmCapabilities) -> str:

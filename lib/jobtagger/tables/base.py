@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypedDict, Unpack, get_args
 
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -120,6 +120,34 @@ class WriteSpec:
         return replace(self, metadata={**self.metadata, **(extra or {})})
 
 
+class WriteOptions(TypedDict, total=False):
+    """The keyword options of :meth:`TableStore.write` and :meth:`TableStore.stage`, one per
+    field of :class:`WriteSpec`, which holds their defaults and checks them (``metadata`` may
+    also be None there)."""
+
+    mode: WriteMode
+    replace_where: str | None
+    partition_by: Sequence[str]
+    txn: Txn | None
+    schema_mode: SchemaMode
+    metadata: Mapping[str, str] | None
+    replace_keys: Sequence[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergeSpec:
+    """How one merge lands: the key columns it matches rows on, its idempotency key and the
+    metadata of its commit."""
+
+    keys: Sequence[str]
+    txn: Txn | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", tuple(self.keys))
+        object.__setattr__(self, "metadata", dict(self.metadata))
+
+
 class StagedWrite(abc.ABC):
     """A write whose rows are materialized but not committed: validate :attr:`rows`, then
     :meth:`commit` or :meth:`discard`. Leaving a ``with`` block without committing discards it."""
@@ -195,19 +223,7 @@ class TableStore(abc.ABC):
     def read(self, name: str, *, version: int | None = None) -> DataFrame:
         """The current snapshot (or ``version``) as a DataFrame read in parallel by executors."""
 
-    def write(
-        self,
-        df: DataFrame,
-        name: str,
-        *,
-        mode: WriteMode = "error",
-        replace_where: str | None = None,
-        partition_by: Sequence[str] = (),
-        txn: Txn | None = None,
-        schema_mode: SchemaMode = "enforce",
-        metadata: Mapping[str, str] | None = None,
-        replace_keys: Sequence[str] = (),
-    ) -> CommitResult:
+    def write(self, df: DataFrame, name: str, **options: Unpack[WriteOptions]) -> CommitResult:
         """Write ``df`` as one atomic commit; the options make a :class:`WriteSpec`.
 
         ``mode="replace_where"`` atomically replaces the rows matching ``replace_where`` (a SQL
@@ -223,29 +239,13 @@ class TableStore(abc.ABC):
         Raises ConcurrentWriteError when another commit landed after this write read the table
         and changed what it read (or carries the same ``txn`` app id); nothing is committed then.
         """
-        spec = WriteSpec(mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
-                         schema_mode=schema_mode, metadata=metadata or {}, replace_keys=replace_keys)
-        return self._write(df, name, spec)
+        return self._write(df, name, WriteSpec(**options))
 
-    def stage(
-        self,
-        df: DataFrame | MappedRows,
-        name: str,
-        *,
-        mode: WriteMode = "error",
-        replace_where: str | None = None,
-        partition_by: Sequence[str] = (),
-        txn: Txn | None = None,
-        schema_mode: SchemaMode = "enforce",
-        metadata: Mapping[str, str] | None = None,
-        replace_keys: Sequence[str] = (),
-    ) -> StagedWrite:
+    def stage(self, df: DataFrame | MappedRows, name: str, **options: Unpack[WriteOptions]) -> StagedWrite:
         """:meth:`write` in two steps, for a gate between computing rows and publishing them:
         ``df`` is computed once now, its rows can be read and checked, and the commit (or
         discard) comes later. Engines that can write data files before committing them do so."""
-        spec = WriteSpec(mode=mode, replace_where=replace_where, partition_by=partition_by, txn=txn,
-                         schema_mode=schema_mode, metadata=metadata or {}, replace_keys=replace_keys)
-        return self._stage(df, name, spec)
+        return self._stage(df, name, WriteSpec(**options))
 
     @abc.abstractmethod
     def _write(self, df: DataFrame, name: str, spec: WriteSpec) -> CommitResult:
@@ -256,7 +256,6 @@ class TableStore(abc.ABC):
         commit."""
         return PersistedWrite(self, df, name, spec)
 
-    @abc.abstractmethod
     def merge(
         self,
         df: DataFrame,
@@ -267,7 +266,16 @@ class TableStore(abc.ABC):
         metadata: Mapping[str, str] | None = None,
     ) -> CommitResult:
         """Upsert in one commit: rows of ``df`` replace table rows with the same ``keys``,
-        new keys are inserted. ``df`` must be unique on ``keys``. Creates the table if absent."""
+        new keys are inserted. ``df`` must be unique on ``keys``. Creates the table if absent
+        (an append)."""
+        spec = MergeSpec(keys=keys, txn=txn, metadata=metadata or {})
+        if not self.exists(name):
+            return self._write(df, name, WriteSpec(mode="append", txn=spec.txn, metadata=spec.metadata))
+        return self._merge(df, name, spec)
+
+    @abc.abstractmethod
+    def _merge(self, df: DataFrame, name: str, spec: MergeSpec) -> CommitResult:
+        """The engine's :meth:`merge` into the existing table ``name``."""
 
     def partition_values(self, name: str, column: str) -> set[Any]:
         """The values partition column ``column`` takes in the current snapshot (None for null),

@@ -1,15 +1,16 @@
 """Delta tables written by Spark executors and committed by the driver with delta-rs (deltalake).
 
 A write runs one Spark job through the ``jobtagger_delta`` data source (executors write Parquet
-files into the table folder), then the driver commits all files as ONE Delta transaction. What
-delta-rs leaves to the application is done by this engine: schema enforcement before any task
-runs, replace-where and merge planned as remove + add actions (the files a key rewrite touches:
-:mod:`jobtagger.tables.copy_on_write`), and, in
-:mod:`jobtagger.tables.delta_commit`, idempotency by app id/version (checked before the job and
-again right before the commit) and optimistic concurrency. Rows computed by a Python Arrow pass
+files into the table folder), then the driver commits all files as ONE Delta transaction. This
+module is the store: it opens tables, reads them, writes and stages data files and hands them to
+the commit. What delta-rs leaves to the application lives beside it: schema enforcement before
+any task runs and the plan of what a write removes, rewrites and read (replace-where, merge,
+replace_keys: :mod:`jobtagger.tables.write_plan`), and idempotency by app id/version (checked
+before the job and again right before the commit) and optimistic concurrency
+(:mod:`jobtagger.tables.delta_commit`). Rows computed by a Python Arrow pass
 (:class:`MappedRows`) are written by that pass itself: only file descriptions reach the driver.
-Reads are native Spark Parquet scans over the snapshot's file list, never the bare folder (it also
-holds removed and uncommitted files).
+Reads are native Spark Parquet scans over the snapshot's file list
+(:mod:`jobtagger.tables.parquet_scan`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 from deltalake import DeltaTable
@@ -36,10 +36,9 @@ from pyspark.sql.datasource import DataSource
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import ByteType, DateType, IntegerType, LongType, ShortType, StringType, StructType
 
-from jobtagger.errors import DataQualityError, MissingInputError, SchemaMismatchError, TableExistsError
-from jobtagger.tables.base import CommitResult, MappedRows, StagedWrite, TableStore, Txn, WriteMode, WriteSpec
-from jobtagger.tables.copy_on_write import files_holding
-from jobtagger.tables.delta_commit import WHOLE_TABLE, CommitPlan, DeltaCommit, ReadSet
+from jobtagger.errors import MissingInputError, SchemaMismatchError, TableExistsError
+from jobtagger.tables.base import CommitResult, MappedRows, MergeSpec, StagedWrite, TableStore, WriteMode, WriteSpec
+from jobtagger.tables.delta_commit import CommitPlan, DeltaCommit
 from jobtagger.tables.delta_files import (
     NULL_VIOLATION,
     SOURCE_NAME,
@@ -50,17 +49,11 @@ from jobtagger.tables.delta_files import (
     list_table_names,
     table_source,
 )
-from jobtagger.tables.delta_log import (
-    WrittenFile,
-    add_actions,
-    already_applied,
-    delete_files,
-    file_listing,
-    remove_action,
-    spark_schema,
-)
-from jobtagger.tables.partition_filter import files_satisfying, sql_text
-from jobtagger.tables.schema_check import check_partition_columns, conform, target_schema
+from jobtagger.tables.delta_log import WrittenFile, already_applied, delete_files, spark_schema
+from jobtagger.tables.parquet_scan import scan_files, scan_table
+from jobtagger.tables.partition_filter import sql_text
+from jobtagger.tables.schema_check import conform
+from jobtagger.tables.write_plan import check_written, plan_key_rewrite, plan_merge, plan_write
 
 
 class DeltaRsTableStore(TableStore):
@@ -89,23 +82,7 @@ class DeltaRsTableStore(TableStore):
 
     def read(self, name: str, *, version: int | None = None) -> DataFrame:
         table = self._table(name, version)
-        return self._scan(table, table.file_uris())
-
-    def _scan(self, table: DeltaTable, uris: Sequence[str]) -> DataFrame:
-        return self._scan_files(spark_schema(table), self.path_of(table), uris)
-
-    def _scan_files(self, schema: StructType, root: str, uris: Sequence[str]) -> DataFrame:
-        """Spark's own Parquet reader over exactly ``uris``; partition values come from the
-        folder names below ``root``, typed by ``schema``."""
-        if not uris:
-            return self.spark.createDataFrame([], schema)
-        frame = self.spark.read.schema(schema).option("basePath", root).parquet(*uris)
-        return frame.select(*schema.fieldNames())
-
-    @staticmethod
-    def path_of(table: DeltaTable) -> str:
-        uri = table.table_uri
-        return unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+        return scan_table(self.spark, table, table.file_uris())
 
     def partition_values(self, name: str, column: str) -> set[Any]:
         """From the Delta log's add actions, without reading a data file (dates, strings and
@@ -161,27 +138,13 @@ class DeltaRsTableStore(TableStore):
     def _stage(self, df: DataFrame | MappedRows, name: str, spec: WriteSpec) -> StagedFiles:
         """Executors write the data files into the table folder now; they stay invisible to every
         Delta reader until :meth:`StagedFiles.commit` (a discard deletes them)."""
-        table = self._writable(name, spec.mode)
-        read = ReadSet(None if table is None else table.version(),
-                       WHOLE_TABLE if spec.mode == "overwrite" else spec.replace_where)
-        table_schema = spark_schema(table) if table is not None else None
-        schema = target_schema(name, df.schema, table_schema, mode=spec.mode, schema_mode=spec.schema_mode)
-        partitions = check_partition_columns(
-            name, schema, spec.partition_by, None if table is None else table.metadata().partition_columns
-        )
-        removes: list[RemoveAction] = []
-        if spec.replace_where is not None and table is not None:
-            removes = self._matching_files(table, spec.replace_where, partitions)
-        files = self._write_files(df, name, schema, partitions)
-        if spec.replace_where is not None:
-            self._check_replace_where(name, files, spec.replace_where, schema, partitions)
-        commit_mode = "overwrite" if spec.mode == "overwrite" else "append"
-        missing = [key for key in spec.replace_keys if key not in schema.fieldNames()]
-        if missing:
+        plan = plan_write(self.spark, name, self._writable(name, spec.mode), df.schema, spec)
+        files = self._write_files(df, name, plan.schema, plan.partitions)
+        try:
+            check_written(self.spark, name, plan, spec.replace_where, files)
+        except BaseException:
             self._delete_files(name, files)
-            raise SchemaMismatchError(
-                f"{name}: replace_keys {list(spec.replace_keys)} must be columns (missing {missing})")
-        plan = CommitPlan(schema, partitions, removes, commit_mode, spec.txn, read, spec.replace_keys)
+            raise
         return StagedFiles(self, name, plan, files, spec.metadata)
 
     def _writable(self, name: str, mode: WriteMode) -> DeltaTable | None:
@@ -191,69 +154,36 @@ class DeltaRsTableStore(TableStore):
             raise TableExistsError(f"table {name!r} already exists (mode='error'); choose append, overwrite or replace_where")
         return table
 
-    def merge(
-        self,
-        df: DataFrame,
-        name: str,
-        *,
-        keys: Sequence[str],
-        txn: Txn | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> CommitResult:
+    def _merge(self, df: DataFrame, name: str, spec: MergeSpec) -> CommitResult:
         """Copy-on-write upsert: the files holding a matching key are rewritten (their other rows
         plus the new rows) and swapped in the same commit that adds the new keys."""
-        if not self.exists(name):
-            return self._write(df, name, WriteSpec(mode="append", txn=txn, metadata=metadata or {}))
         table = self._table(name)
-        if already_applied(table, txn):
+        if already_applied(table, spec.txn):
             return CommitResult(name, committed=False, version=table.version())
-        read = ReadSet(table.version(), WHOLE_TABLE)  # the keys were looked up in every file
-        schema = target_schema(name, df.schema, spark_schema(table), mode="append", schema_mode="enforce")
-        missing = [key for key in keys if key not in schema.fieldNames()]
-        if not keys or missing:
-            raise SchemaMismatchError(f"{name}: merge keys {list(keys)} must be columns of the table (missing {missing})")
-        source = conform(df, schema)
-        if source.groupBy(*keys).count().where("count > 1").limit(1).count():
-            raise DataQualityError(f"{name}: the rows to merge are not unique on {list(keys)}")
-        every_file = [action["path"] for action in add_actions(table)]
-        removes, survivors = self._files_without_keys(table, every_file, source.select(*keys))
-        rows = source if survivors is None else survivors.unionByName(source)
-        partitions = table.metadata().partition_columns
-        files = self._write_files(rows, name, schema, partitions)
-        return self._commit(name, CommitPlan(schema, partitions, removes, "append", txn, read), files, metadata)
-
-    def _matching_files(self, table: DeltaTable, predicate: str, partitions: list[str]) -> list[RemoveAction]:
-        """The current files whose partition values satisfy ``predicate``."""
-        actions = add_actions(table)
-        listing = file_listing(actions)
-        matching = files_satisfying(self.spark, listing, predicate, spark_schema(table), partitions)
-        by_path = {action["path"]: action for action in actions}
-        return [remove_action(by_path[path]) for path in sorted(matching)]
-
-    def _check_replace_where(self, name: str, files: list[dict[str, Any]], predicate: str, schema: StructType,
-                             partitions: list[str]) -> None:
-        """Every written file's partition values satisfy ``predicate`` (a predicate over partition
-        columns holds for each row exactly when it holds for its file); else the files are deleted."""
-        try:
-            listing = [(file["path"], file["partition_values"]) for file in files]
-            inside = files_satisfying(self.spark, listing, predicate, schema, partitions)
-            if len(inside) < len(files):
-                raise DataQualityError(f"{name}: rows to write do not all match the replace_where predicate")
-        except BaseException:
-            self._delete_files(name, files)
-            raise
+        plan = plan_merge(self.spark, name, table, df, spec.keys, spec.txn)
+        files = self._write_files(plan.rows, name, plan.commit.schema, plan.commit.partitions)
+        return self._commit(name, plan.commit, files, spec.metadata)
 
     def _commit(self, name: str, plan: CommitPlan, files: list[WrittenFile],
                 metadata: Mapping[str, str] | None) -> CommitResult:
         """ONE commit of ``files`` by the commit protocol (:mod:`jobtagger.tables.delta_commit`)."""
-        rewrite = functools.partial(self._rewrite_without_keys, name)
+        rewrite = functools.partial(self._rewrite_keys, name)
         return DeltaCommit(self.spark, name, self.path(name), rewrite=rewrite).commit(plan, files, metadata)
+
+    def _rewrite_keys(self, name: str, plan: CommitPlan, table: DeltaTable | None,
+                      files: list[WrittenFile]) -> tuple[list[RemoveAction], list[WrittenFile]]:
+        """For ``plan.replace_keys``: the other files holding a written key, as remove actions, and
+        the files newly written with their other rows (:func:`plan_key_rewrite`)."""
+        removes, rows = plan_key_rewrite(self.spark, plan, table, self.path(name), files)
+        if rows is None:
+            return [], []
+        return removes, self._write_files(rows, name, plan.schema, plan.partitions)
 
     def _delete_files(self, name: str, files: list[WrittenFile]) -> None:
         delete_files(self.path(name), files)
 
     def _write_files(self, rows: DataFrame | MappedRows, name: str, schema: StructType,
-                     partitions: list[str]) -> list[dict[str, Any]]:
+                     partitions: list[str]) -> list[WrittenFile]:
         """Run the Spark job whose tasks write the data files; returns their descriptions."""
         data_schema = StructType([field for field in schema.fields if field.name not in partitions])
         options = {
@@ -273,39 +203,6 @@ class DeltaRsTableStore(TableStore):
                 column = text.split(NULL_VIOLATION, 1)[1].split("\n", 1)[0]
                 raise SchemaMismatchError(f"{name}: null values in a NOT NULL column{column}") from None
             raise
-
-    def _rewrite_without_keys(self, name: str, plan: CommitPlan, table: DeltaTable | None,
-                              files: list[dict[str, Any]]) -> tuple[list[RemoveAction], list[dict[str, Any]]]:
-        """For ``plan.replace_keys``: the files of ``table`` outside the replaced partitions that
-        hold a key of the written rows, as remove actions, and new files with their other rows
-        (copy-on-write; deletion vectors are not written here)."""
-        if not plan.replace_keys or table is None or not files:
-            return [], []
-        keys = list(plan.replace_keys)
-        listing = file_listing(add_actions(table))
-        inside = files_satisfying(self.spark, listing, plan.read.predicate, spark_schema(table), plan.partitions) \
-            if plan.read.predicate else set()
-        others = [path for path, _ in listing if path not in inside]
-        if not others:
-            return [], []
-        written = self._scan_files(plan.schema, self.path(name), [os.path.join(self.path(name), file["path"])
-                                                                  for file in files]).select(*keys).distinct()
-        removes, survivors = self._files_without_keys(table, others, written)
-        if survivors is None:
-            return [], []
-        return removes, self._write_files(survivors, name, plan.schema, plan.partitions)
-
-    def _files_without_keys(self, table: DeltaTable, paths: Sequence[str],
-                            keys: DataFrame) -> tuple[list[RemoveAction], DataFrame | None]:
-        """Of the files ``paths`` of ``table``: those holding a key of ``keys``, as remove actions,
-        and their rows without those keys (None when no file holds one)."""
-        root = self.path_of(table)
-        touched = files_holding(self._scan(table, [os.path.join(root, path) for path in paths]), keys, root)
-        if not touched:
-            return [], None
-        by_path = {action["path"]: action for action in add_actions(table)}
-        survivors = self._scan(table, [os.path.join(root, path) for path in touched]).join(keys, keys.columns, "left_anti")
-        return [remove_action(by_path[path]) for path in touched], survivors
 
 
 # (Spark session, data source name) -> the table a source registered there is bound to ("": none)
@@ -339,7 +236,8 @@ class StagedFiles(StagedWrite):
     @property
     def rows(self) -> DataFrame:
         root = self._store.path(self._name)
-        return self._store._scan_files(self._plan.schema, root, [os.path.join(root, file["path"]) for file in self._files])
+        return scan_files(self._store.spark, self._plan.schema, root,
+                          [os.path.join(root, file["path"]) for file in self._files])
 
     def commit(self, *, metadata: Mapping[str, str] | None = None) -> CommitResult:
         if self._settled:

@@ -27,7 +27,7 @@ new keys inserted, and rows of the replaced partition not in the source deleted
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,7 +35,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
 from jobtagger.errors import ConcurrentWriteError, MissingInputError, TableExistsError
-from jobtagger.tables.base import CommitResult, TableStore, Txn, WriteSpec
+from jobtagger.tables.base import CommitResult, MergeSpec, TableStore, WriteSpec
 from jobtagger.tables.delta_files import list_table_names
 from jobtagger.tables.schema_check import check_partition_columns, conform, target_schema
 
@@ -108,35 +108,22 @@ class DeltaSparkTableStore(TableStore):
             writer.save(self.path(name))
         return self._result(name, before)
 
-    def merge(
-        self,
-        df: DataFrame,
-        name: str,
-        *,
-        keys: Sequence[str],
-        txn: Txn | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> CommitResult:
-        if not self.exists(name):
-            return self.write(df, name, mode="append", txn=txn, metadata=metadata)
-        return self._merge(df, name, keys, txn=txn, metadata=metadata)
-
     def _replace_with_keys(self, df: DataFrame, name: str, spec: WriteSpec) -> CommitResult:
         """Replace the rows where ``spec.replace_where`` holds with ``df`` and drop ``df``'s keys
         from the rest of the table, as ONE MERGE commit."""
-        return self._merge(df, name, spec.replace_keys, txn=spec.txn, metadata=spec.metadata,
-                           delete_unmatched_where=spec.replace_where)
+        merge = MergeSpec(keys=spec.replace_keys, txn=spec.txn, metadata=spec.metadata)
+        return self._merge(df, name, merge, delete_unmatched_where=spec.replace_where)
 
-    def _merge(self, df: DataFrame, name: str, keys: Sequence[str], *, txn: Txn | None,
-               metadata: Mapping[str, str] | None, delete_unmatched_where: str | None = None) -> CommitResult:
-        """MERGE on ``keys``: matched rows updated, new ones inserted and, with
+    def _merge(self, df: DataFrame, name: str, spec: MergeSpec, *,
+               delete_unmatched_where: str | None = None) -> CommitResult:
+        """MERGE on ``spec.keys``: matched rows updated, new ones inserted and, with
         ``delete_unmatched_where``, target rows satisfying it that no source row matched deleted."""
         schema = target_schema(name, df.schema, self.schema(name), mode="append", schema_mode="enforce")
         before = self.version(name)
-        condition = " AND ".join(f"t.`{key}` <=> s.`{key}`" for key in keys)
-        settings = {SESSION_METADATA: json.dumps(dict(metadata or {}))}
-        if txn is not None:
-            settings.update(dict(zip(SESSION_TXN, (txn.app_id, str(txn.version)))))
+        condition = " AND ".join(f"t.`{key}` <=> s.`{key}`" for key in spec.keys)
+        settings = {SESSION_METADATA: json.dumps(dict(spec.metadata))}
+        if spec.txn is not None:
+            settings.update(dict(zip(SESSION_TXN, (spec.txn.app_id, str(spec.txn.version)))))
         with _session_conf(self.spark, settings), _conflicts_as(name):
             builder = (self._delta(name).alias("t").merge(conform(df, schema).alias("s"), condition)
                        .whenMatchedUpdateAll().whenNotMatchedInsertAll())
