@@ -25,29 +25,25 @@ _CALIBRATED, _SHORTLIST, _PASSING, _PAIRS = (
 )
 
 
+def _param(name: str, doc: str, converter=TypeConverters.identity) -> Param:
+    """A Param of :class:`MultiLabelDecisionParams` (identity: nested lists and maps, kept as given)."""
+    return Param(Params._dummy(), name, doc, typeConverter=converter)
+
+
 class MultiLabelDecisionParams(Params):
-    labels = Param(Params._dummy(), "labels", "model labels, aligned with the scores array",
-                   typeConverter=TypeConverters.toListString)
-    thresholds = Param(Params._dummy(), "thresholds", "threshold per label (score >= threshold)",
-                       typeConverter=TypeConverters.toListFloat)
-    calibrationMethods = Param(Params._dummy(), "calibrationMethods", "none|platt|isotonic per label",
-                               typeConverter=TypeConverters.toListString)
-    plattCoefficients = Param(Params._dummy(), "plattCoefficients", "[a, b] per label",
-                              typeConverter=TypeConverters.identity)
-    isotonicKnots = Param(Params._dummy(), "isotonicKnots", "[[knot scores], [values]] per label",
-                          typeConverter=TypeConverters.identity)
-    atLeastOne = Param(Params._dummy(), "atLeastOne", "tag the best label when none passes",
-                       typeConverter=TypeConverters.toBoolean)
-    maxLabels = Param(Params._dummy(), "maxLabels", "most tags per posting", typeConverter=TypeConverters.toInt)
-    topCandidates = Param(Params._dummy(), "topCandidates", "labels kept in candidate_scores",
-                          typeConverter=TypeConverters.toInt)
-    parents = Param(Params._dummy(), "parents", "child label -> parent label", typeConverter=TypeConverters.identity)
-    scoresCol = Param(Params._dummy(), "scoresCol", "input scores column", typeConverter=TypeConverters.toString)
-    tagsCol = Param(Params._dummy(), "tagsCol", "output tags column", typeConverter=TypeConverters.toString)
-    tagScoresCol = Param(Params._dummy(), "tagScoresCol", "output map tag -> calibrated score",
-                         typeConverter=TypeConverters.toString)
-    candidateScoresCol = Param(Params._dummy(), "candidateScoresCol", "output map of the top labels",
-                               typeConverter=TypeConverters.toString)
+    labels = _param("labels", "model labels, aligned with the scores array", TypeConverters.toListString)
+    thresholds = _param("thresholds", "threshold per label (score >= threshold)", TypeConverters.toListFloat)
+    calibrationMethods = _param("calibrationMethods", "none|platt|isotonic per label", TypeConverters.toListString)
+    plattCoefficients = _param("plattCoefficients", "[a, b] per label")
+    isotonicKnots = _param("isotonicKnots", "[[knot scores], [values]] per label")
+    atLeastOne = _param("atLeastOne", "tag the best label when none passes", TypeConverters.toBoolean)
+    maxLabels = _param("maxLabels", "most tags per posting", TypeConverters.toInt)
+    topCandidates = _param("topCandidates", "labels kept in candidate_scores", TypeConverters.toInt)
+    parents = _param("parents", "child label -> parent label")
+    scoresCol = _param("scoresCol", "input scores column", TypeConverters.toString)
+    tagsCol = _param("tagsCol", "output tags column", TypeConverters.toString)
+    tagScoresCol = _param("tagScoresCol", "output map tag -> calibrated score", TypeConverters.toString)
+    candidateScoresCol = _param("candidateScoresCol", "output map of the top labels", TypeConverters.toString)
 
 
 class MultiLabelDecision(Transformer, MultiLabelDecisionParams, DefaultParamsReadable, DefaultParamsWritable):

@@ -41,12 +41,8 @@ class ScoreCalibration:
 
 
 def fit_score_calibration(
-    scored: DataFrame,
-    labels: Sequence[str],
-    config: CalibrationConfig,
-    *,
-    labels_col: str = "labels",
-    scores_col: str = "scores",
+    scored: DataFrame, labels: Sequence[str], config: CalibrationConfig, *,
+    labels_col: str = "labels", scores_col: str = "scores",
 ) -> ScoreCalibration:
     """Platt (or isotonic) calibrators per label, fitted from per-label logit-bin counts.
 

@@ -20,7 +20,8 @@ average 1, 2 or 3 labels per validation posting.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,18 +75,12 @@ class Thresholds:
         return {entry.label: entry for entry in self.entries}
 
     def fallback_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for entry in self.entries:
-            if entry.fallback:
-                counts[entry.fallback] = counts.get(entry.fallback, 0) + 1
-        return counts
+        """Labels per fallback reason (labels without a fallback are not counted)."""
+        return _tally(entry.fallback for entry in self.entries)
 
     def rule_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for entry in self.entries:
-            if entry.rule:
-                counts[entry.rule] = counts.get(entry.rule, 0) + 1
-        return counts
+        """Labels per rule their threshold follows (labels without a rule are not counted)."""
+        return _tally(entry.rule for entry in self.entries)
 
     def labels_per_posting_metrics(self) -> dict[str, float]:
         """``threshold_for_{k}_labels_per_posting`` for the registry's metrics map."""
@@ -112,13 +107,14 @@ class Thresholds:
         return spark.createDataFrame(rows, THRESHOLDS_SCHEMA)
 
 
+def _tally(values: Iterable[str | None]) -> dict[str, int]:
+    """How often each value that is set occurs, in the order of first occurrence."""
+    return dict(Counter(value for value in values if value))
+
+
 def fit_thresholds(
-    scored: DataFrame,
-    labels: Sequence[str],
-    config: CalibrationConfig,
-    *,
-    labels_col: str = "labels",
-    scores_col: str = "scores",
+    scored: DataFrame, labels: Sequence[str], config: CalibrationConfig, *,
+    labels_col: str = "labels", scores_col: str = "scores",
 ) -> Thresholds:
     """Exact per-label thresholds on validation ``scored`` rows (truth in ``labels_col``).
 

@@ -34,11 +34,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
-from pyspark import StorageLevel
-from pyspark.ml import Model
+from pyspark import StorageLevel, keyword_only
+from pyspark.ml import Estimator, Model
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasFeaturesCol, HasMaxIter, HasRegParam, HasSeed, HasTol
-from pyspark.ml.util import DefaultParamsReader, DefaultParamsWriter, MLReadable, MLReader, MLWritable, MLWriter
+from pyspark.ml.util import (
+    DefaultParamsReadable,
+    DefaultParamsReader,
+    DefaultParamsWritable,
+    DefaultParamsWriter,
+    MLReadable,
+    MLReader,
+    MLWritable,
+    MLWriter,
+)
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType
@@ -77,6 +86,23 @@ class MultiLabelParams(HasFeaturesCol, HasMaxIter, HasRegParam, HasTol, HasSeed)
 
     def getScoresCol(self) -> str:
         return self.getOrDefault(self.scoresCol)
+
+
+class MultiLabelEstimator(Estimator, MultiLabelParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Base of both Estimators: the constructor's keyword arguments are the class's Params
+    (``OneVsRestLogistic(maxIter=30)``), declared with their defaults in its Params class.
+
+    As with pyspark's own ``@keyword_only`` constructors, only the arguments given (and not None)
+    are set, the others keep their defaults; a name that is no Param is a TypeError.
+    """
+
+    @keyword_only
+    def __init__(self, **params) -> None:
+        super().__init__()
+        unknown = sorted(name for name in params if not self.hasParam(name))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments: {', '.join(unknown)}")
+        self._set(**{name: value for name, value in params.items() if value is not None})
 
 
 # ---------------------------------------------------------------------------- training blocks

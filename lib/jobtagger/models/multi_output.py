@@ -31,20 +31,10 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from pyspark import keyword_only
-from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 
-from jobtagger.models.common import (
-    MultiLabelModel,
-    MultiLabelParams,
-    Progress,
-    TrainingBlocks,
-    finish_model,
-    sigmoid,
-    softplus,
-)
+from jobtagger.models.common import MultiLabelEstimator, MultiLabelModel, MultiLabelParams, finish_model
+from jobtagger.models.common import Progress, TrainingBlocks, sigmoid, softplus
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
@@ -63,18 +53,8 @@ class MultiOutputParams(MultiLabelParams):
         self._setDefault(hiddenUnits=0, learningRate=0.05, batchSize=256, negativeSamples=0, maxIter=10)
 
 
-class MultiOutputSigmoid(Estimator, MultiOutputParams, DefaultParamsReadable, DefaultParamsWritable):
+class MultiOutputSigmoid(MultiLabelEstimator, MultiOutputParams):
     """Estimator: ``MultiOutputSigmoid(maxIter=epochs, hiddenUnits=0, negativeSamples=0, ...)``."""
-
-    @keyword_only
-    def __init__(
-        self, *, featuresCol: str = "features", labelsCol: str = "labels", scoresCol: str = "scores",
-        labelSpace: list[str] | None = None, maxIter: int = 10, regParam: float = 1e-4, tol: float = 1e-4,
-        classWeight: str = "balanced", blockRows: int = 8192, hiddenUnits: int = 0,
-        learningRate: float = 0.05, batchSize: int = 256, negativeSamples: int = 0, seed: int = 7,
-    ) -> None:
-        super().__init__()
-        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _fit(self, dataset) -> "MultiOutputSigmoidModel":
         blocks = TrainingBlocks(dataset, self)

@@ -32,20 +32,10 @@ calibrated probabilities. ``model.top_features(label, n)`` lists the strongest p
 from __future__ import annotations
 
 import numpy as np
-from pyspark import keyword_only
-from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 
-from jobtagger.models.common import (
-    MultiLabelModel,
-    MultiLabelParams,
-    Progress,
-    TrainingBlocks,
-    finish_model,
-    sigmoid,
-    softplus,
-)
+from jobtagger.models.common import MultiLabelEstimator, MultiLabelModel, MultiLabelParams, finish_model
+from jobtagger.models.common import Progress, TrainingBlocks, sigmoid, softplus
 
 ARMIJO = 1e-4
 FVAL_WINDOW = 5  # iterations over which the objective must still fall by more than ``tol`` (relative)
@@ -66,18 +56,8 @@ class OneVsRestParams(MultiLabelParams):
         self._setDefault(lbfgsMemory=5, memoryBudgetMB=1024)
 
 
-class OneVsRestLogistic(Estimator, OneVsRestParams, DefaultParamsReadable, DefaultParamsWritable):
+class OneVsRestLogistic(MultiLabelEstimator, OneVsRestParams):
     """Estimator: ``OneVsRestLogistic(labelSpace=[...], regParam=..., classWeight="balanced")``."""
-
-    @keyword_only
-    def __init__(
-        self, *, featuresCol: str = "features", labelsCol: str = "labels", scoresCol: str = "scores",
-        labelSpace: list[str] | None = None, maxIter: int = 50, regParam: float = 1e-4, tol: float = 1e-4,
-        classWeight: str = "balanced", blockRows: int = 8192, lbfgsMemory: int = 5,
-        memoryBudgetMB: int = 1024, seed: int = 7,
-    ) -> None:
-        super().__init__()
-        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _fit(self, dataset) -> "OneVsRestLogisticModel":
         return self.fitPath(dataset, [self.getRegParam()])[0]
