@@ -11,13 +11,14 @@ into bronze. It reads and writes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame, Window
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.functions import arrow_udf
 
 from jobtagger.config import IngestConfig
 from jobtagger.errors import ReconciliationError
@@ -89,27 +90,30 @@ def label_lookup(taxonomy: Taxonomy | None) -> dict[str, str]:
     return lookup
 
 
-LABEL_BUCKETS = 4096
+def broadcast_lookup(spark: SparkSession, lookup: Mapping[str, str]) -> Callable[[Column], Column]:
+    """``keys -> ids``: an ``array<string>`` column of lookup keys to the array of their ids (a null
+    element where a key is not in ``lookup``), for tens of thousands of keys.
 
+    The table travels as a broadcast variable, once per executor, not inside the query plan (a
+    map literal of every taxonomy spelling makes each task carry megabytes, and Spark looks a key
+    up in a map value by comparing it with every key in turn). The lookup itself is one Arrow
+    batch pass: every key of a batch is hashed against the table at once (``index_in``), then the
+    ids are taken and put back into the batch's lists.
+    """
+    keys = sorted(lookup)
+    shared = spark.sparkContext.broadcast(
+        (pa.array(keys, pa.string()), pa.array([lookup[key] for key in keys], pa.string()))
+    )
 
-def bucketed_lookup(lookup: Mapping[str, str], *, buckets: int = LABEL_BUCKETS) -> Callable[[Column], Column]:
-    """``key -> lookup[key]`` (null when absent) as a Spark expression that stays fast for tens of
-    thousands of keys: Spark looks a key up in a map value by comparing it with every key in turn,
-    so one map of the 30k taxonomy spellings cost ~30k comparisons per label. Here the keys are
-    spread over ``buckets`` small maps by the CRC-32 of their UTF-8 bytes (Python's ``zlib.crc32``
-    and Spark's ``crc32`` are the same function), and a key is looked up in its own bucket only.
-    The table is one JSON literal, parsed once by constant folding and shipped with the plan
-    (map literals this large are not supported)."""
-    table: list[dict[str, str]] = [{} for _ in range(buckets)]
-    for key, value in sorted(lookup.items()):
-        table[zlib.crc32(key.encode("utf-8")) % buckets][key] = value
-    maps = F.from_json(F.lit(json.dumps(table)), "array<map<string,string>>")
+    @arrow_udf("array<string>")
+    def resolve(batch: pa.Array) -> pa.Array:
+        table_keys, table_ids = shared.value  # unpickled once per Python worker
+        values = batch.flatten()
+        ids = table_ids.take(pc.index_in(values, value_set=table_keys.cast(values.type)))
+        offsets = pc.subtract(batch.offsets, batch.offsets[0])
+        return pa.ListArray.from_arrays(offsets, ids, mask=batch.is_null())
 
-    def known(key: Column) -> Column:
-        bucket = (F.crc32(key.cast("binary")) % buckets + 1).cast("int")
-        return F.try_element_at(F.element_at(maps, bucket), key)
-
-    return known
+    return resolve
 
 
 def label_key_column(label: Column) -> Column:
@@ -148,19 +152,21 @@ def given_labels(config: IngestConfig) -> Column:
 
 def map_labels(
     df: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str],
-    known_id: Callable[[Column], Column] | None = None,
+    resolve: Callable[[Column], Column] | None = None,
 ) -> DataFrame:
     """Resolve ``labels`` (+ label columns) against the taxonomy.
 
     ``lookup`` comes from :func:`label_lookup`. Adds ``labels`` (sorted, distinct; null when the
     record brought no labels at all) and ``unknown_labels`` (labels that matched nothing, as given;
-    kept in ``labels`` too under the ``keep`` policy). ``known_id`` (key -> id expression) defaults
-    to :func:`bucketed_lookup` of ``lookup``.
+    kept in ``labels`` too under the ``keep`` policy). ``resolve`` (array of keys -> array of ids)
+    defaults to :func:`broadcast_lookup` of ``lookup``.
     """
     given = given_labels(config)
-    known_id = known_id or bucketed_lookup(lookup)
+    resolve = resolve or broadcast_lookup(df.sparkSession, lookup)
+    df = df.withColumn("_labels_given", given)
+    df = df.withColumn("_label_ids", resolve(F.transform("_labels_given", label_key_column)))
     resolved = F.transform(
-        given, lambda label: F.struct(label.alias("given"), known_id(label_key_column(label)).alias("known"))
+        "_labels_given", lambda label, i: F.struct(label.alias("given"), F.get("_label_ids", i).alias("known"))
     )
     df = df.withColumn("_labels_resolved", resolved)
     known = F.transform(F.filter("_labels_resolved", lambda x: x["known"].isNotNull()), lambda x: x["known"])
@@ -170,7 +176,7 @@ def map_labels(
     return (
         df.withColumn("labels", F.when(had_labels, F.array_sort(F.array_distinct(kept))))
         .withColumn("unknown_labels", F.array_sort(F.array_distinct(unknown)))
-        .drop("_labels_resolved")
+        .drop("_labels_given", "_label_ids", "_labels_resolved")
     )
 
 

@@ -18,7 +18,7 @@ def map_labels(df: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str]
     # A JSON literal parsed once by constant folding: map literals this large are not supported.
     known_ids = F.from_json(F.lit(json.dumps(dict(lookup), sort_keys=True)), "map<string,string>")
 
-    def known_id(key: Column) -> Column:
-        return F.try_element_at(known_ids, key)
+    def resolve(keys: Column) -> Column:
+        return F.transform(keys, lambda key: F.try_element_at(known_ids, key))
 
-    return ingestion.map_labels(df, config=config, lookup=lookup, known_id=known_id)
+    return ingestion.map_labels(df, config=config, lookup=lookup, resolve=resolve)

@@ -252,7 +252,7 @@ def _read(
 ) -> tuple[DataFrame, int, dict[str, int]]:
     """Validated records, records read and quarantined counts by reason. The records are kept by
     a local checkpoint, not a cache: the plan that built them (the readers, the text clean-up, the
-    label maps as literals) is then not planned again and shipped with every later job. Their
+    label lookup) is then not planned again and shipped with every later job. Their
     blocks are freed with the frame.
     A file that fails only once its data is read is set aside and the folder read again."""
     unreadable: dict[str, str] = {}
