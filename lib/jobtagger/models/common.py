@@ -291,20 +291,29 @@ def _block_batch(table: pa.Table, features_col: str, labels_col: str, label_set:
 
 
 class Progress:
-    """Logs one line per pass or epoch: loss, labels done, elapsed seconds."""
+    """Records every pass or epoch (loss, labels done, elapsed seconds) in ``history`` and logs a
+    line for the first, for the one that completes the labels or converges, and otherwise at most
+    one every ``interval`` seconds: a solver makes hundreds of passes a minute, and a log read by
+    a person or a scheduler wants a line every few seconds, not one per pass."""
 
-    def __init__(self, name: str, total_labels: int) -> None:
-        self.name, self.total, self.started = name, total_labels, time.perf_counter()
+    def __init__(self, name: str, total_labels: int, *, interval: float = 5.0) -> None:
+        self.name, self.total, self.interval = name, total_labels, interval
+        self.started = time.perf_counter()
+        self._last_logged: float | None = None
         self.history: list[dict] = []
 
     def log(self, step: int, *, loss: float, labels_done: int, **extra) -> None:
+        now = time.perf_counter()
         entry = {
             "event": f"{self.name}.progress", "step": step, "loss": round(float(loss), 6),
             "labels_done": int(labels_done), "labels": self.total,
-            "elapsed_s": round(time.perf_counter() - self.started, 2), **extra,
+            "elapsed_s": round(now - self.started, 2), **extra,
         }
         self.history.append(entry)
-        LOGGER.info(json.dumps(entry))
+        finished = labels_done >= self.total or bool(extra.get("converged"))
+        if self._last_logged is None or finished or now - self._last_logged >= self.interval:
+            self._last_logged = now
+            LOGGER.info(json.dumps(entry))
 
 
 # ---------------------------------------------------------------------------- fitted model
