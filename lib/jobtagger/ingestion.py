@@ -185,7 +185,7 @@ def map_labels(
 
 
 def has_invalid_utf8(column: Column) -> Column:
-    return ~F.is_valid_utf8(column) | (F.instr(column, REPLACEMENT_CHARACTER) > 0)
+    return ~F.is_valid_utf8(column) | column.contains(REPLACEMENT_CHARACTER)
 
 
 def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str]) -> DataFrame:

@@ -7,7 +7,7 @@ over all text columns, and only for values that need it (non-ASCII, or an entity
 the others reach Python as nulls.
 
 Each regular expression step is a :class:`Step`: it runs only on values that its guard lets
-through, and the guards are cheap byte tests (``instr``, ``startswith``, the UTF-8 length) that
+through, and the guards are cheap byte tests (``contains``, ``startswith``, the UTF-8 length) that
 hold for every value the expression could change, so skipping it changes nothing. A regular
 expression costs Spark a decoding of the value to a Java string, a scan and an encoding back,
 for every value and every step; most values need one or two of the steps, not all thirteen.
@@ -47,8 +47,10 @@ _NEWLINE_RUN = r" *(\n) *(?:(\n) *)?(?:\n *)*"
 
 
 def _contains(text: Column, *parts: str) -> Column:
-    """``text`` holds one of ``parts`` (a byte search, no decoding)."""
-    return reduce(lambda a, b: a | b, [F.instr(text, part) > 0 for part in parts])
+    """``text`` holds one of ``parts`` (a byte search, no decoding). ``contains``, not ``instr``:
+    ``instr`` counts characters and compares the whole part at every position, ``contains``
+    compares a part only where its first byte occurs."""
+    return reduce(lambda a, b: a | b, [text.contains(part) for part in parts])
 
 
 def _any_case(letters: str) -> list[str]:
@@ -66,32 +68,37 @@ def _ascii(text: Column) -> Column:
 class Step:
     """``regexp_replace(value, pattern, replacement)``, run only where ``guard`` holds. The guard
     must hold for every value the pattern matches; invalid UTF-8 always runs the step (Spark
-    re-encodes the value), so skipping a step is exact."""
+    re-encodes the value), so skipping a step is exact. ``valid_input``: every value reaching the
+    step is valid UTF-8 already (an earlier step ran on the invalid ones and re-encoded them), so
+    that test is left out."""
 
     pattern: str
     replacement: str
     guard: Callable[[Column], Column] | None = None
+    valid_input: bool = False
 
     def __call__(self, text: Column) -> Column:
         replaced = F.regexp_replace(text, self.pattern, self.replacement)
         if self.guard is None:
             return replaced
-        return F.when(~F.is_valid_utf8(text) | self.guard(text), replaced).otherwise(text)
+        runs = self.guard(text) if self.valid_input else ~F.is_valid_utf8(text) | self.guard(text)
+        return F.when(runs, replaced).otherwise(text)
 
 
 # Tags removed, block tags turned into paragraph breaks (entities are decoded later). Every
 # pattern needs a '<'; the invisible blocks need "script" (so "cr", "ip" and "pt") or "style"
-# ("yl"), the line breaks "br" and the list items "li", in any ASCII case.
+# ("yl"), the line breaks "br" and the list items "li", in any ASCII case. The first step runs on
+# every invalid value, so the later ones see valid UTF-8 only.
 STRIP_HTML = (
     Step(_COMMENTS, "", lambda t: _contains(t, "<!--")),
     Step(_INVISIBLE_BLOCKS, "", lambda t: _contains(t, "<") & (
         (_contains(t, *_any_case("cr")) & _contains(t, *_any_case("ip")) & _contains(t, *_any_case("pt")))
         | _contains(t, *_any_case("yl"))
-    )),
-    Step(_LINE_BREAK_TAGS, "\n", lambda t: _contains(t, "<") & _contains(t, *_any_case("br"))),
-    Step(_LIST_ITEM_TAGS, "\n- ", lambda t: _contains(t, "<") & _contains(t, *_any_case("li"))),
-    Step(_PARAGRAPH_TAGS, "\n\n", lambda t: _contains(t, "<")),
-    Step(_ANY_TAG, "", lambda t: _contains(t, "<")),
+    ), valid_input=True),
+    Step(_LINE_BREAK_TAGS, "\n", lambda t: _contains(t, "<") & _contains(t, *_any_case("br")), valid_input=True),
+    Step(_LIST_ITEM_TAGS, "\n- ", lambda t: _contains(t, "<") & _contains(t, *_any_case("li")), valid_input=True),
+    Step(_PARAGRAPH_TAGS, "\n\n", lambda t: _contains(t, "<"), valid_input=True),
+    Step(_ANY_TAG, "", lambda t: _contains(t, "<"), valid_input=True),
 )
 
 
@@ -100,17 +107,20 @@ def clean_whitespace_steps(*, multiline: bool) -> tuple[Step, ...]:
     (``multiline``; else one line). Guards, in order: ``\\r``; none for control characters;
     spaces: only a tab, two spaces in a row or a non-ASCII character (other space separators)
     can change; then only spaces and newlines are left as ``\\s``, so the line steps need a
-    newline and the trim a space or newline at an end (or a final line separator)."""
+    newline and the trim a space or newline at an end (or a final line separator). The control
+    character step runs on every value, so the steps after it see valid UTF-8 only."""
     steps = [
         Step(r"\r\n?", "\n", lambda t: _contains(t, "\r")),
         Step(_CONTROL, ""),
-        Step(_HORIZONTAL_SPACE, " ", lambda t: ~_ascii(t) | _contains(t, "\t", "  ")),
-        Step(_NEWLINE_RUN, "$1$2", lambda t: _contains(t, "\n")) if multiline
-        else Step(r"\s+", " ", lambda t: _contains(t, "\n")),
+        Step(_HORIZONTAL_SPACE, " ", lambda t: (F.octet_length(t) != F.length(t)) | _contains(t, "\t", "  "),
+             valid_input=True),
+        Step(_NEWLINE_RUN, "$1$2", lambda t: _contains(t, "\n"), valid_input=True) if multiline
+        else Step(r"\s+", " ", lambda t: _contains(t, "\n"), valid_input=True),
         # without MULTILINE, Java's '$' also matches before a final line terminator: of those,
         # only '\n' and U+2028/U+2029 (not control characters) are left here
         Step(r"^\s+|\s+$", "", lambda t: F.startswith(t, F.lit(" ")) | F.startswith(t, F.lit("\n"))
-             | reduce(lambda a, b: a | b, [F.endswith(t, F.lit(end)) for end in (" ", "\n", "\u2028", "\u2029")])),
+             | reduce(lambda a, b: a | b, [F.endswith(t, F.lit(end)) for end in (" ", "\n", "\u2028", "\u2029")]),
+             valid_input=True),
     ]
     return tuple(steps)
 
@@ -142,7 +152,7 @@ _SIMPLE_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"
 def needs_python(text: Column) -> Column:
     """Non-ASCII (or invalid UTF-8), or an '&' that does not start one of the five simple
     entities: the byte tests first, the regular expression only for ASCII values with an '&'."""
-    return ~_ascii(text) | ((F.instr(text, "&") > 0) & text.rlike(_ENTITY_FOR_PYTHON))
+    return ~_ascii(text) | (_contains(text, "&") & text.rlike(_ENTITY_FOR_PYTHON))
 
 
 def decode_simple_entities(column: Column) -> Column:
@@ -152,7 +162,7 @@ def decode_simple_entities(column: Column) -> Column:
     for entity, char in _SIMPLE_ENTITIES:
         text = F.replace(text, F.lit(entity), F.lit(char))
     text = F.replace(text, F.lit("&amp;"), F.lit("&"))
-    return F.when(F.instr(column, "&") > 0, text).otherwise(column)
+    return F.when(_contains(column, "&"), text).otherwise(column)
 
 
 def decode_and_fold_udf(columns: Sequence[str]):
