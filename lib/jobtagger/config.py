@@ -178,7 +178,7 @@ class CalibrationConfig(_Section):
     min_positives: int = Field(3, ge=1)
     min_f1: float = Field(0.3, ge=0.0, le=1.0)
     # The per-label threshold rule of the f1 / f_beta strategies (labels with fewer than
-    # min_positives validation positives always take the global threshold):
+    # min_positives validation positives share one threshold, see few_positives_rule):
     # "switch_off" the F-best threshold, or above every validation score when the best F1 is under
     #   min_f1 (SCutFBR.0: the label is in effect switched off);
     # "scut" the F-best threshold, always; "scut_rank" the F-best threshold, or when the best F1 is
@@ -191,6 +191,11 @@ class CalibrationConfig(_Section):
     #   threshold of one or two positives is as likely to sit among the negatives as above them.
     rule: Literal["switch_off", "scut", "scut_rank", "global", "select"] = "select"
     select_min_positives: int = Field(10, ge=2)
+    # The one threshold shared by the labels under min_positives validation positives: "global" the
+    # global micro-F1 threshold of all labels; "pooled_few" the micro-F1 threshold pooled over those
+    # labels only; "select" the better of the two by cross-fitted micro-F1 over those labels
+    # (global unless the pooled one wins by more than one standard error).
+    few_positives_rule: Literal["global", "pooled_few", "select"] = "select"
     # 0: thresholds on a validation carve of train. k >= 2: on out-of-fold scores of k models
     # (every training posting held out once, so rare labels get their own threshold), then the
     # kept model is fitted on all of train; costs k extra fits. "auto": AUTO_FOLDS folds when the

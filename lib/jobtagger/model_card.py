@@ -324,7 +324,8 @@ def _html(data: CardData) -> str:
 <div class="headline">{headline}</div>
 <h2>Model</h2><table>{facts}</table>
 <p>Thresholds: strategy <b>{html.escape(data.thresholds.strategy)}</b>; rules: {html.escape(rule_text)};
-fallbacks: {html.escape(fallback_text)}; global micro-F1 threshold {_fmt(data.thresholds.global_threshold)}.</p>
+fallbacks: {html.escape(fallback_text)}; global micro-F1 threshold {_fmt(data.thresholds.global_threshold)};
+threshold shared by the labels with few validation positives {_fmt(data.thresholds.few_positives_threshold)}.</p>
 <p>Labels per posting: one threshold for all labels that gives on average {per_posting_text}
 (validation postings, before the at-least-one and max-labels rules).</p>
 <h2>Precision-recall curves</h2><img src="pr_curves.png" alt="precision-recall curves">

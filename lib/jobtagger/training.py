@@ -146,7 +146,8 @@ def fit_and_evaluate(
         )
         scored_validation.unpersist()
         info.update(fallbacks=thresholds.fallback_counts(), rules=thresholds.rule_counts(),
-                    global_threshold=thresholds.global_threshold)
+                    global_threshold=thresholds.global_threshold,
+                    few_positives_threshold=thresholds.few_positives_threshold)
     model = PipelineModel(stages=[*features.stages, classifier, decision])
 
     with run.step("evaluate") as info:

@@ -7,7 +7,7 @@ import random
 from pyspark.sql import functions as F
 
 from jobtagger.calibration import best_rule, explode_scores, fit_thresholds, select_rules
-from jobtagger.calibration.rule_selection import chosen_rule, with_halves
+from jobtagger.calibration.rule_selection import chosen_rule, select_few_positives_threshold, with_halves
 from jobtagger.config import CalibrationConfig
 
 LABELS = ["weak", "clean"]
@@ -96,3 +96,55 @@ def test_another_rule_is_chosen_only_when_it_beats_the_first_by_one_standard_err
     assert chosen_rule(figures, 9, min_positives=10) == "scut_rank"
     # a first rule at 0 (its threshold passes only negatives) has no spread: any gain moves the label
     assert chosen_rule({"scut_rank": 0.0, "scut": 0.1, "global": 0.05}, 12, min_positives=10) == "scut"
+
+
+def few_positives_corpus(spark, *, few_score_shift: float, n=400, seed=5):
+    """Two well-supported labels separable at 0.5 (positives 0.6-1.0, negatives under 0.4) and ten
+    labels with two positives each, whose positives score ``0.25 + few_score_shift`` and whose
+    negatives score under 0.1 + ``few_score_shift``."""
+    rng = random.Random(seed)
+    common = ["common_a", "common_b"]
+    few = [f"few_{k}" for k in range(10)]
+    rows = []
+    for i in range(n):
+        truth = [label for j, label in enumerate(common) if i % (3 + j) == 0]
+        scores = [rng.uniform(0.6, 1.0) if label in truth else rng.uniform(0.0, 0.4) for label in common]
+        for k, label in enumerate(few):
+            positive = i in (7 * k + 1, 7 * k + 200)
+            truth += [label] if positive else []
+            base = rng.uniform(0.25, 0.3) if positive else rng.uniform(0.0, 0.1)
+            scores.append(min(1.0, base + few_score_shift))
+        rows.append((str(i), truth, scores))
+    frame = spark.createDataFrame(rows, "posting_id string, labels array<string>, scores array<double>")
+    return frame, [*common, *few], few
+
+
+def test_few_positive_labels_share_a_threshold_pooled_over_them_when_it_generalizes(spark):
+    frame, labels, few = few_positives_corpus(spark, few_score_shift=0.0)
+    exploded = explode_scores(frame, labels)
+    choice = select_few_positives_threshold(exploded, few, global_threshold=0.5)
+    assert choice.rule == "pooled_few"
+    assert 0.1 <= choice.threshold <= 0.3  # above the few labels' negatives, at their positives
+    assert choice.validation_f["pooled_few"] > 0.9 > choice.validation_f["global"]
+
+
+def test_few_positive_labels_keep_the_global_threshold_when_pooling_gains_nothing(spark):
+    # the few labels score like the common ones: positives 0.75-0.8, negatives under 0.6 (and the
+    # global threshold of 0.5 separates them as well as any pooled one)
+    frame, labels, few = few_positives_corpus(spark, few_score_shift=0.5)
+    exploded = explode_scores(frame, labels)
+    choice = select_few_positives_threshold(exploded, few, global_threshold=0.5)
+    assert choice.rule == "global"
+    assert choice.threshold == 0.5
+    assert choice.validation_f["global"] >= choice.validation_f["pooled_few"] - 1e-9
+
+
+def test_fit_thresholds_records_the_shared_threshold_of_few_positive_labels(spark):
+    frame, labels, few = few_positives_corpus(spark, few_score_shift=0.0)
+    thresholds = fit_thresholds(frame, labels, CalibrationConfig(min_positives=3))
+    entries = thresholds.by_label()
+    assert {entries[label].rule for label in few} == {"pooled_few"}
+    assert {entries[label].fallback for label in few} == {"few_positives"}
+    assert len({entries[label].threshold for label in few}) == 1
+    assert thresholds.few_positives_threshold == entries[few[0]].threshold < thresholds.global_threshold
+    assert set(entries[few[0]].rule_validation_f) == {"global", "pooled_few"}

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from jobtagger.calibration.counts import cumulative_counts, f_beta
 from jobtagger.config import CalibrationConfig
 
-RuleName = Literal["switch_off", "scut", "scut_rank", "global"]
+RuleName = Literal["switch_off", "scut", "scut_rank", "global", "pooled_few"]
 FallbackReason = Literal["few_positives", "below_min_f1", "precision_unreachable", "rank"]
 
 

@@ -15,6 +15,12 @@ positives, a hard label) and a rank fallback or the global threshold generalizes
 All of it is Spark work on the exploded scores: two per-label searches (one per half) and one
 aggregation of the candidate thresholds joined to the held-out half. Only one row per label and
 rule reaches the driver.
+
+Labels with too few validation positives for a threshold of their own share one, chosen the same
+way for the group (:func:`select_few_positives_threshold`): the global micro-F1 threshold of all
+labels, or one pooled over the few-positive labels only (their scores sit lower or higher than
+the well-supported labels' do), whichever has the better cross-fitted micro-F1 over the group,
+again with the one-standard-error rule in favour of the global threshold.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ from jobtagger.config import CalibrationConfig
 # Candidates of the "select" rule, in order of preference on equal figures.
 SELECTABLE_RULES: tuple[RuleName, ...] = ("scut_rank", "scut", "global")
 SELECTION_SEED = 17
+# Candidates of the threshold shared by the labels with few validation positives; the first is kept
+# unless the other wins by more than one standard error.
+FEW_POSITIVES_RULES: tuple[RuleName, ...] = ("global", "pooled_few")
 
 
 @dataclass(frozen=True)
@@ -85,13 +94,73 @@ def select_rules(
     }
 
 
-def chosen_rule(validation_f: Mapping[str, float], positives: int, *, min_positives: int) -> RuleName:
-    """The best rule by ``validation_f`` when it beats the first rule of :data:`SELECTABLE_RULES` by
-    more than one standard error (binomial, over ``positives``); the first rule otherwise."""
-    first = SELECTABLE_RULES[0]
+@dataclass(frozen=True)
+class FewPositivesChoice:
+    """The threshold shared by the few-positive labels, its rule and each candidate's cross-fitted
+    micro-F1 over those labels."""
+
+    rule: RuleName
+    threshold: float
+    validation_f: Mapping[str, float]
+
+
+def select_few_positives_threshold(
+    exploded: DataFrame, few_labels: Sequence[str], *, global_threshold: float, seed: int = SELECTION_SEED
+) -> FewPositivesChoice:
+    """The threshold of the labels in ``few_labels``: ``global_threshold`` or the micro-F1 threshold
+    pooled over their own rows, by cross-fitted micro-F1 over their rows (see the module docstring)."""
+    few = F.col("label").isin(list(few_labels))
+    halves = with_halves(exploded, seed=seed).persist()
+    try:
+        cuts = []
+        for half in (0, 1):
+            part = halves.where(F.col("half") == half)
+            cuts.append((1 - half, "global", global_micro_f1_threshold(pooled_cells(part))))
+            cuts.append((1 - half, "pooled_few", global_micro_f1_threshold(pooled_cells(part.where(few)))))
+        cut_frame = halves.sparkSession.createDataFrame(cuts, "half int, rule string, threshold double")
+        passes = F.col("score") >= F.col("threshold")
+        measured = (
+            halves.where(few)
+            .join(F.broadcast(cut_frame), ["half"])
+            .groupBy("rule")
+            .agg(
+                F.sum((passes & F.col("is_positive")).cast("long")).alias("tp"),
+                F.sum((passes & ~F.col("is_positive")).cast("long")).alias("fp"),
+                F.sum(F.col("is_positive").cast("long")).alias("positives"),
+            )
+            .collect()
+        )
+        pooled = global_micro_f1_threshold(pooled_cells(exploded.where(few)))
+    finally:
+        halves.unpersist()
+    figures = {row["rule"]: _f_beta(row["tp"], row["fp"], row["positives"], 1.0) for row in measured}
+    positives = max((int(row["positives"]) for row in measured), default=0)
+    rule = chosen_rule(figures, positives, min_positives=1, order=FEW_POSITIVES_RULES)
+    return FewPositivesChoice(rule, pooled if rule == "pooled_few" else global_threshold, figures)
+
+
+def few_positives_threshold(
+    exploded: DataFrame, few_labels: Sequence[str], config: CalibrationConfig, *, global_threshold: float
+) -> FewPositivesChoice:
+    """The threshold ``calibration.few_positives_rule`` gives the labels in ``few_labels``."""
+    if not few_labels or config.few_positives_rule == "global":
+        return FewPositivesChoice("global", global_threshold, {})
+    if config.few_positives_rule == "pooled_few":
+        pooled = global_micro_f1_threshold(pooled_cells(exploded.where(F.col("label").isin(list(few_labels)))))
+        return FewPositivesChoice("pooled_few", pooled, {})
+    return select_few_positives_threshold(exploded, few_labels, global_threshold=global_threshold)
+
+
+def chosen_rule(
+    validation_f: Mapping[str, float], positives: int, *, min_positives: int,
+    order: Sequence[RuleName] = SELECTABLE_RULES,
+) -> RuleName:
+    """The best rule by ``validation_f`` when it beats the first rule of ``order`` by more than one
+    standard error (binomial, over ``positives``); the first rule otherwise."""
+    first = order[0]
     if positives < min_positives or first not in validation_f:
         return first
-    best = best_rule(validation_f)
+    best = best_rule(validation_f, order)
     baseline = validation_f[first]
     standard_error = math.sqrt(baseline * (1.0 - baseline) / positives)
     return best if validation_f[best] > baseline + standard_error else first

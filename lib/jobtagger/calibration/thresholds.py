@@ -9,8 +9,9 @@ one global threshold (``global``), the F-best threshold switched off under the f
 (``switch_off``), or per label the best of the first three by cross-fitted validation F
 (``select``, :mod:`.selection`).
 
-Fallbacks are recorded per label, never silent: a label with fewer than ``min_positives``
-validation positives takes a single global threshold chosen for micro-F1 (``few_positives``); a
+Fallbacks are recorded per label, never silent: the labels with fewer than ``min_positives``
+validation positives share one threshold chosen for micro-F1 (``few_positives``; over all labels
+or pooled over those labels, see ``calibration.few_positives_rule``); a
 label whose best F1 is under ``min_f1`` fires on its top-ranked validation items (``rank``) or,
 with ``switch_off``, gets a threshold just above every validation score (``below_min_f1``, Fan &
 Lin's SCutFBR.0); ``precision_at_least`` with an unreachable target does the same
@@ -26,12 +27,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from jobtagger.calibration.candidates import FallbackReason, above_all, label_summaries, rule_cut
 from jobtagger.calibration.counts import explode_scores
 from jobtagger.calibration.pooled import global_micro_f1_threshold, labels_per_posting_thresholds, pooled_cells
 from jobtagger.calibration.score_calibration import CalibrationMethod
-from jobtagger.calibration.rule_selection import SELECTABLE_RULES, RuleChoice, select_rules
+from jobtagger.calibration.rule_selection import (
+    SELECTABLE_RULES,
+    FewPositivesChoice,
+    RuleChoice,
+    few_positives_threshold,
+    select_rules,
+)
 from jobtagger.config import CalibrationConfig
 from jobtagger.errors import JobtaggerError
 from jobtagger.tables.schemas import THRESHOLDS_SCHEMA
@@ -60,6 +68,8 @@ class Thresholds:
     strategy: str
     entries: tuple[LabelThreshold, ...]
     global_threshold: float | None = None
+    # the one threshold of the labels under min_positives validation positives (None: there are none)
+    few_positives_threshold: float | None = None
     # k -> the one threshold giving k labels per validation posting on average (before the rules)
     labels_per_posting: Mapping[int, float] = field(default_factory=dict)
 
@@ -129,16 +139,26 @@ def fit_thresholds(
         summary = {row["label"]: row for row in label_summaries(exploded, config, global_threshold).collect()}
         per_posting = labels_per_posting_thresholds(exploded, cells, n_labels=len(labels)) if labels else {}
         choices = select_rules(exploded, config) if config.effective_rule == "select" else {}
+        few = [label for label, row in summary.items() if int(row["positives"]) < config.min_positives]
+        few = few if config.strategy != "fixed" else []
+        shared = few_positives_threshold(exploded, few, config, global_threshold=global_threshold)
+        if shared.rule != "global":  # each label's F1 at the shared threshold, for the record
+            few_rows = exploded.where(F.col("label").isin(few))
+            summary.update({row["label"]: row for row in label_summaries(few_rows, config, shared.threshold).collect()})
     finally:
         exploded.unpersist()
-    entries = tuple(_choose(label, summary.get(label), config, global_threshold, choices.get(label)) for label in labels)
+    entries = tuple(
+        _choose(label, summary.get(label), config, global_threshold, choices.get(label), shared) for label in labels
+    )
     return Thresholds(
-        strategy=config.strategy, entries=entries, global_threshold=global_threshold, labels_per_posting=per_posting
+        strategy=config.strategy, entries=entries, global_threshold=global_threshold, labels_per_posting=per_posting,
+        few_positives_threshold=shared.threshold if few else None,
     )
 
 
 def _choose(
-    label: str, row: Any, config: CalibrationConfig, global_threshold: float, choice: RuleChoice | None
+    label: str, row: Any, config: CalibrationConfig, global_threshold: float, choice: RuleChoice | None,
+    shared: FewPositivesChoice,
 ) -> LabelThreshold:
     if row is None:
         raise JobtaggerError(f"calibration: label {label!r} has no validation scores")
@@ -156,7 +176,9 @@ def _choose(
     if config.strategy == "fixed":
         return entry(config.fixed_threshold, None, float(chosen["f1"]) if chosen else 0.0, "fixed")
     if positives < config.min_positives:
-        return entry(global_threshold, "few_positives", float(row["global_f1"] or 0.0), "global")
+        # global_f1 is the F1 at the shared threshold (the few labels' summary is redone at it)
+        return entry(shared.threshold, "few_positives", float(row["global_f1"] or 0.0), shared.rule,
+                     rule_validation_f=dict(shared.validation_f) or None)
     if chosen is None:  # precision target met by no threshold
         return entry(above_all(row), "precision_unreachable", 0.0, config.strategy)
     if config.strategy == "precision_at_least":
