@@ -259,12 +259,15 @@ def _read(
     lookup = label_lookup(taxonomy_of(config))
     while True:
         landing = read_landing_files(spark, folder, config=config.ingest, unreadable=unreadable)
-        validated = with_content_hash(validate_records(landing.frame, config=config.ingest, lookup=lookup)).withColumns(
+        # The record id is set on the union of the readers, before validation: a projection that
+        # is not deterministic stays above the union, so the validation above it is generated
+        # once, not copied into every reader's branch (the code each task carries).
+        raw = landing.frame.withColumn(RECORD_ID, F.monotonically_increasing_id())
+        validated = with_content_hash(validate_records(raw, config=config.ingest, lookup=lookup)).withColumns(
             {
                 "run_date": F.lit(context.run_date),
                 "run_id": F.lit(context.run_id),
                 "ingested_at": F.lit(ingested_at).cast("timestamp"),
-                RECORD_ID: F.monotonically_increasing_id(),
             }
         )
         try:
