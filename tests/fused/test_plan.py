@@ -6,23 +6,29 @@ import datetime as dt
 import logging
 from collections import Counter
 
+import numpy as np
 import pytest
 from pyspark.ml import PipelineModel
-from pyspark.ml.feature import CountVectorizerModel, RegexTokenizer
+from pyspark.ml.feature import IDF, CountVectorizerModel, IDFModel, RegexTokenizer
 from pyspark.sql import functions as F
 
 from jobtagger.fused import NotFusable, read_plan
 from jobtagger.models.one_vs_rest import OneVsRestLogisticModel
 from jobtagger.gold_rows import score_gold_rows, to_gold_rows
 from jobtagger.text.features import build_feature_pipeline
+from jobtagger.text.idf import IdfWeighting
 
 from fused_world import FEATURES, LABELS, NO_JARS, edge_postings, training_rows, with_untrained_classifier
 
 RUN = dict(model_version="m1", run_id="run1", tagged_at=dt.datetime(2026, 11, 2, 8, 30))
 
 
+def corpus_of(spark):
+    return training_rows(spark, copies=2).withColumn("company", F.col("title"))
+
+
 def model_with(spark, **features) -> PipelineModel:
-    corpus = training_rows(spark, copies=2).withColumn("company", F.col("title"))
+    corpus = corpus_of(spark)
     feature_model = build_feature_pipeline(FEATURES.model_copy(update=features), capabilities=NO_JARS).fit(corpus)
     return with_untrained_classifier(feature_model, corpus)
 
@@ -86,3 +92,21 @@ def test_a_model_it_cannot_reproduce_is_scored_by_its_transform_and_logged(spark
     assert sorted(scored.rows.frame().collect()) == sorted(expected)
     assert scored.profile.rows == len(expected)  # profiled as computed, once
     assert scored.profile.tag_postings == Counter(tag for row in expected for tag in row.tags)
+
+
+def test_a_saved_model_holding_sparks_idf_stage_loads_and_tags_fused_alike(spark, fusable, tmp_path):
+    """Models whose IDF stage is Spark's IDFModel (same weights) still read into the same plan."""
+    position = next(i for i, stage in enumerate(fusable.stages) if type(stage) is IdfWeighting)
+    ours = fusable.stages[position]
+    counts = PipelineModel(stages=fusable.stages[:position]).transform(corpus_of(spark))
+    sparks = IDF(inputCol=ours.getInputCol(), outputCol=ours.getOutputCol(), minDocFreq=FEATURES.min_doc_freq).fit(counts)
+    np.testing.assert_array_equal(sparks.idf.toArray(), ours.weights)
+    PipelineModel(stages=[*fusable.stages[:position], sparks, *fusable.stages[position + 1:]]).write().save(
+        str(tmp_path / "model"))
+    loaded = PipelineModel.load(str(tmp_path / "model"))
+    assert type(loaded.stages[position]) is IDFModel
+    np.testing.assert_array_equal(read_plan(loaded, spark).scoring.text.idf, read_plan(fusable, spark).scoring.text.idf)
+    postings = edge_postings(spark)
+    scored = score_gold_rows(postings, loaded, **RUN)
+    assert scored.scorer == "fused"
+    assert sorted(scored.rows.frame().collect()) == sorted(score_gold_rows(postings, fusable, **RUN).rows.frame().collect())

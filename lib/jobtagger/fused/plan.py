@@ -45,6 +45,7 @@ from jobtagger.text.features import (
     SublinearTf,
     terms_statement,
 )
+from jobtagger.text.idf import IdfWeighting
 
 _PROBE_CHARS = 1 << 17  # code points per probe row
 # Planes 4-13 hold no character in any Unicode version (16.0 included: Java 25), planes 15-16 are
@@ -87,11 +88,13 @@ class _Stages:
     def __init__(self, stages: list) -> None:
         self.stages, self.position = stages, 0
 
-    def take(self, kind: type, role: str):
+    def take(self, kind: type | tuple[type, ...], role: str):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
         stage = self.peek()
-        if type(stage) is not kind:
+        if type(stage) not in kinds:
             found = type(stage).__name__ if stage is not None else "nothing"
-            raise NotFusable(f"stage {self.position} is {found}, where the fused scorer expects {role} ({kind.__name__})")
+            expected = " or ".join(k.__name__ for k in kinds)
+            raise NotFusable(f"stage {self.position} is {found}, where the fused scorer expects {role} ({expected})")
         return self.next()
 
     def next(self):
@@ -137,7 +140,8 @@ def read_plan(model: PipelineModel, spark: SparkSession) -> FusedPlan:
     if sublinear is not None:
         _wired(sublinear.getInputCol(), previous, "sublinear tf")
         previous = sublinear.getOutputCol()
-    idf: IDFModel = stages.take(IDFModel, "the IDF weights")
+    # IDFModel: a saved model holding Spark's fitted IDF stage still tags fused (both have ``.idf``).
+    idf: IdfWeighting | IDFModel = stages.take((IdfWeighting, IDFModel), "the IDF weights")
     _wired(idf.getInputCol(), previous, "IDF")
     normalizer: Normalizer = stages.take(Normalizer, "the L2 normalization")
     _wired(normalizer.getInputCol(), idf.getOutputCol(), "normalization")

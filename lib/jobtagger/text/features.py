@@ -5,15 +5,16 @@ description) -> Unicode-aware RegexTokenizer (lowercases) -> stop words of en/de
 2..``ngram_max``-grams appended to the unigrams -> counts, either ``CountVectorizer`` (vocabulary
 of at most ``num_features`` terms seen in at least ``min_doc_freq`` postings; the model card maps
 a feature index back to its term through ``CountVectorizerModel.vocabulary``) or ``HashingTF``
-(``num_features`` buckets) -> optional sublinear tf (1 + log tf) -> IDF -> L2 normalization ->
-optionally one-hot categoricals (company, country, language) appended by a VectorAssembler.
+(``num_features`` buckets) -> optional sublinear tf (1 + log tf) -> IDF (:mod:`jobtagger.text.idf`:
+Spark's IDF fits, the weights apply from a broadcast) -> L2 normalization -> optionally one-hot
+categoricals (company, country, language) appended by a VectorAssembler.
 
 Why vocabulary by default: the classifiers keep a dense float32 weight matrix of d x K, so d must
 be the number of terms actually kept (2^15..2^16), never 2^18 hash buckets.
 
-Everything except :class:`SublinearTf` is a JVM stage; ``SublinearTf`` is a Python Transformer
-with Params and ``DefaultParamsReadable/Writable``, so the fitted PipelineModel saves and loads; it
-maps whole Arrow batches (an Arrow UDF), not one Python call per row.
+Everything except :class:`SublinearTf` and the fitted IDF (:class:`~jobtagger.text.idf.IdfWeighting`)
+is a JVM stage; those two are Python stages that save and load with the PipelineModel and map
+whole Arrow batches (Arrow UDFs), not one Python call per row.
 The ``spark-nlp`` engine swaps the tokenizer part for Spark NLP annotators and fails fast when
 the Spark NLP jar is not on the classpath.
 """
@@ -25,7 +26,6 @@ import pyarrow as pa
 from pyspark import keyword_only
 from pyspark.ml import Pipeline, Transformer
 from pyspark.ml.feature import (
-    IDF,
     CountVectorizer,
     HashingTF,
     NGram,
@@ -48,6 +48,7 @@ from jobtagger.arrow_vectors import map_vector_values
 from jobtagger.config import FeaturesConfig
 from jobtagger.errors import EnvironmentProblem
 from jobtagger.session import JvmCapabilities
+from jobtagger.text.idf import Idf
 
 SPARK_NLP_PACKAGE = "com.johnsnowlabs.nlp:spark-nlp_2.13:7.0.0"
 STOP_WORD_LANGUAGES = ("english", "german", "french", "spanish")
@@ -128,7 +129,7 @@ def build_feature_pipeline(
     if config.sublinear_tf:
         stages.append(SublinearTf(inputCol="_tf", outputCol=counts))
     stages += [
-        IDF(inputCol=counts, outputCol="_tfidf", minDocFreq=config.min_doc_freq),
+        Idf(inputCol=counts, outputCol="_tfidf", minDocFreq=config.min_doc_freq),
         Normalizer(inputCol="_tfidf", outputCol=text_features, p=2.0),
     ]
     if config.categorical:
