@@ -184,6 +184,14 @@ def map_labels(
 # Validation and normalization
 
 
+def with_record_id(raw: DataFrame) -> DataFrame:
+    """``raw`` with :data:`RECORD_ID`, a number unique within the run, set on the raw records
+    before validation: the projection is not deterministic, so Spark keeps it (and the validation
+    above it) above the union of the landing readers instead of copying the validation into every
+    reader's branch, which would multiply the code each task carries."""
+    return raw.withColumn(RECORD_ID, F.monotonically_increasing_id())
+
+
 def has_invalid_utf8(column: Column) -> Column:
     return ~F.is_valid_utf8(column) | column.contains(REPLACEMENT_CHARACTER)
 

@@ -1,4 +1,5 @@
-"""Dedup of a batch (jobtagger.ingestion): older versions of an id, and content seen under another id."""
+"""Dedup of a batch (jobtagger.ingestion): record ids, older versions of an id, and content seen under
+another id."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from jobtagger.ingestion import (
     duplicate_versions,
     flag_content_duplicates,
     surplus_versions,
+    with_record_id,
 )
 
 DAY = dt.datetime(2026, 11, 3)
@@ -62,3 +64,18 @@ def test_older_versions_keep_their_normalized_posting_as_the_payload(spark):
     assert (row["reason"], row["source_file"]) == ("duplicate_version", "1.jsonl")
     assert row["raw_payload"].startswith('{"posting_id":"a","title":"Title"')
     assert '"labels":["it"]' in row["raw_payload"]
+
+
+def test_record_ids_keep_later_projections_above_the_readers_union(spark):
+    # Spark pushes a deterministic projection into every branch of a union; the record id (not
+    # deterministic) keeps the validation above it, written once in the plan.
+    jsonl = spark.createDataFrame([("a", "x")], "posting_id string, title string")
+    csv = spark.createDataFrame([("b", "y")], "posting_id string, title string")
+    union = jsonl.unionByName(csv)
+    cleaned = F.upper(F.regexp_replace("title", "x", "z")).alias("title")
+    plan = lambda df: df._jdf.queryExecution().optimizedPlan().toString()  # noqa: E731
+    assert plan(union.select("posting_id", cleaned)).count("regexp_replace") == 2  # one per branch
+    with_ids = with_record_id(union).select("posting_id", cleaned, RECORD_ID)
+    assert plan(with_ids).count("regexp_replace") == 1
+    ids = [row[RECORD_ID] for row in with_ids.collect()]
+    assert len(set(ids)) == len(ids) == 2

@@ -46,7 +46,14 @@ from jobtagger.bench import generate as generate_bench
 from jobtagger.bench import options
 from jobtagger.bench.plain_copy import plain_copy
 from jobtagger.config import JobtaggerConfig
-from jobtagger.ingestion import HTML_FIELDS, PLAIN_FIELDS, label_lookup, map_labels, validate_records
+from jobtagger.ingestion import (
+    HTML_FIELDS,
+    PLAIN_FIELDS,
+    label_lookup,
+    map_labels,
+    validate_records,
+    with_record_id,
+)
 from jobtagger.landing import landing_files, read_landing_files
 from jobtagger.runlog import RunContext
 from jobtagger.stages import ingest
@@ -187,7 +194,7 @@ def profile(spark: SparkSession, config: JobtaggerConfig, folder: Path) -> dict[
     """Seconds of the fused read pass, layer by layer (each written to the ``noop`` sink): the raw
     records; with the text normalization; with the label resolution; fully validated. The
     differences to ``read`` are what normalization and label resolution cost."""
-    landing = read_landing_files(spark, folder, config=config.ingest).frame
+    landing = with_record_id(read_landing_files(spark, folder, config=config.ingest).frame)  # as the stage does
     lookup = label_lookup(ingest.taxonomy_of(config))
 
     layers: dict[str, Callable[[], DataFrame]] = {

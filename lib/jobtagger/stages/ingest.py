@@ -52,6 +52,7 @@ from jobtagger.ingestion import (
     to_quarantine_rows,
     validate_records,
     with_content_hash,
+    with_record_id,
 )
 from jobtagger import __version__
 from jobtagger.landing import failed_landing_file, file_stamps, landing_fingerprint, read_landing_files, short_error
@@ -259,10 +260,7 @@ def _read(
     lookup = label_lookup(taxonomy_of(config))
     while True:
         landing = read_landing_files(spark, folder, config=config.ingest, unreadable=unreadable)
-        # The record id is set on the union of the readers, before validation: a projection that
-        # is not deterministic stays above the union, so the validation above it is generated
-        # once, not copied into every reader's branch (the code each task carries).
-        raw = landing.frame.withColumn(RECORD_ID, F.monotonically_increasing_id())
+        raw = with_record_id(landing.frame)
         validated = with_content_hash(validate_records(raw, config=config.ingest, lookup=lookup)).withColumns(
             {
                 "run_date": F.lit(context.run_date),
