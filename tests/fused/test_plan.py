@@ -17,6 +17,7 @@ from jobtagger.models.one_vs_rest import OneVsRestLogisticModel
 from jobtagger.gold_rows import score_gold_rows, to_gold_rows
 from jobtagger.text.features import build_feature_pipeline
 from jobtagger.text.idf import IdfWeighting
+from jobtagger.text.vocabulary import VocabularyCounts
 
 from fused_world import FEATURES, LABELS, NO_JARS, edge_postings, training_rows, with_untrained_classifier
 
@@ -63,12 +64,13 @@ def test_the_default_feature_pipeline_is_fusable(spark, fusable):
         (lambda spark, m: model_with(spark, categorical=["company"]), "StringIndexerModel"),
         (lambda spark, m: replaced(m, RegexTokenizer, pattern=r"\w+"), "is not TOKEN_PATTERN"),
         (lambda spark, m: replaced(m, RegexTokenizer, toLowercase=False), "does not lower-case"),
-        (lambda spark, m: replaced(m, CountVectorizerModel, minTF=2.0), "minTF"),
+        (lambda spark, m: replaced(m, VocabularyCounts, minTF=2.0), "minTF"),
+        (lambda spark, m: replaced(m, VocabularyCounts, binary=True), "binary=True"),
         (lambda spark, m: PipelineModel(stages=[*m.stages[:-2], ScoresItsOwnWay(labels=LABELS, arrays=m.stages[-2].arrays),
                                                m.stages[-1]]), "ScoresItsOwnWay"),
         (lambda spark, m: PipelineModel(stages=m.stages[:-1]), "expects the decision"),
     ],
-    ids=["hashing", "categorical", "tokenizer_pattern", "case_sensitive_tokens", "min_tf", "own_transform",
+    ids=["hashing", "categorical", "tokenizer_pattern", "case_sensitive_tokens", "min_tf", "binary", "own_transform",
          "no_decision"],
 )
 def test_what_the_fused_scorer_cannot_reproduce_is_named(spark, fusable, change, reason):
@@ -94,19 +96,44 @@ def test_a_model_it_cannot_reproduce_is_scored_by_its_transform_and_logged(spark
     assert scored.profile.tag_postings == Counter(tag for row in expected for tag in row.tags)
 
 
-def test_a_saved_model_holding_sparks_idf_stage_loads_and_tags_fused_alike(spark, fusable, tmp_path):
-    """Models whose IDF stage is Spark's IDFModel (same weights) still read into the same plan."""
-    position = next(i for i, stage in enumerate(fusable.stages) if type(stage) is IdfWeighting)
-    ours = fusable.stages[position]
-    counts = PipelineModel(stages=fusable.stages[:position]).transform(corpus_of(spark))
-    sparks = IDF(inputCol=ours.getInputCol(), outputCol=ours.getOutputCol(), minDocFreq=FEATURES.min_doc_freq).fit(counts)
-    np.testing.assert_array_equal(sparks.idf.toArray(), ours.weights)
-    PipelineModel(stages=[*fusable.stages[:position], sparks, *fusable.stages[position + 1:]]).write().save(
-        str(tmp_path / "model"))
-    loaded = PipelineModel.load(str(tmp_path / "model"))
-    assert type(loaded.stages[position]) is IDFModel
-    np.testing.assert_array_equal(read_plan(loaded, spark).scoring.text.idf, read_plan(fusable, spark).scoring.text.idf)
+def position_of(model: PipelineModel, kind: type) -> int:
+    return next(i for i, stage in enumerate(model.stages) if type(stage) is kind)
+
+
+def saved_and_loaded(model: PipelineModel, replacements: dict, path) -> PipelineModel:
+    """The model with the stages at these positions replaced, after a save and load."""
+    PipelineModel(stages=[replacements.get(i, stage) for i, stage in enumerate(model.stages)]).write().save(str(path))
+    return PipelineModel.load(str(path))
+
+
+def assert_tags_fused_alike(spark, loaded: PipelineModel, fusable: PipelineModel) -> None:
     postings = edge_postings(spark)
     scored = score_gold_rows(postings, loaded, **RUN)
     assert scored.scorer == "fused"
     assert sorted(scored.rows.frame().collect()) == sorted(score_gold_rows(postings, fusable, **RUN).rows.frame().collect())
+
+
+def test_a_saved_model_holding_sparks_idf_stage_loads_and_tags_fused_alike(spark, fusable, tmp_path):
+    """Models whose IDF stage is Spark's IDFModel (same weights) still read into the same plan."""
+    position = position_of(fusable, IdfWeighting)
+    ours = fusable.stages[position]
+    counts = PipelineModel(stages=fusable.stages[:position]).transform(corpus_of(spark))
+    sparks = IDF(inputCol=ours.getInputCol(), outputCol=ours.getOutputCol(), minDocFreq=FEATURES.min_doc_freq).fit(counts)
+    np.testing.assert_array_equal(sparks.idf.toArray(), ours.weights)
+    loaded = saved_and_loaded(fusable, {position: sparks}, tmp_path / "model")
+    assert type(loaded.stages[position]) is IDFModel
+    np.testing.assert_array_equal(read_plan(loaded, spark).scoring.text.idf, read_plan(fusable, spark).scoring.text.idf)
+    assert_tags_fused_alike(spark, loaded, fusable)
+
+
+def test_a_saved_model_holding_sparks_count_vectorizer_stage_loads_and_tags_fused_alike(spark, fusable, tmp_path):
+    """Models whose vocabulary stage is Spark's CountVectorizerModel (same terms) still read into
+    the same plan."""
+    position = position_of(fusable, VocabularyCounts)
+    ours = fusable.stages[position]
+    sparks = CountVectorizerModel.from_vocabulary(ours.vocabulary, inputCol=ours.getInputCol(),
+                                                  outputCol=ours.getOutputCol())
+    loaded = saved_and_loaded(fusable, {position: sparks}, tmp_path / "model")
+    assert type(loaded.stages[position]) is CountVectorizerModel
+    assert read_plan(loaded, spark).scoring.text.vocabulary == read_plan(fusable, spark).scoring.text.vocabulary
+    assert_tags_fused_alike(spark, loaded, fusable)

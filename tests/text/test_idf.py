@@ -11,9 +11,6 @@ from pyspark.ml.feature import IDF, IDFModel
 from pyspark.ml.linalg import DenseVector, SparseVector, Vectors, VectorUDT
 from pyspark.sql.types import StringType, StructField, StructType
 
-from jobtagger.config import FeaturesConfig
-from jobtagger.session import JvmCapabilities
-from jobtagger.text.features import build_feature_pipeline
 from jobtagger.text.idf import Idf, IdfWeighting, weight_vectors
 
 SIZE = 6
@@ -105,14 +102,8 @@ def test_saves_and_loads_with_the_pipeline_model(spark, frame, tmp_path):
     assert vectors(loaded, frame) == vectors(model, frame)
 
 
-def test_the_feature_pipeline_fits_the_broadcast_idf_stage(spark):
-    postings = spark.createDataFrame(
-        [("1", "Python Developer", "Python and Spark"), ("2", "Java Developer", "Java and Spark"),
-         ("3", "Data Engineer", "Spark pipelines in Python")],
-        "posting_id string, title string, description string",
-    )
-    features = FeaturesConfig(min_doc_freq=1, num_features=100)
-    model = build_feature_pipeline(features, capabilities=JvmCapabilities(delta_spark=False, spark_nlp=False)).fit(postings)
+def test_the_feature_pipeline_fits_the_broadcast_idf_stage(fitted_features):
+    postings, model = fitted_features
     idf = [stage for stage in model.stages if type(stage) is IdfWeighting]
     assert len(idf) == 1 and not any(isinstance(stage, IDFModel) for stage in model.stages)
     assert len(idf[0].weights) == model.transform(postings).first().features.size

@@ -46,6 +46,7 @@ from jobtagger.text.features import (
     terms_statement,
 )
 from jobtagger.text.idf import IdfWeighting
+from jobtagger.text.vocabulary import VocabularyCounts
 
 _PROBE_CHARS = 1 << 17  # code points per probe row
 # Planes 4-13 hold no character in any Unicode version (16.0 included: Java 25), planes 15-16 are
@@ -131,10 +132,14 @@ def read_plan(model: PipelineModel, spark: SparkSession) -> FusedPlan:
         raise NotFusable(f"terms statement {terms.getStatement()!r} is not {terms_statement(term_columns)!r}")
     if type(stages.peek()).__name__ == "HashingTF":
         raise NotFusable("HashingTF: Spark's murmur3 term hashing is not reproduced (use features.vocabulary=count)")
-    counts: CountVectorizerModel = stages.take(CountVectorizerModel, "the vocabulary counts")
+    # CountVectorizerModel: a saved model holding Spark's fitted vocabulary stage still tags fused
+    # (both have ``.vocabulary``, minTF and binary).
+    counts: VocabularyCounts | CountVectorizerModel = stages.take((VocabularyCounts, CountVectorizerModel),
+                                                                  "the vocabulary counts")
     _wired(counts.getInputCol(), TERMS_COL, "counts")
     if counts.getMinTF() != 1.0 or counts.getBinary():
-        raise NotFusable(f"CountVectorizerModel minTF={counts.getMinTF()}, binary={counts.getBinary()} (the fused scorer counts plainly)")
+        raise NotFusable(f"{type(counts).__name__} minTF={counts.getMinTF()}, binary={counts.getBinary()} "
+                         "(the fused scorer counts plainly)")
     previous = counts.getOutputCol()
     sublinear = stages.take_if(SublinearTf)
     if sublinear is not None:

@@ -2,9 +2,10 @@
 
 Stages (engine ``spark-ml``): combine text (title repeated ``title_weight`` times, then the
 description) -> Unicode-aware RegexTokenizer (lowercases) -> stop words of en/de/fr/es removed ->
-2..``ngram_max``-grams appended to the unigrams -> counts, either ``CountVectorizer`` (vocabulary
-of at most ``num_features`` terms seen in at least ``min_doc_freq`` postings; the model card maps
-a feature index back to its term through ``CountVectorizerModel.vocabulary``) or ``HashingTF``
+2..``ngram_max``-grams appended to the unigrams -> counts, either over a vocabulary
+(:mod:`jobtagger.text.vocabulary`: Spark's CountVectorizer fits at most ``num_features`` terms seen
+in at least ``min_doc_freq`` postings, the terms save as a plain file; the model card maps a
+feature index back to its term through the stage's ``vocabulary``) or ``HashingTF``
 (``num_features`` buckets) -> optional sublinear tf (1 + log tf) -> IDF (:mod:`jobtagger.text.idf`:
 Spark's IDF fits, the weights apply from a broadcast) -> L2 normalization -> optionally one-hot
 categoricals (company, country, language) appended by a VectorAssembler.
@@ -12,9 +13,12 @@ categoricals (company, country, language) appended by a VectorAssembler.
 Why vocabulary by default: the classifiers keep a dense float32 weight matrix of d x K, so d must
 be the number of terms actually kept (2^15..2^16), never 2^18 hash buckets.
 
-Everything except :class:`SublinearTf` and the fitted IDF (:class:`~jobtagger.text.idf.IdfWeighting`)
-is a JVM stage; those two are Python stages that save and load with the PipelineModel and map
-whole Arrow batches (Arrow UDFs), not one Python call per row.
+Everything except :class:`SublinearTf`, the fitted vocabulary
+(:class:`~jobtagger.text.vocabulary.VocabularyCounts`) and the fitted IDF
+(:class:`~jobtagger.text.idf.IdfWeighting`) is a JVM stage; those are Python stages that save and
+load with the PipelineModel. ``SublinearTf`` and ``IdfWeighting`` map whole Arrow batches (Arrow
+UDFs), not one Python call per row; ``VocabularyCounts`` counts through Spark's
+CountVectorizerModel built from its terms.
 The ``spark-nlp`` engine swaps the tokenizer part for Spark NLP annotators and fails fast when
 the Spark NLP jar is not on the classpath.
 """
@@ -26,7 +30,7 @@ import pyarrow as pa
 from pyspark import keyword_only
 from pyspark.ml import Pipeline, Transformer
 from pyspark.ml.feature import (
-    CountVectorizer,
+    CountVectorizerModel,
     HashingTF,
     NGram,
     Normalizer,
@@ -49,6 +53,7 @@ from jobtagger.config import FeaturesConfig
 from jobtagger.errors import EnvironmentProblem
 from jobtagger.session import JvmCapabilities
 from jobtagger.text.idf import Idf
+from jobtagger.text.vocabulary import Vocabulary, VocabularyCounts
 
 SPARK_NLP_PACKAGE = "com.johnsnowlabs.nlp:spark-nlp_2.13:7.0.0"
 STOP_WORD_LANGUAGES = ("english", "german", "french", "spanish")
@@ -117,7 +122,7 @@ def build_feature_pipeline(
     counts = "_tf_sublinear" if config.sublinear_tf else "_tf"
     if config.vocabulary == "count":
         stages.append(
-            CountVectorizer(
+            Vocabulary(
                 inputCol=TERMS_COL,
                 outputCol="_tf",
                 vocabSize=config.num_features,
@@ -139,9 +144,10 @@ def build_feature_pipeline(
 
 
 def vocabulary_of(pipeline_model) -> list[str] | None:
-    """Terms by feature index from a fitted feature pipeline (None with hashed features)."""
+    """Terms by feature index from a fitted feature pipeline (None with hashed features); a saved
+    model may hold Spark's CountVectorizerModel as its vocabulary stage."""
     for stage in pipeline_model.stages:
-        if hasattr(stage, "vocabulary") and stage.hasParam("vocabSize"):
+        if isinstance(stage, (VocabularyCounts, CountVectorizerModel)):
             return list(stage.vocabulary)
     return None
 
