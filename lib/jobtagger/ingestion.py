@@ -95,7 +95,7 @@ def broadcast_lookup(spark: SparkSession, lookup: Mapping[str, str]) -> Callable
     element where a key is not in ``lookup``), for tens of thousands of keys.
 
     The table travels as a broadcast variable, once per executor, not inside the query plan (a
-    map literal of every taxonomy spelling makes each task carry megabytes, and Spark looks a key
+    map literal of every taxonomy spelling makes each task carry the whole table, and Spark looks a key
     up in a map value by comparing it with every key in turn). The lookup itself is one Arrow
     batch pass: every key of a batch is hashed against the table at once (``index_in``), then the
     ids are taken and put back into the batch's lists.

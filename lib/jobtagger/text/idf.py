@@ -4,7 +4,7 @@
 ``log((numDocs + 1) / (df + 1))``, 0 for a term in fewer than ``minDocFreq`` documents) and keeps
 only the weights, as :class:`IdfWeighting`. Spark's ``IDFModel`` is not kept as the stage because
 its transform is a Scala UDF whose closure holds the whole model (weights and document
-frequencies, ~1 MB at 65,536 features): every task of every job that transforms features would
+frequencies, as large as the vocabulary): every task of every job that transforms features would
 ship it. :class:`IdfWeighting` instead multiplies whole Arrow batches by weights read from a
 broadcast, so its tasks stay small.
 

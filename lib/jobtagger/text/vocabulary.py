@@ -125,7 +125,7 @@ class VocabularyCounts(Model, _CountingParams, DefaultParamsReadable, DefaultPar
 
 def _java_strings(context: SparkContext, terms: list[str]):
     """The terms as a JVM ``String[]`` in one pickled transfer (``from_vocabulary`` sets its array
-    one py4j call per term, seconds for tens of thousands; it cannot send an unpaired surrogate)."""
+    one py4j call per term, slow for a large vocabulary; it cannot send an unpaired surrogate)."""
     jvm = context._jvm
     terms_list = jvm.org.apache.spark.ml.python.MLSerDe.loads(bytearray(CPickleSerializer().dumps(terms)))
     return jvm.java.util.Arrays.copyOf(terms_list.toArray(), terms_list.size(), jvm.java.lang.Class.forName("[Ljava.lang.String;"))
