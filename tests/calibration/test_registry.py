@@ -33,6 +33,7 @@ def record(version, micro, macro, path):
     )
 
 
+@pytest.mark.slow
 def test_register_accept_reject_force(spark, make_config):
     config = make_config()
     store = open_table_store(spark, config.storage)

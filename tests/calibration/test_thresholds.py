@@ -42,6 +42,7 @@ score = st.sampled_from([0.05, 0.1, 0.2, 0.3, 0.35, 0.5, 0.6, 0.75, 0.9, 0.95]) 
 row = st.tuples(st.sets(st.sampled_from(LABELS), max_size=2), st.lists(score, min_size=3, max_size=3))
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(row, min_size=2, max_size=25))
 def test_f_beta_thresholds_match_brute_force(spark, data):

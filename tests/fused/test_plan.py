@@ -113,6 +113,7 @@ def assert_tags_fused_alike(spark, loaded: PipelineModel, fusable: PipelineModel
     assert sorted(scored.rows.frame().collect()) == sorted(score_gold_rows(postings, fusable, **RUN).rows.frame().collect())
 
 
+@pytest.mark.slow
 def test_a_saved_model_holding_sparks_idf_stage_loads_and_tags_fused_alike(spark, fusable, tmp_path):
     """Models whose IDF stage is Spark's IDFModel (same weights) still read into the same plan."""
     position = position_of(fusable, IdfWeighting)
@@ -126,6 +127,7 @@ def test_a_saved_model_holding_sparks_idf_stage_loads_and_tags_fused_alike(spark
     assert_tags_fused_alike(spark, loaded, fusable)
 
 
+@pytest.mark.slow
 def test_a_saved_model_holding_sparks_count_vectorizer_stage_loads_and_tags_fused_alike(spark, fusable, tmp_path):
     """Models whose vocabulary stage is Spark's CountVectorizerModel (same terms) still read into
     the same plan."""

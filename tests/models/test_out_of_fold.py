@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from model_toys import DIM, LABELS, toy_rows
 from pyspark.ml.linalg import SparseVector
 from pyspark.sql import functions as F
@@ -22,6 +24,7 @@ def rows_with_a_rare_label():
     return [(*row, "train") for row in rows + rare]
 
 
+@pytest.mark.slow
 def test_out_of_fold_scores_cover_every_posting_once_and_give_the_rare_label_its_own_threshold(spark):
     df = spark.createDataFrame(rows_with_a_rare_label(), ["posting_id", "features", "labels", "split"])
     report = build_label_space(df, min_support=1, max_labels=10)

@@ -94,6 +94,7 @@ def test_missing_input_exits_4_with_one_reason_line_and_a_failed_summary(pyfiles
     assert summary["status"] == "failed" and summary["error"] in reason
 
 
+@pytest.mark.slow
 def test_failed_quality_gate_exits_3_with_one_reason_line_and_nothing_written(pyfiles, node_python, tmp_path):
     folder = tmp_path / "landing" / RUN_DATE
     folder.mkdir(parents=True)

@@ -86,6 +86,7 @@ def test_evaluate_with_folds_fits_thresholds_on_out_of_fold_scores_of_all_train(
     assert result["metrics"]["micro_f1"] > 0.8
 
 
+@pytest.mark.slow
 def test_postings_without_a_split_of_their_own_are_split_three_ways_and_train(spark, make_config, tmp_path):
     docs = [{**d, "split": None} for d in corpus(150, 1)]
     files = write_jsonl(tmp_path / "docs.jsonl", docs)
@@ -98,6 +99,7 @@ def test_postings_without_a_split_of_their_own_are_split_three_ways_and_train(sp
     assert result["metrics"]["micro_f1"] > 0.8
 
 
+@pytest.mark.slow
 def test_baseline_option_prints_the_scikit_learn_figures_beside_the_model(spark, make_config, tmp_path, capsys):
     train = write_jsonl(tmp_path / "train.jsonl", corpus(150, 1))
     test = write_jsonl(tmp_path / "test.jsonl", corpus(40, 2))
