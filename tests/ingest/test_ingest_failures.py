@@ -48,6 +48,7 @@ def corrupt_pages_parquet(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+@pytest.mark.slow
 def test_unreadable_files_are_quarantined_as_files_and_the_rest_of_the_date_goes_on(spark, config, caplog):
     folder = landing_folder(config, DAY1)
     write_jsonl(folder, "good.jsonl", [good_posting(f"g-{i}") for i in range(4)])

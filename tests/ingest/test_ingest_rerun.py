@@ -23,6 +23,7 @@ def ingest(spark, config) -> tuple[RunContext, dict]:
     return run, result
 
 
+@pytest.mark.slow
 def test_rerun_with_unchanged_files_commits_nothing_and_reports_reconciled_counts(spark, make_config):
     config = make_config()
     folder = landing_folder(config, DAY)

@@ -51,6 +51,7 @@ def _scored(spark, informative: bool, seed: int):
     return spark.createDataFrame(rows, "posting_id string, labels array<string>, scores array<double>").cache()
 
 
+@pytest.mark.slow
 def test_the_candidate_whose_held_out_scores_validate_best_is_chosen(spark):
     noise, signal = _scored(spark, False, 3), _scored(spark, True, 3)
     config = CalibrationConfig(min_positives=1, min_f1=0.0)

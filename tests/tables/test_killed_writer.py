@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import signal
 import subprocess
@@ -19,6 +21,7 @@ def data_files(table: Path) -> set[Path]:
     return set(table.rglob("*.parquet"))
 
 
+@pytest.mark.slow
 def test_sigkill_during_write_leaves_previous_version_and_rerun_succeeds(spark, store):
     store.write(spark.range(0, 5).selectExpr("id", "concat('row ', id) AS text"), "t")
     table = Path(store.path("t"))
