@@ -116,7 +116,7 @@ def select_few_positives_threshold(
         for half in (0, 1):
             part = halves.where(F.col("half") == half)
             cuts.append((1 - half, "global", global_micro_f1_threshold(pooled_cells(part))))
-            cuts.append((1 - half, "pooled_few", global_micro_f1_threshold(pooled_cells(part.where(few)))))
+            cuts.append((1 - half, "pooled_few", pooled_threshold(part, few_labels)))
         cut_frame = halves.sparkSession.createDataFrame(cuts, "half int, rule string, threshold double")
         passes = F.col("score") >= F.col("threshold")
         measured = (
@@ -130,7 +130,7 @@ def select_few_positives_threshold(
             )
             .collect()
         )
-        pooled = global_micro_f1_threshold(pooled_cells(exploded.where(few)))
+        pooled = pooled_threshold(exploded, few_labels)
     finally:
         halves.unpersist()
     figures = {row["rule"]: _f_beta(row["tp"], row["fp"], row["positives"], 1.0) for row in measured}
@@ -146,9 +146,13 @@ def few_positives_threshold(
     if not few_labels or config.few_positives_rule == "global":
         return FewPositivesChoice("global", global_threshold, {})
     if config.few_positives_rule == "pooled_few":
-        pooled = global_micro_f1_threshold(pooled_cells(exploded.where(F.col("label").isin(list(few_labels)))))
-        return FewPositivesChoice("pooled_few", pooled, {})
+        return FewPositivesChoice("pooled_few", pooled_threshold(exploded, few_labels), {})
     return select_few_positives_threshold(exploded, few_labels, global_threshold=global_threshold)
+
+
+def pooled_threshold(exploded: DataFrame, labels: Sequence[str]) -> float:
+    """The micro-F1 threshold pooled over the exploded rows of ``labels`` only."""
+    return global_micro_f1_threshold(pooled_cells(exploded.where(F.col("label").isin(list(labels)))))
 
 
 def chosen_rule(
