@@ -151,6 +151,13 @@ class TrainingConfig(_Section):
     # calibration.folds): the one whose held-out micro- + macro-F1 is best is kept. Fitted
     # strongest first, each warm-started from the previous one. Empty: reg_param, no selection.
     reg_grid: list[float] = Field(default_factory=lambda: [1e-4, 3e-5, 1e-5])
+    # The model kept when thresholds come from out-of-fold scores (calibration.folds): "refit"
+    # fits it again on all of train at the chosen strength; "fold_average" keeps the mean of the
+    # fold models (weights, biases and logit offsets: the mean of their logits, one model of the
+    # same size, no extra fit), whose scores are distributed like the out-of-fold scores the
+    # thresholds were fitted on. Linear models only (hidden_units 0; else refit); without folds
+    # the model fitted on train is kept either way.
+    final_model: Literal["refit", "fold_average"] = "refit"
     learning_rate: float = Field(0.05, gt=0.0)
     batch_size: int = Field(256, ge=1)
     hidden_units: int = Field(0, ge=0)
@@ -197,8 +204,9 @@ class CalibrationConfig(_Section):
     # (global unless the pooled one wins by more than one standard error).
     few_positives_rule: Literal["global", "pooled_few", "select"] = "select"
     # 0: thresholds on a validation carve of train. k >= 2: on out-of-fold scores of k models
-    # (every training posting held out once, so rare labels get their own threshold), then the
-    # kept model is fitted on all of train; costs k extra fits. "auto": AUTO_FOLDS folds when the
+    # (every training posting held out once, so rare labels get their own threshold); the kept
+    # model is then refitted on all of train or is the fold models' average (training.final_model);
+    # costs k extra fits. "auto": AUTO_FOLDS folds when the
     # carve leaves a modelled label with fewer than min_positives validation positives and the
     # extra fits are cheap: training postings x labels at most auto_folds_max_cells (a fit costs
     # about that); the carve otherwise.

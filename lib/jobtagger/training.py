@@ -25,7 +25,7 @@ from jobtagger.labels import LabelSpaceReport, assign_folds, assign_split, build
 from jobtagger.metrics import EvaluationResult, evaluate
 from jobtagger.model_card import CardData, card_curves, curve_labels, top_terms
 from jobtagger.models import estimator_for
-from jobtagger.models.out_of_fold import out_of_fold_path_scores, out_of_fold_scores
+from jobtagger.models.out_of_fold import averages_linearly, out_of_fold_path, out_of_fold_scores
 from jobtagger.models.reg_path import fit_reg_path
 from jobtagger.runlog import RunContext
 from jobtagger.reg_selection import RegSelection, select_reg_param
@@ -117,14 +117,25 @@ def fit_and_evaluate(
     with run.step("fit_classifier", strategy=config.training.strategy, labels=len(report.labels),
                   reg_grid=config.training.reg_grid) as info:
         estimator = estimator_for(config.training, label_space=report.labels)
+        final_model, final_model_fact = resolve_final_model(config, estimator, folds)
+        average = final_model == "fold_average"
         if config.training.reg_grid:
             held_out = features.transform(validation) if not folds else assign_folds(
                 train_features, report, folds, seed=config.training.split.seed)
             classifier, selected_scores, selection = _select_reg_param(
-                estimator, train_features, held_out, config, folds=folds, labels=report.labels, parents=parents)
+                estimator, train_features, held_out, config, folds=folds, labels=report.labels, parents=parents,
+                average=average)
             info.update(reg_param=selection.reg_param)
+        elif average:
+            folded = assign_folds(train_features, report, folds, seed=config.training.split.seed)
+            fitted = out_of_fold_path(
+                estimator, folded, reg_params=[estimator.getRegParam()], folds=folds, keep=("posting_id",),
+                average=True,
+            )
+            classifier, selected_scores = fitted.averaged[0], fitted.scores[0]
         else:
             classifier = estimator.fit(train_features)
+        info.update(final_model=final_model)
     training_seconds = time.perf_counter() - started
     labels = list(classifier.labels)
     scorer = PipelineModel(stages=[*features.stages, classifier])
@@ -173,6 +184,7 @@ def fit_and_evaluate(
                 "thresholds from": (f"out-of-fold scores ({folds} folds)" if folds else "validation scores")
                 + f": {folds_reason}",
                 "score calibration": config.calibration.score_calibration,
+                "final model": final_model_fact,
                 "labels": str(len(labels)),
                 "labels below min support (not modelled)": str(len(report.below_support)),
                 "postings train / validation / test": " / ".join(
@@ -218,19 +230,35 @@ def resolve_folds(
     return AUTO_FOLDS, f"auto: {short} of {len(labels)} labels under {calibration.min_positives} validation positives"
 
 
+def resolve_final_model(config: JobtaggerConfig, estimator, folds: int) -> tuple[str, str]:
+    """The kept model's kind (``refit`` or ``fold_average``) and the model card's line on it.
+
+    ``training.final_model: fold_average`` applies only with out-of-fold thresholds (``folds``)
+    and a linear model; otherwise the model fitted on train is kept, and the line says why."""
+    if not folds:
+        return "refit", "fitted on train (final_model applies only with calibration folds; validation carve used)"
+    if config.training.final_model == "fold_average":
+        if averages_linearly(estimator):
+            return "fold_average", f"average of the {folds} fold models (their mean logits; no refit on all of train)"
+        return "refit", "refitted on all of train (fold_average needs a linear model: hidden_units is set)"
+    return "refit", "refitted on all of train at the chosen reg_param"
+
+
 def _select_reg_param(
     estimator, train_features: DataFrame, held_out: DataFrame, config: JobtaggerConfig, *,
-    folds: int, labels: list[str], parents: Mapping[str, str] | None,
+    folds: int, labels: list[str], parents: Mapping[str, str] | None, average: bool = False,
 ) -> tuple[Any, DataFrame, RegSelection]:
     """Fit ``training.reg_grid`` (strongest first, warm-started) and keep the candidate whose
     held-out scores validate best: ``held_out`` is the validation carve's rows, or with
-    ``folds`` the training features with their fold (the kept model is then refitted
-    on all of train at the chosen strength). Returns the classifier, its held-out scores (cached)
-    and the selection record."""
+    ``folds`` the training features with their fold (the kept model is then refitted on all of
+    train at the chosen strength, or with ``average`` the mean of that strength's fold models).
+    Returns the classifier, its held-out scores (cached) and the selection record."""
     grid = config.training.reg_grid
-    candidates = None
+    candidates, averaged = None, None
     if folds:
-        scored = out_of_fold_path_scores(estimator, held_out, reg_params=grid, folds=folds, keep=("posting_id",))
+        fitted = out_of_fold_path(
+            estimator, held_out, reg_params=grid, folds=folds, keep=("posting_id",), average=average)
+        scored, averaged = fitted.scores, fitted.averaged
     else:
         candidates = fit_reg_path(estimator, train_features, grid)
         rows = held_out.persist(StorageLevel.MEMORY_AND_DISK)
@@ -242,7 +270,9 @@ def _select_reg_param(
     for n, frame in enumerate(scored):
         if n != selection.chosen:
             frame.unpersist()
-    if candidates is None:
+    if averaged is not None:
+        classifier = averaged[selection.chosen]
+    elif candidates is None:
         classifier = estimator.copy({estimator.regParam: selection.reg_param}).fit(train_features)
     else:
         classifier = candidates[selection.chosen]
