@@ -148,3 +148,17 @@ def test_fit_thresholds_records_the_shared_threshold_of_few_positive_labels(spar
     assert len({entries[label].threshold for label in few}) == 1
     assert thresholds.few_positives_threshold == entries[few[0]].threshold < thresholds.global_threshold
     assert set(entries[few[0]].rule_validation_f) == {"global", "pooled_few"}
+
+
+def test_both_selections_measure_on_one_shared_split_left_to_its_owner(spark):
+    frame, labels, few = few_positives_corpus(spark, few_score_shift=0.0)
+    exploded = explode_scores(frame, labels).persist()
+    config = CalibrationConfig(min_positives=3)
+    halves = with_halves(exploded, seed=17).persist()
+    shared_rules = select_rules(exploded, config, halves=halves)
+    shared_few = select_few_positives_threshold(exploded, few, global_threshold=0.5, halves=halves)
+    assert halves.is_cached  # the caller's cache is the caller's to release
+    assert shared_rules == select_rules(exploded, config, seed=17)
+    assert shared_few == select_few_positives_threshold(exploded, few, global_threshold=0.5, seed=17)
+    halves.unpersist()
+    exploded.unpersist()

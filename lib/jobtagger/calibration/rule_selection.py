@@ -53,13 +53,17 @@ class RuleChoice:
 
 
 def select_rules(
-    exploded: DataFrame, config: CalibrationConfig, *, seed: int = SELECTION_SEED
+    exploded: DataFrame, config: CalibrationConfig, *, seed: int = SELECTION_SEED, halves: DataFrame | None = None
 ) -> dict[str, RuleChoice]:
-    """label -> the candidate rule with the best cross-fitted F-beta on the exploded validation rows."""
+    """label -> the candidate rule with the best cross-fitted F-beta on the exploded validation rows.
+
+    ``halves``: :func:`with_halves` of ``exploded``, when the caller shares one split between
+    selections (it then owns the cache); computed here otherwise."""
     if config.strategy not in ("f1", "f_beta"):
         raise ValueError(f"rule selection measures F-beta: strategy f1 or f_beta needed, got {config.strategy!r}")
     beta = 1.0 if config.strategy == "f1" else config.beta
-    halves = with_halves(exploded, seed=seed).persist()
+    owned = halves is None
+    halves = with_halves(exploded, seed=seed).persist() if owned else halves
     try:
         cuts = []
         for half in (0, 1):
@@ -82,7 +86,8 @@ def select_rules(
             .collect()
         )
     finally:
-        halves.unpersist()
+        if owned:
+            halves.unpersist()
     figures: dict[str, dict[str, float]] = {}
     positives: dict[str, int] = {}
     for row in measured:
@@ -105,12 +110,15 @@ class FewPositivesChoice:
 
 
 def select_few_positives_threshold(
-    exploded: DataFrame, few_labels: Sequence[str], *, global_threshold: float, seed: int = SELECTION_SEED
+    exploded: DataFrame, few_labels: Sequence[str], *, global_threshold: float, seed: int = SELECTION_SEED,
+    halves: DataFrame | None = None,
 ) -> FewPositivesChoice:
     """The threshold of the labels in ``few_labels``: ``global_threshold`` or the micro-F1 threshold
-    pooled over their own rows, by cross-fitted micro-F1 over their rows (see the module docstring)."""
+    pooled over their own rows, by cross-fitted micro-F1 over their rows (see the module docstring).
+    ``halves`` as in :func:`select_rules`."""
     few = F.col("label").isin(list(few_labels))
-    halves = with_halves(exploded, seed=seed).persist()
+    owned = halves is None
+    halves = with_halves(exploded, seed=seed).persist() if owned else halves
     try:
         cuts = []
         for half in (0, 1):
@@ -132,7 +140,8 @@ def select_few_positives_threshold(
         )
         pooled = pooled_threshold(exploded, few_labels)
     finally:
-        halves.unpersist()
+        if owned:
+            halves.unpersist()
     figures = {row["rule"]: _f_beta(row["tp"], row["fp"], row["positives"], 1.0) for row in measured}
     positives = max((int(row["positives"]) for row in measured), default=0)
     rule = chosen_rule(figures, positives, min_positives=1, order=FEW_POSITIVES_RULES)
@@ -140,14 +149,16 @@ def select_few_positives_threshold(
 
 
 def few_positives_threshold(
-    exploded: DataFrame, few_labels: Sequence[str], config: CalibrationConfig, *, global_threshold: float
+    exploded: DataFrame, few_labels: Sequence[str], config: CalibrationConfig, *, global_threshold: float,
+    halves: DataFrame | None = None,
 ) -> FewPositivesChoice:
-    """The threshold ``calibration.few_positives_rule`` gives the labels in ``few_labels``."""
+    """The threshold ``calibration.few_positives_rule`` gives the labels in ``few_labels``
+    (``halves`` as in :func:`select_rules`)."""
     if not few_labels or config.few_positives_rule == "global":
         return FewPositivesChoice("global", global_threshold, {})
     if config.few_positives_rule == "pooled_few":
         return FewPositivesChoice("pooled_few", pooled_threshold(exploded, few_labels), {})
-    return select_few_positives_threshold(exploded, few_labels, global_threshold=global_threshold)
+    return select_few_positives_threshold(exploded, few_labels, global_threshold=global_threshold, halves=halves)
 
 
 def pooled_threshold(exploded: DataFrame, labels: Sequence[str]) -> float:

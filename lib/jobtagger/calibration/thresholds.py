@@ -35,10 +35,12 @@ from jobtagger.calibration.pooled import global_micro_f1_threshold, labels_per_p
 from jobtagger.calibration.score_calibration import CalibrationMethod
 from jobtagger.calibration.rule_selection import (
     SELECTABLE_RULES,
+    SELECTION_SEED,
     FewPositivesChoice,
     RuleChoice,
     few_positives_threshold,
     select_rules,
+    with_halves,
 )
 from jobtagger.config import CalibrationConfig
 from jobtagger.errors import JobtaggerError
@@ -133,19 +135,25 @@ def fit_thresholds(
     """
     labels = list(labels)
     exploded = explode_scores(scored, labels, labels_col=labels_col, scores_col=scores_col).persist()
+    halves = None
     try:
         cells = pooled_cells(exploded)
         global_threshold = global_micro_f1_threshold(cells)
         summary = {row["label"]: row for row in label_summaries(exploded, config, global_threshold).collect()}
         per_posting = labels_per_posting_thresholds(exploded, cells, n_labels=len(labels)) if labels else {}
-        choices = select_rules(exploded, config) if config.effective_rule == "select" else {}
         few = [label for label, row in summary.items() if int(row["positives"]) < config.min_positives]
         few = few if config.strategy != "fixed" else []
-        shared = few_positives_threshold(exploded, few, config, global_threshold=global_threshold)
+        select = config.effective_rule == "select"
+        if select or (few and config.few_positives_rule == "select"):  # one split shared by both selections
+            halves = with_halves(exploded, seed=SELECTION_SEED).persist()
+        choices = select_rules(exploded, config, halves=halves) if select else {}
+        shared = few_positives_threshold(exploded, few, config, global_threshold=global_threshold, halves=halves)
         if shared.rule != "global":  # each label's F1 at the shared threshold, for the record
             few_rows = exploded.where(F.col("label").isin(few))
             summary.update({row["label"]: row for row in label_summaries(few_rows, config, shared.threshold).collect()})
     finally:
+        if halves is not None:
+            halves.unpersist()
         exploded.unpersist()
     entries = tuple(
         _choose(label, summary.get(label), config, global_threshold, choices.get(label), shared) for label in labels
