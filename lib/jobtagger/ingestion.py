@@ -161,10 +161,30 @@ def map_labels(
     kept in ``labels`` too under the ``keep`` policy). ``resolve`` (array of keys -> array of ids)
     defaults to :func:`broadcast_lookup` of ``lookup``.
     """
-    given = given_labels(config)
     resolve = resolve or broadcast_lookup(df.sparkSession, lookup)
-    df = df.withColumn("_labels_given", given)
-    df = df.withColumn("_label_ids", resolve(F.transform("_labels_given", label_key_column)))
+    df = with_given_labels(df, config=config)
+    return resolved_labels(df.withColumn(LABEL_IDS, label_ids(resolve)), config=config)
+
+
+# the intermediate columns of the label resolution (see map_labels)
+LABELS_GIVEN = "_labels_given"
+LABEL_IDS = "_label_ids"
+
+
+def with_given_labels(df: DataFrame, *, config: IngestConfig) -> DataFrame:
+    """First part of :func:`map_labels`: the labels a record brings, as ``_labels_given``."""
+    return df.withColumn(LABELS_GIVEN, given_labels(config))
+
+
+def label_ids(resolve: Callable[[Column], Column]) -> Column:
+    """Second part of :func:`map_labels`: the id of each given label (null: unknown), a column
+    to add as ``_label_ids``."""
+    return resolve(F.transform(LABELS_GIVEN, label_key_column))
+
+
+def resolved_labels(df: DataFrame, *, config: IngestConfig) -> DataFrame:
+    """Last part of :func:`map_labels`: ``labels`` and ``unknown_labels`` from the given labels and
+    their ids; the intermediate columns dropped."""
     resolved = F.transform(
         "_labels_given", lambda label, i: F.struct(label.alias("given"), F.get("_label_ids", i).alias("known"))
     )
@@ -212,7 +232,12 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
             "split": F.lower(F.trim("split")),
         }
     )
-    df = normalize_text_columns(df, html_columns=HTML_FIELDS, plain_columns=PLAIN_FIELDS)
+    # the label lookup (an Arrow UDF) rides in the text clean-up's Python pass
+    df = with_given_labels(df, config=config)
+    resolve = broadcast_lookup(df.sparkSession, lookup)
+    df = normalize_text_columns(
+        df, html_columns=HTML_FIELDS, plain_columns=PLAIN_FIELDS, alongside={LABEL_IDS: label_ids(resolve)}
+    )
     df = df.withColumns(
         {
             "language": F.lower("language"),
@@ -221,7 +246,7 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
                                 "THEN try_cast(_posted_at_text AS TIMESTAMP) END"),
         }
     )
-    df = map_labels(df, config=config, lookup=lookup)
+    df = resolved_labels(df, config=config)
     unknown_label = (
         F.size("unknown_labels") > 0 if config.unknown_labels == "quarantine" else F.lit(False)
     )
@@ -330,6 +355,36 @@ def content_duplicate_ids(batch: DataFrame, existing: DataFrame | None) -> DataF
         seen.withColumn("_first", F.first("posting_id").over(order))
         .where((F.col("_batch") == 1) & (F.col("_first") != F.col("posting_id")))
         .select("posting_id")
+    )
+
+
+SURPLUS = "surplus"
+CONTENT_DUPLICATE = "content_duplicate"
+
+
+def dedup_marks(good: DataFrame, existing: DataFrame | None) -> DataFrame:
+    """Both dedup decisions in ONE pass over the keys: ``record_id``, ``posting_id`` and ``mark`` of
+    every good record that :func:`surplus_versions` names (``mark = surplus``) or, among the
+    versions kept, that :func:`content_duplicate_ids` names (``content_duplicate``); records that
+    are neither are left out. The versions are ranked first, then the content hashes are ordered
+    over the kept versions and bronze, so the batch is not joined with the surplus in between."""
+    keys = good.select(RECORD_ID, "posting_id", "posted_at", "source_file", "content_hash")
+    seen = rank_versions(keys).select(
+        RECORD_ID, "posting_id", "content_hash", (F.col("version_rank") == 1).alias("_kept"), F.lit(1).alias("_batch")
+    )
+    if existing is not None:
+        seen = seen.unionByName(existing.select(
+            F.lit(None).cast("long").alias(RECORD_ID), "posting_id", "content_hash",
+            F.lit(True).alias("_kept"), F.lit(0).alias("_batch"),
+        ))
+    # the first kept posting id of the hash in (bronze first, then by id) order, as content_duplicate_ids
+    order = Window.partitionBy("content_hash").orderBy(F.col("_batch"), F.col("posting_id"))
+    first = F.first(F.when(F.col("_kept"), F.col("posting_id")), ignorenulls=True).over(order)
+    mark = F.when(~F.col("_kept"), F.lit(SURPLUS)).when(first != F.col("posting_id"), F.lit(CONTENT_DUPLICATE))
+    return (
+        seen.withColumn("mark", mark)
+        .where((F.col("_batch") == 1) & F.col("mark").isNotNull())
+        .select(RECORD_ID, "posting_id", "mark")
     )
 
 

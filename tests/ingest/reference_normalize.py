@@ -1,16 +1,19 @@
 """REFERENCE (before issue 19), kept for tests/ingest/test_normalize_reference.py: the text clean-up
 that sent every value to the pandas UDF and ran every regular expression step on every value.
 Not used by the job. The regular expression chain is a frozen copy of the job's before the
-guarded steps; the Python function (entity decoding + NFKC) is the job's own."""
+guarded steps; the Python function (entity decoding + NFKC) is the job's own, in the pandas UDF the job
+used then."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
-from jobtagger.text.normalize import decode_and_fold_udf
+from jobtagger.text.normalize import decode_and_fold
 
 _PARAGRAPH_TAGS = r"(?i)<\s*/?\s*(p|div|h[1-6]|ul|ol|table|tr|section|article|blockquote|pre)\b[^>]*>"
 _LINE_BREAK_TAGS = r"(?i)<\s*br\s*/?\s*>"
@@ -42,6 +45,19 @@ def clean_whitespace(column: Column, *, multiline: bool) -> Column:
         text = F.regexp_replace(text, r"\s+", " ")
     text = F.regexp_replace(text, r"^\s+|\s+$", "")
     return F.when(text == "", F.lit(None)).otherwise(text)
+
+
+def decode_and_fold_udf(columns: Sequence[str]):
+    """ONE pandas UDF applying the job's :func:`decode_and_fold` to each of ``columns``."""
+    out_schema = StructType([StructField(name, StringType(), True) for name in columns])
+
+    @F.pandas_udf(out_schema)
+    def _decode_and_fold(*series: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame(
+            {name: [decode_and_fold(v) for v in s.tolist()] for name, s in zip(columns, series)}
+        )
+
+    return _decode_and_fold
 
 
 def normalize_text_columns(

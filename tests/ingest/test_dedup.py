@@ -9,8 +9,11 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from jobtagger.ingestion import (
+    CONTENT_DUPLICATE,
     RECORD_ID,
+    SURPLUS,
     content_duplicate_ids,
+    dedup_marks,
     duplicate_versions,
     flag_content_duplicates,
     surplus_versions,
@@ -50,6 +53,34 @@ def test_content_first_seen_under_another_id_is_flagged_bronze_first(spark):
     assert_df_equality(flagged, expected, ignore_row_order=True, ignore_nullable=True)
     broadcast = flag_content_duplicates(batch, F.broadcast(content_duplicate_ids(batch, None)))
     assert sorted(row["posting_id"] for row in broadcast.where("is_content_duplicate").collect()) == ["b", "e"]
+
+
+def test_dedup_marks_name_what_the_two_separate_passes_name(spark):
+    good = spark.createDataFrame(
+        [
+            (0, "a", DAY, "1.jsonl", "h1"),
+            (1, "a", DAY + dt.timedelta(days=1), "1.jsonl", "h2"),  # kept; h2 first seen under "c" (bronze)
+            (2, "b", DAY, "1.jsonl", "h1"),  # kept; its content h1 is first kept under "b" ("a"'s h1 is surplus)
+            (3, "d", DAY, "1.jsonl", "h3"),
+            (4, "e", DAY, "1.jsonl", "h3"),  # content of "d"
+            (5, "e", None, "2.jsonl", "h3"),  # surplus, and its content too
+            (6, "f", DAY, "1.jsonl", "h4"),
+            (7, "f", DAY, "1.jsonl", "h4"),  # identical: surplus
+            (8, "g", DAY, "1.jsonl", "h5"),  # h5 only in bronze under "g" itself: not a duplicate
+        ],
+        f"{RECORD_ID} long, posting_id string, posted_at timestamp, source_file string, content_hash string",
+    )
+    existing = spark.createDataFrame([("c", "h2"), ("g", "h5"), ("z", "h9")], "posting_id string, content_hash string")
+    for bronze in (None, existing):
+        surplus = surplus_versions(good)
+        batch = good.join(surplus, RECORD_ID, "left_anti")
+        expected = {(row[RECORD_ID], SURPLUS) for row in surplus.collect()} | {
+            (row[RECORD_ID], CONTENT_DUPLICATE)
+            for row in batch.join(content_duplicate_ids(batch, bronze), "posting_id", "left_semi").collect()
+        }
+        marks = {(row[RECORD_ID], row["mark"]) for row in dedup_marks(good, bronze).collect()}
+        assert marks == expected
+    assert marks == {(0, SURPLUS), (5, SURPLUS), (7, SURPLUS), (1, CONTENT_DUPLICATE), (4, CONTENT_DUPLICATE)}
 
 
 def test_older_versions_keep_their_normalized_posting_as_the_payload(spark):

@@ -14,12 +14,18 @@ Docs site under ``<results_dir>/data_docs/`` (``index.html``); a stage with seve
 them through :func:`run_suites`, so one site shows them all (a later site build drops the pages it
 did not validate). The GX context is ephemeral (no project folder), progress bars are off. Keep the
 DataFrame small in columns: derive the columns a rule needs (lengths, flags) and validate those.
+
+GX is imported only when a suite is built or run (:func:`great_expectations`): its import is the
+largest part of a job's start-up. A stage whose gate comes after long Spark work starts the import
+in a background thread first (:func:`load_in_background`), while the driver waits on Spark anyway.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +39,41 @@ from jobtagger.errors import DataQualityError
 
 BLOCKING = "critical"
 DOCS_SITE = "jobtagger"
+# The modules a suite run needs, in the order a background load imports them.
+GX_MODULES = ("great_expectations", "great_expectations.data_context.types.base")
+
+_loading: threading.Thread | None = None
+_loading_lock = threading.Lock()
+
+
+def load_in_background() -> None:
+    """Start importing GX in a daemon thread (once per process). A failed import is left for
+    the importing code to raise in the thread that needs it."""
+    global _loading
+    with _loading_lock:
+        if _loading is None:
+            _loading = threading.Thread(target=_import_gx, name="jobtagger-load-gx", daemon=True)
+            _loading.start()
+
+
+def _import_gx() -> None:
+    for name in GX_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - raised again where GX is used
+            return
+
+
+def great_expectations() -> Any:
+    """The ``great_expectations`` module, once a background load (if any) has finished: two threads
+    importing the same package at once could see it half initialized."""
+    with _loading_lock:
+        loading = _loading
+    if loading is not None:
+        loading.join()
+    import great_expectations as gx
+
+    return gx
 
 
 @dataclass(frozen=True)
@@ -126,7 +167,7 @@ def run_suite(
 def run_suites(runs: Sequence[SuiteRun], *, results_dir: Path, run_id: str, data_docs: bool = True) -> list[QualityReport]:
     """:func:`run_suite` for several suites in ONE GX context, with Data Docs built once for all
     (building them costs more than validating small frames)."""
-    import great_expectations as gx
+    gx = great_expectations()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -156,7 +197,7 @@ def run_suites(runs: Sequence[SuiteRun], *, results_dir: Path, run_id: str, data
 
 
 def _validate(context: Any, run: SuiteRun, *, results_dir: Path, run_id: str, docs_path: Path | None) -> QualityReport:
-    import great_expectations as gx
+    gx = great_expectations()
 
     name = run.suite_name
     source = (

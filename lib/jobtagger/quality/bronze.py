@@ -13,12 +13,16 @@ garbage (quarantined records, or labels dropped as unknown, above ``ingest.max_q
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-import great_expectations as gx
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobtagger.config import JobtaggerConfig
+from jobtagger.quality import great_expectations
+
+if TYPE_CHECKING:
+    import great_expectations as gx
 
 BRONZE_SUITE = "bronze_postings"
 
@@ -46,6 +50,7 @@ def bronze_check_frame(postings: DataFrame) -> DataFrame:
 
 
 def bronze_expectations(config: JobtaggerConfig, *, run_date: dt.date) -> list[gx.expectations.Expectation]:
+    gx = great_expectations()
     ingest, quality = config.ingest, config.quality
     latest = dt.datetime.combine(run_date + dt.timedelta(days=ingest.max_future_days + 1), dt.time())
     earliest = dt.datetime.combine(ingest.min_posted_at, dt.time())

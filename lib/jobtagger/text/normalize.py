@@ -2,8 +2,8 @@
 
 Everything that Spark's built-in functions can do runs as SQL expressions (tag stripping,
 paragraph breaks, control characters, whitespace, and the five common entities of ASCII text).
-Only the rest of HTML entity decoding and NFKC need Python; they run in ONE vectorised pandas UDF
-over all text columns, and only for values that need it (non-ASCII, or an entity beyond the five):
+Only the rest of HTML entity decoding and NFKC need Python; they run in ONE Arrow UDF over all
+text columns, and only for values that need it (non-ASCII, or an entity beyond the five):
 the others reach Python as nulls.
 
 Each regular expression step is a :class:`Step`: it runs only on values that its guard lets
@@ -26,9 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-import pandas as pd
+import pyarrow as pa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.functions import arrow_udf
 from pyspark.sql.types import StringType, StructField, StructType
 
 # Block-level tags become paragraph breaks, <br> a line break, list items a new line.
@@ -166,40 +167,47 @@ def decode_simple_entities(column: Column) -> Column:
 
 
 def decode_and_fold_udf(columns: Sequence[str]):
-    """ONE pandas UDF applying :func:`decode_and_fold` to each of ``columns`` (a struct of them)."""
+    """ONE Arrow UDF applying :func:`decode_and_fold` to each of ``columns`` (a struct of them).
+    Arrow in and out, no pandas: a scalar Arrow UDF also shares its Python worker and its round
+    trip with the other Arrow UDFs of the same projection (the label lookup)."""
     out_schema = StructType([StructField(name, StringType(), True) for name in columns])
+    names = list(columns)
 
-    @F.pandas_udf(out_schema)
-    def _decode_and_fold(*series: pd.Series) -> pd.DataFrame:
-        return pd.DataFrame(
-            {name: [decode_and_fold(v) for v in s.tolist()] for name, s in zip(columns, series)}
+    @arrow_udf(out_schema)
+    def _decode_and_fold(*arrays: pa.Array) -> pa.Array:
+        return pa.StructArray.from_arrays(
+            [pa.array([decode_and_fold(v) for v in array.to_pylist()], array.type) for array in arrays], names=names
         )
 
     return _decode_and_fold
 
 
 def normalize_text_columns(
-    df: DataFrame, *, html_columns: Sequence[str], plain_columns: Sequence[str]
+    df: DataFrame, *, html_columns: Sequence[str], plain_columns: Sequence[str],
+    alongside: Mapping[str, Column] | None = None,
 ) -> DataFrame:
     """Clean the given string columns in place.
 
     ``html_columns`` (title, description) may hold markup and keep their line structure;
     ``plain_columns`` (company, location...) become one trimmed line each. Empty results are null.
 
-    Only values that need Python (:func:`needs_python`) are handed to the pandas UDF; the others
+    Only values that need Python (:func:`needs_python`) are handed to the Arrow UDF; the others
     reach it as nulls (a cheap Arrow column) and are decoded by Spark, with the same result.
+    ``alongside``: more columns to add in the projection of that UDF (other Arrow UDFs then run
+    in the same Python pass: one worker and one copy of each row per task, not one per UDF).
     """
     columns = [*html_columns, *plain_columns]
     if not columns:
-        return df
+        return df.withColumns(dict(alongside)) if alongside else df
     _decode_and_fold = decode_and_fold_udf(columns)
     df = run_steps(df, {name: STRIP_HTML for name in html_columns})
     needs = {f"_jobtagger_n_{name}": needs_python(F.col(name)) for name in columns}
     df = df.withColumns(needs)
     folded = "_jobtagger_folded"
-    df = df.withColumn(
-        folded, _decode_and_fold(*[F.when(F.col(f"_jobtagger_n_{name}"), F.col(name)) for name in columns])
-    )
+    df = df.withColumns({
+        folded: _decode_and_fold(*[F.when(F.col(f"_jobtagger_n_{name}"), F.col(name)) for name in columns]),
+        **(alongside or {}),
+    })
     decoded = {
         name: F.when(F.col(f"_jobtagger_n_{name}"), F.col(f"{folded}.{name}")).otherwise(
             decode_simple_entities(F.col(name))
