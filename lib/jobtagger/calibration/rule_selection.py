@@ -26,10 +26,11 @@ again with the one-standard-error rule in favour of the global threshold.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame, Row, Window
 from pyspark.sql import functions as F
 
 from jobtagger.calibration.candidates import RuleName, label_summaries, rule_cut
@@ -62,9 +63,7 @@ def select_rules(
     if config.strategy not in ("f1", "f_beta"):
         raise ValueError(f"rule selection measures F-beta: strategy f1 or f_beta needed, got {config.strategy!r}")
     beta = 1.0 if config.strategy == "f1" else config.beta
-    owned = halves is None
-    halves = with_halves(exploded, seed=seed).persist() if owned else halves
-    try:
+    with _split(exploded, halves, seed=seed) as halves:
         cuts = []
         for half in (0, 1):
             part = halves.where(F.col("half") == half)
@@ -74,20 +73,7 @@ def select_rules(
                     # fitted on this half, measured on the other
                     cuts.append((row["label"], 1 - half, rule, rule_cut(rule, row, config, global_threshold).threshold))
         cut_frame = halves.sparkSession.createDataFrame(cuts, "label string, half int, rule string, threshold double")
-        passes = F.col("score") >= F.col("threshold")
-        measured = (
-            halves.join(F.broadcast(cut_frame), ["label", "half"])
-            .groupBy("label", "rule")
-            .agg(
-                F.sum((passes & F.col("is_positive")).cast("long")).alias("tp"),
-                F.sum((passes & ~F.col("is_positive")).cast("long")).alias("fp"),
-                F.sum(F.col("is_positive").cast("long")).alias("positives"),
-            )
-            .collect()
-        )
-    finally:
-        if owned:
-            halves.unpersist()
+        measured = _held_out_counts(halves, cut_frame, by=["label", "rule"])
     figures: dict[str, dict[str, float]] = {}
     positives: dict[str, int] = {}
     for row in measured:
@@ -117,31 +103,15 @@ def select_few_positives_threshold(
     pooled over their own rows, by cross-fitted micro-F1 over their rows (see the module docstring).
     ``halves`` as in :func:`select_rules`."""
     few = F.col("label").isin(list(few_labels))
-    owned = halves is None
-    halves = with_halves(exploded, seed=seed).persist() if owned else halves
-    try:
+    with _split(exploded, halves, seed=seed) as halves:
         cuts = []
         for half in (0, 1):
             part = halves.where(F.col("half") == half)
             cuts.append((1 - half, "global", global_micro_f1_threshold(pooled_cells(part))))
             cuts.append((1 - half, "pooled_few", pooled_threshold(part, few_labels)))
         cut_frame = halves.sparkSession.createDataFrame(cuts, "half int, rule string, threshold double")
-        passes = F.col("score") >= F.col("threshold")
-        measured = (
-            halves.where(few)
-            .join(F.broadcast(cut_frame), ["half"])
-            .groupBy("rule")
-            .agg(
-                F.sum((passes & F.col("is_positive")).cast("long")).alias("tp"),
-                F.sum((passes & ~F.col("is_positive")).cast("long")).alias("fp"),
-                F.sum(F.col("is_positive").cast("long")).alias("positives"),
-            )
-            .collect()
-        )
+        measured = _held_out_counts(halves.where(few), cut_frame, by=["rule"])
         pooled = pooled_threshold(exploded, few_labels)
-    finally:
-        if owned:
-            halves.unpersist()
     figures = {row["rule"]: _f_beta(row["tp"], row["fp"], row["positives"], 1.0) for row in measured}
     positives = max((int(row["positives"]) for row in measured), default=0)
     rule = chosen_rule(figures, positives, min_positives=1, order=FEW_POSITIVES_RULES)
@@ -159,6 +129,37 @@ def few_positives_threshold(
     if config.few_positives_rule == "pooled_few":
         return FewPositivesChoice("pooled_few", pooled_threshold(exploded, few_labels), {})
     return select_few_positives_threshold(exploded, few_labels, global_threshold=global_threshold, halves=halves)
+
+
+@contextmanager
+def _split(exploded: DataFrame, halves: DataFrame | None, *, seed: int) -> Iterator[DataFrame]:
+    """``halves`` when the caller shares one (and owns its cache); otherwise :func:`with_halves` of
+    ``exploded``, cached for the block and released after it."""
+    if halves is not None:
+        yield halves
+        return
+    owned = with_halves(exploded, seed=seed).persist()
+    try:
+        yield owned
+    finally:
+        owned.unpersist()
+
+
+def _held_out_counts(halves: DataFrame, cut_frame: DataFrame, *, by: list[str]) -> list[Row]:
+    """tp, fp and positives per ``by`` of each candidate threshold in ``cut_frame`` (fitted on one
+    half, keyed by the OTHER half) measured on the rows of the half it is keyed by."""
+    keys = [name for name in ("label", "half") if name in cut_frame.columns]
+    passes = F.col("score") >= F.col("threshold")
+    return (
+        halves.join(F.broadcast(cut_frame), keys)
+        .groupBy(*by)
+        .agg(
+            F.sum((passes & F.col("is_positive")).cast("long")).alias("tp"),
+            F.sum((passes & ~F.col("is_positive")).cast("long")).alias("fp"),
+            F.sum(F.col("is_positive").cast("long")).alias("positives"),
+        )
+        .collect()
+    )
 
 
 def pooled_threshold(exploded: DataFrame, labels: Sequence[str]) -> float:
