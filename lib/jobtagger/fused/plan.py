@@ -48,7 +48,7 @@ from jobtagger.text.features import (
 from jobtagger.text.idf import IdfWeighting
 from jobtagger.text.vocabulary import VocabularyCounts
 
-_PROBE_CHARS = 1 << 17  # code points per probe row
+_PROBE_CHARS = 1 << 12  # code points per probe row: small rows spread over all tasks of the job
 # Planes 4-13 hold no character in any Unicode version (16.0 included: Java 25), planes 15-16 are
 # private use (never a letter, no case): their code points are neither letters nor lower-cased by
 # any JVM, as the kernels treat unprobed code points. Probing the rest is a quarter of the work.
