@@ -70,3 +70,12 @@ def test_cli_reports_config_errors_with_exit_code_2(capsys):
     code = main(["ingest", "--conf", str(CONF / "local.yaml"), "--run-date", "2026-11-01", "--set", "bogus.key=1"])
     assert code == 2
     assert "unknown key 'bogus'" in capsys.readouterr().err
+
+
+def test_overrides_of_a_loaded_config_keep_its_defaults_as_defaults():
+    config = load_config(CONF / "local.yaml", overrides=["generate.rows=5"])
+    fixed = config.with_overrides(["calibration.strategy=fixed", "calibration.fixed_threshold=0.9"])
+    assert fixed.calibration.effective_rule == "fixed" and fixed.generate.rows == 5
+    assert fixed.spark.master == "local[2]"
+    with pytest.raises(ConfigError, match="needs strategy f1 or f_beta"):
+        config.with_overrides(["calibration.strategy=fixed", "calibration.rule=scut"])

@@ -293,7 +293,13 @@ class JobtaggerConfig(_Section):
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(self, overrides: list[str]) -> "JobtaggerConfig":
-        raw = self.model_dump(mode="json")
+        """This config with ``section.key=value`` overrides, validated as if they were in its file.
+
+        Only the keys that were set are carried over, so a default stays a default: a validator
+        that checks a combination the user chose (``calibration.rule`` with ``strategy``) does not
+        see defaults as choices.
+        """
+        raw = self.model_dump(mode="json", exclude_unset=True)
         for item in overrides:
             _apply_override(raw, item)
         return validate_config(raw)
