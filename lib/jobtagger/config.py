@@ -131,6 +131,18 @@ class FeaturesConfig(_Section):
     sublinear_tf: bool = True
     min_token_length: int = Field(2, ge=1)
     categorical: list[Literal["company", "country", "language"]] = Field(default_factory=list)
+    # Character n-grams of each kept token, sizes e.g. [3, 4, 5] (empty: words only): they carry
+    # misspellings, inflections and parts of compound words that whole tokens lose on short texts.
+    # They share the vocabulary (num_features) with the words. Models with them tag through the
+    # Spark pipeline, not the fused scorer.
+    char_ngrams: list[int] = Field(default_factory=list)
+
+    @field_validator("char_ngrams")
+    @classmethod
+    def _char_ngram_sizes(cls, value: list[int]) -> list[int]:
+        if any(not 3 <= size <= 6 for size in value) or len(set(value)) != len(value):
+            raise ValueError("char_ngrams are distinct sizes from 3 to 6, e.g. [3, 4, 5]")
+        return sorted(value)
 
 
 class SplitConfig(_Section):

@@ -62,6 +62,7 @@ def test_the_default_feature_pipeline_is_fusable(spark, fusable):
     [
         (lambda spark, m: model_with(spark, vocabulary="hashing"), "HashingTF"),
         (lambda spark, m: model_with(spark, categorical=["company"]), "StringIndexerModel"),
+        (lambda spark, m: model_with(spark, char_ngrams=[3]), "character n-grams"),
         (lambda spark, m: replaced(m, RegexTokenizer, pattern=r"\w+"), "is not TOKEN_PATTERN"),
         (lambda spark, m: replaced(m, RegexTokenizer, toLowercase=False), "does not lower-case"),
         (lambda spark, m: replaced(m, VocabularyCounts, minTF=2.0), "minTF"),
@@ -70,7 +71,7 @@ def test_the_default_feature_pipeline_is_fusable(spark, fusable):
                                                m.stages[-1]]), "ScoresItsOwnWay"),
         (lambda spark, m: PipelineModel(stages=m.stages[:-1]), "expects the decision"),
     ],
-    ids=["hashing", "categorical", "tokenizer_pattern", "case_sensitive_tokens", "min_tf", "binary", "own_transform",
+    ids=["hashing", "categorical", "char_ngrams", "tokenizer_pattern", "case_sensitive_tokens", "min_tf", "binary", "own_transform",
          "no_decision"],
 )
 def test_what_the_fused_scorer_cannot_reproduce_is_named(spark, fusable, change, reason):

@@ -2,7 +2,8 @@
 
 Stages (engine ``spark-ml``): combine text (title repeated ``title_weight`` times, then the
 description) -> Unicode-aware RegexTokenizer (lowercases) -> stop words of en/de/fr/es removed ->
-2..``ngram_max``-grams appended to the unigrams -> counts, either over a vocabulary
+2..``ngram_max``-grams and optionally character n-grams of the tokens (``char_ngrams``, as
+``~gram`` terms of the padded ``<token>``) appended to the unigrams -> counts, either over a vocabulary
 (:mod:`jobtagger.text.vocabulary`: Spark's CountVectorizer fits at most ``num_features`` terms seen
 in at least ``min_doc_freq`` postings, the terms save as a plain file; the model card maps a
 feature index back to its term through the stage's ``vocabulary``) or ``HashingTF``
@@ -63,6 +64,9 @@ FEATURES_COL = "features"
 TEXT_COL = "_text"
 TOKENS_COL = "_tokens"
 TERMS_COL = "_terms"
+CHAR_NGRAMS_COL = "_char_ngrams"
+# Marks a character n-gram term: the tokenizer never emits '~', so no gram equals a word.
+CHAR_NGRAM_MARK = "~"
 
 
 class SublinearTf(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadable, DefaultParamsWritable):
@@ -117,7 +121,7 @@ def build_feature_pipeline(
                 inputCol=f"{TOKENS_COL}_raw", outputCol=TOKENS_COL, stopWords=default_stop_words()
             ),
         ]
-    stages += _ngram_stages(config.ngram_max)
+    stages += _ngram_stages(config.ngram_max, config.char_ngrams)
     text_features = "_text_features" if config.categorical else FEATURES_COL
     counts = "_tf_sublinear" if config.sublinear_tf else "_tf"
     if config.vocabulary == "count":
@@ -158,14 +162,32 @@ def _combine_text_stage(title_weight: int) -> SQLTransformer:
     return SQLTransformer(statement=f"SELECT *, concat_ws(' ', {parts}) AS {TEXT_COL} FROM __THIS__")
 
 
-def _ngram_stages(ngram_max: int) -> list:
+def _ngram_stages(ngram_max: int, char_sizes: list[int]) -> list:
     stages: list = []
     columns = [TOKENS_COL]
     for n in range(2, ngram_max + 1):
         stages.append(NGram(n=n, inputCol=TOKENS_COL, outputCol=f"_ngrams{n}"))
         columns.append(f"_ngrams{n}")
+    if char_sizes:
+        stages.append(SQLTransformer(statement=char_ngrams_statement(char_sizes)))
+        columns.append(CHAR_NGRAMS_COL)
     stages.append(SQLTransformer(statement=terms_statement(columns)))
     return stages
+
+
+def char_ngrams_statement(sizes: list[int]) -> str:
+    """The SQL that lists, for each token, its character n-grams of each size as ``~gram`` terms.
+
+    A token is padded as ``<token>`` so its start and end are grams of their own; a padded token
+    shorter than n gives no gram of that size (the token itself is a term already). Built-in
+    functions only, no nested lambda: the padded tokens are joined by spaces and every window of
+    n characters without a space is read by one regular expression (a look-ahead, so the windows
+    overlap).
+    """
+    padded = f"concat('<', array_join({TOKENS_COL}, '> <'), '>')"
+    per_size = [f"regexp_extract_all({padded}, '(?=([^ ]{{{n}}}))', 1)" for n in sizes]
+    grams = per_size[0] if len(per_size) == 1 else f"concat({', '.join(per_size)})"
+    return f"SELECT *, transform({grams}, g -> concat('{CHAR_NGRAM_MARK}', g)) AS {CHAR_NGRAMS_COL} FROM __THIS__"
 
 
 def terms_statement(columns: list[str]) -> str:
@@ -205,8 +227,10 @@ def _drop_stage(stages: list) -> DropColumns:
             if stage.hasParam(param) and stage.isDefined(param):
                 value = stage.getOrDefault(param)
                 created += value if isinstance(value, list) else [value]
-    created += [TEXT_COL] if TEXT_COL not in created else []
-    created += [TERMS_COL] if TERMS_COL not in created else []
+    made_by_sql = [TEXT_COL, TERMS_COL] + [CHAR_NGRAMS_COL] * any(
+        isinstance(stage, SQLTransformer) and f"AS {CHAR_NGRAMS_COL} " in stage.getStatement() for stage in stages
+    )
+    created += [name for name in made_by_sql if name not in created]
     return DropColumns(columns=[name for name in created if name != FEATURES_COL])
 
 

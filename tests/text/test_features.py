@@ -1,8 +1,8 @@
 from pyspark.ml import PipelineModel
 
-from jobtagger.errors import EnvironmentProblem
+from jobtagger.errors import ConfigError, EnvironmentProblem
 from jobtagger.session import JvmCapabilities
-from jobtagger.text.features import build_feature_pipeline, vocabulary_of
+from jobtagger.text.features import build_feature_pipeline, char_ngrams_statement, vocabulary_of
 
 import pytest
 
@@ -52,3 +52,31 @@ def test_spark_nlp_without_its_jar_fails_fast_naming_the_package(make_config):
     config = make_config("features.engine=spark-nlp")
     with pytest.raises(EnvironmentProblem, match="com.johnsnowlabs.nlp:spark-nlp_2.13:7.0.0"):
         build_feature_pipeline(config.features, capabilities=NO_NLP)
+
+
+def test_char_ngrams_of_each_padded_token_by_size(spark):
+    tokens = spark.createDataFrame([(["ab", "java"],), ([],)], "_tokens array<string>")
+    statement = char_ngrams_statement([3, 5]).replace("__THIS__", "tokens")
+    tokens.createOrReplaceTempView("tokens")
+    grams = [row["_char_ngrams"] for row in spark.sql(statement).collect()]
+    assert grams == [["~<ab", "~ab>", "~<ja", "~jav", "~ava", "~va>", "~<java", "~java>"], []]
+
+
+def test_char_ngrams_join_the_vocabulary_and_the_model_tags_through_its_transform(spark, make_config, postings, tmp_path):
+    config = make_config("features.min_doc_freq=1", "features.num_features=1000", "features.char_ngrams=[4,3]")
+    assert config.features.char_ngrams == [3, 4]
+    model = build_feature_pipeline(config.features, capabilities=NO_NLP).fit(postings)
+    vocabulary = vocabulary_of(model)
+    assert {"python", "~<py", "~pyth", "~hon>"} <= set(vocabulary)
+    assert not any(term.startswith("~") and len(term) > 5 for term in vocabulary)
+    model.write().save(str(tmp_path / "features"))
+    loaded = PipelineModel.load(str(tmp_path / "features"))
+    expected = model.transform(postings).orderBy("posting_id")
+    assert expected.columns == postings.columns + ["features"]
+    assert loaded.transform(postings).orderBy("posting_id").collect() == expected.collect()
+
+
+@pytest.mark.parametrize("sizes", ["[2]", "[7]", "[3,3]"])
+def test_char_ngram_sizes_outside_three_to_six_or_repeated_are_refused(make_config, sizes):
+    with pytest.raises(ConfigError, match="char_ngrams are distinct sizes from 3 to 6"):
+        make_config(f"features.char_ngrams={sizes}")
