@@ -130,6 +130,9 @@ class FeaturesConfig(_Section):
     title_weight: int = Field(2, ge=1, le=10)
     sublinear_tf: bool = True
     min_token_length: int = Field(2, ge=1)
+    # Drop the stop words of en/de/fr/es. On short fields a stop word can be the signal ("IT
+    # support", "US"), and the word n-grams are built after the drop.
+    remove_stop_words: bool = True
     categorical: list[Literal["company", "country", "language"]] = Field(default_factory=list)
     # Character n-grams of each kept token, sizes e.g. [3, 4, 5] (empty: words only): they carry
     # misspellings, inflections and parts of compound words that whole tokens lose on short texts.

@@ -25,6 +25,7 @@ FEATURE_VARIANTS = {
     "unigrams_min_length_1_no_sublinear": FEATURES.model_copy(
         update={"min_token_length": 1, "ngram_max": 1, "sublinear_tf": False, "title_weight": 1}),
     "bigrams_min_length_3": FEATURES.model_copy(update={"min_token_length": 3, "ngram_max": 2}),
+    "stop_words_kept": FEATURES.model_copy(update={"remove_stop_words": False}),
 }
 
 

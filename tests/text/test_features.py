@@ -80,3 +80,9 @@ def test_char_ngrams_join_the_vocabulary_and_the_model_tags_through_its_transfor
 def test_char_ngram_sizes_outside_three_to_six_or_repeated_are_refused(make_config, sizes):
     with pytest.raises(ConfigError, match="char_ngrams are distinct sizes from 3 to 6"):
         make_config(f"features.char_ngrams={sizes}")
+
+
+def test_stop_words_can_be_kept_for_short_fields(spark, make_config, postings):
+    config = make_config("features.min_doc_freq=1", "features.num_features=1000", "features.remove_stop_words=false")
+    vocabulary = vocabulary_of(build_feature_pipeline(config.features, capabilities=NO_NLP).fit(postings))
+    assert {"und", "et", "and", "the", "wir", "and the"} <= set(vocabulary)

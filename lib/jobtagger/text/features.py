@@ -1,7 +1,8 @@
 """The feature pipeline: title + description -> ``features`` (SparseVector), as one pyspark.ml Pipeline.
 
 Stages (engine ``spark-ml``): combine text (title repeated ``title_weight`` times, then the
-description) -> Unicode-aware RegexTokenizer (lowercases) -> stop words of en/de/fr/es removed ->
+description) -> Unicode-aware RegexTokenizer (lowercases) -> stop words of en/de/fr/es removed (unless
+``remove_stop_words`` is off; the stage then keeps every token) ->
 2..``ngram_max``-grams and optionally character n-grams of the tokens (``char_ngrams``, as
 ``~gram`` terms of the padded ``<token>``) appended to the unigrams -> counts, either over a vocabulary
 (:mod:`jobtagger.text.vocabulary`: Spark's CountVectorizer fits at most ``num_features`` terms seen
@@ -118,7 +119,9 @@ def build_feature_pipeline(
                 minTokenLength=config.min_token_length,
             ),
             StopWordsRemover(
-                inputCol=f"{TOKENS_COL}_raw", outputCol=TOKENS_COL, stopWords=default_stop_words()
+                inputCol=f"{TOKENS_COL}_raw",
+                outputCol=TOKENS_COL,
+                stopWords=default_stop_words() if config.remove_stop_words else [],
             ),
         ]
     stages += _ngram_stages(config.ngram_max, config.char_ngrams)
