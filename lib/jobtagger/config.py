@@ -139,6 +139,11 @@ class FeaturesConfig(_Section):
     # They share the vocabulary (num_features) with the words. Models with them tag through the
     # Spark pipeline, not the fused scorer.
     char_ngrams: list[int] = Field(default_factory=list)
+    # "auto": when char_ngrams is empty, training also fits words + character 3-5-grams and keeps
+    # whichever validates better on training data (jobtagger.feature_selection), while training
+    # postings x labels is at most select_max_cells (each candidate is a full fit). "never": as set.
+    select_char_ngrams: Literal["auto", "never"] = "auto"
+    select_max_cells: int = Field(2_000_000, ge=0)
 
     @field_validator("char_ngrams")
     @classmethod

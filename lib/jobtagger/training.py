@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from jobtagger.calibration import MultiLabelDecision, Thresholds, fit_decision
 from jobtagger.config import AUTO_FOLDS, CalibrationConfig, JobtaggerConfig
 from jobtagger.errors import MissingInputError
+from jobtagger.feature_selection import FeatureCandidate, FeatureSelection, feature_candidates, select_features
 from jobtagger.labels import LabelSpaceReport, assign_folds, assign_split, build_label_space
 from jobtagger.metrics import EvaluationResult, evaluate
 from jobtagger.model_card import CardData, card_curves, curve_labels, top_terms
@@ -51,6 +52,7 @@ class TrainingOutcome:
     training_seconds: float
     split_counts: dict[str, int]
     selection: RegSelection | None = None  # the reg_param choice, when training.reg_grid is set
+    feature_selection: FeatureSelection | None = None  # the features choice, when there were candidates
 
     def release(self) -> None:
         self.test_predictions.unpersist()
@@ -108,34 +110,28 @@ def fit_and_evaluate(
     train, validation, test = (split.where(F.col("split") == name) for name in ("train", "validation", "test"))
 
     started = time.perf_counter()
-    with run.step("fit_features") as info:
-        features = build_feature_pipeline(config.features, capabilities=detect_capabilities(spark)).fit(train)
-        train_features = features.transform(train).persist(StorageLevel.MEMORY_AND_DISK)
-        vocabulary = vocabulary_of(features)
-        info.update(vocabulary=len(vocabulary) if vocabulary is not None else None)
-    selection, selected_scores = None, None
-    with run.step("fit_classifier", strategy=config.training.strategy, labels=len(report.labels),
-                  reg_grid=config.training.reg_grid) as info:
-        estimator = estimator_for(config.training, label_space=report.labels)
-        final_model, final_model_fact = resolve_final_model(config, estimator, folds)
-        average = final_model == "fold_average"
-        if config.training.reg_grid:
-            held_out = features.transform(validation) if not folds else assign_folds(
-                train_features, report, folds, seed=config.training.split.seed)
-            classifier, selected_scores, selection = _select_reg_param(
-                estimator, train_features, held_out, config, folds=folds, labels=report.labels, parents=parents,
-                average=average)
-            info.update(reg_param=selection.reg_param)
-        elif average:
-            folded = assign_folds(train_features, report, folds, seed=config.training.split.seed)
-            fitted = out_of_fold_path(
-                estimator, folded, reg_params=[estimator.getRegParam()], folds=folds, keep=("posting_id",),
-                average=True,
-            )
-            classifier, selected_scores = fitted.averaged[0], fitted.scores[0]
-        else:
-            classifier = estimator.fit(train_features)
-        info.update(final_model=final_model)
+    final_model, final_model_fact = resolve_final_model(
+        config, estimator_for(config.training, label_space=report.labels), folds)
+    candidates, features_reason = feature_candidates(
+        config, train_postings=split_counts.get("train", 0), labels=len(report.labels))
+    fits = [
+        _fit_features_and_classifier(
+            spark, config, candidate, train, validation, report, run, folds=folds, final_model=final_model,
+            parents=parents, named=len(candidates) > 1)
+        for candidate in candidates
+    ]
+    feature_selection = None
+    if len(fits) > 1:
+        with run.step("select_features") as info:
+            feature_selection = select_features([c.name for c in candidates], [f.selection for f in fits])
+            for n, fit in enumerate(fits):
+                if n != feature_selection.chosen:
+                    fit.release()
+            info.update(chosen=feature_selection.name, candidates={
+                c.name: [round(c.micro_f1, 4), round(c.macro_f1, 4)] for c in feature_selection.candidates})
+    fitted = fits[feature_selection.chosen if feature_selection else 0]
+    features, train_features, classifier = fitted.features, fitted.train_features, fitted.classifier
+    selected_scores, selection, vocabulary = fitted.scores, fitted.selection, vocabulary_of(fitted.features)
     training_seconds = time.perf_counter() - started
     labels = list(classifier.labels)
     scorer = PipelineModel(stages=[*features.stages, classifier])
@@ -190,8 +186,10 @@ def fit_and_evaluate(
                 "postings train / validation / test": " / ".join(
                     str(split_counts.get(n, 0)) for n in ("train", "validation", "test")
                 ),
-                "training seconds": f"{training_seconds:.1f}" + (" (with the reg_param selection)" if selection else ""),
+                "training seconds": f"{training_seconds:.1f}" + (" (with the reg_param selection)" if selection else "")
+                + (f" ({len(fits)} feature candidates)" if feature_selection else ""),
                 **(selection.facts() if selection else {"reg_param": f"{config.training.reg_param:g}"}),
+                **(feature_selection.facts() if feature_selection else {"features": f"{candidates[0].name}: {features_reason}"}),
                 "config fingerprint": config.fingerprint(),
                 f"baseline (one {BASELINE_THRESHOLD} threshold) micro-F1 / macro-F1":
                     f"{baseline.headline.micro_f1:.3f} / {baseline.headline.macro_f1:.3f}",
@@ -201,6 +199,7 @@ def fit_and_evaluate(
         model=model, labels=labels, label_space=report, thresholds=thresholds, evaluation=evaluation,
         baseline=baseline, test_predictions=predictions, test_rows=test_rows, card=card,
         training_seconds=training_seconds, split_counts=split_counts, selection=selection,
+        feature_selection=feature_selection,
     )
 
 
@@ -242,6 +241,61 @@ def resolve_final_model(config: JobtaggerConfig, estimator, folds: int) -> tuple
             return "fold_average", f"average of the {folds} fold models (their mean logits; no refit on all of train)"
         return "refit", "refitted on all of train (fold_average needs a linear model: hidden_units is set)"
     return "refit", "refitted on all of train at the chosen reg_param"
+
+
+@dataclass
+class _Fitted:
+    """One feature candidate's fitted features and classifier, with the held-out record."""
+
+    features: PipelineModel
+    train_features: DataFrame  # cached
+    classifier: Any
+    scores: DataFrame | None  # the chosen strength's held-out scores (cached), with reg_grid
+    selection: RegSelection | None
+
+    def release(self) -> None:
+        self.train_features.unpersist()
+        if self.scores is not None:
+            self.scores.unpersist()
+
+
+def _fit_features_and_classifier(
+    spark: SparkSession, config: JobtaggerConfig, candidate: FeatureCandidate, train: DataFrame,
+    validation: DataFrame, report: LabelSpaceReport, run: RunContext, *, folds: int, final_model: str,
+    parents: Mapping[str, str] | None, named: bool,
+) -> _Fitted:
+    """Fit the candidate's feature pipeline on train, then the classifier (choosing the strength
+    by ``training.reg_grid`` on held-out scores when it is set)."""
+    label = {"features": candidate.name} if named else {}
+    with run.step("fit_features", **label) as info:
+        features = build_feature_pipeline(candidate.features, capabilities=detect_capabilities(spark)).fit(train)
+        train_features = features.transform(train).persist(StorageLevel.MEMORY_AND_DISK)
+        vocabulary = vocabulary_of(features)
+        info.update(vocabulary=len(vocabulary) if vocabulary is not None else None)
+    selection, selected_scores = None, None
+    with run.step("fit_classifier", strategy=config.training.strategy, labels=len(report.labels),
+                  reg_grid=config.training.reg_grid, **label) as info:
+        estimator = estimator_for(config.training, label_space=report.labels)
+        average = final_model == "fold_average"
+        if config.training.reg_grid:
+            held_out = features.transform(validation) if not folds else assign_folds(
+                train_features, report, folds, seed=config.training.split.seed)
+            classifier, selected_scores, selection = _select_reg_param(
+                estimator, train_features, held_out, config, folds=folds, labels=report.labels, parents=parents,
+                average=average)
+            info.update(reg_param=selection.reg_param)
+        elif average:
+            folded = assign_folds(train_features, report, folds, seed=config.training.split.seed)
+            fitted = out_of_fold_path(
+                estimator, folded, reg_params=[estimator.getRegParam()], folds=folds, keep=("posting_id",),
+                average=True,
+            )
+            classifier, selected_scores = fitted.averaged[0], fitted.scores[0]
+        else:
+            classifier = estimator.fit(train_features)
+        info.update(final_model=final_model)
+    return _Fitted(features=features, train_features=train_features, classifier=classifier,
+                   scores=selected_scores, selection=selection)
 
 
 def _select_reg_param(

@@ -87,6 +87,8 @@ def run(spark: SparkSession, config: JobtaggerConfig, context: RunContext, args:
                 f"{c.reg_param:g}: {c.micro_f1:.4f} / {c.macro_f1:.4f}" for c in selection.candidates
             )
             print(f"reg_param {selection.reg_param:g} chosen by {selection.held_out} micro / macro-F1 ({tried})")
+        if outcome.feature_selection:
+            print(outcome.feature_selection.summary())
         rules = ", ".join(f"{rule} {n}" for rule, n in sorted(outcome.thresholds.rule_counts().items()))
         print(f"threshold rules followed per label: {rules or 'none'}")
         per_posting = outcome.thresholds.labels_per_posting
@@ -103,6 +105,10 @@ def run(spark: SparkSession, config: JobtaggerConfig, context: RunContext, args:
                 "chosen": selection.reg_param,
                 "candidates": [dataclasses.asdict(c) for c in selection.candidates],
             }} if selection else {}),
+            **({"feature_selection": {
+                "chosen": outcome.feature_selection.name,
+                "candidates": [dataclasses.asdict(c) for c in outcome.feature_selection.candidates],
+            }} if outcome.feature_selection else {}),
             "threshold_fallbacks": outcome.thresholds.fallback_counts(),
             "threshold_rules": outcome.thresholds.rule_counts(),
             "thresholds_for_labels_per_posting": outcome.thresholds.labels_per_posting,

@@ -105,6 +105,7 @@ def _register(
                 **{k: float(v) for k, v in headline.as_dict().items() if v is not None},
                 **outcome.thresholds.labels_per_posting_metrics(),
                 **(outcome.selection.metrics() if outcome.selection else {}),
+                **(outcome.feature_selection.metrics() if outcome.feature_selection else {}),
             },
             training_table=BRONZE_POSTINGS, training_table_version=bronze_version,
             training_seconds=round(outcome.training_seconds, 3),
