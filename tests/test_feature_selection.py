@@ -44,7 +44,7 @@ def selection(reg: float, micro: float, macro: float) -> RegSelection:
 
 def test_the_better_sum_of_the_chosen_strengths_figures_wins_and_a_tie_keeps_words():
     chosen = select_features(["words", "words_chars345"], [selection(1e-4, 0.80, 0.40), selection(1e-5, 0.78, 0.43)])
-    assert chosen.name == "words_chars345" and chosen.candidates[1].reg_param == 1e-5
+    assert chosen.name == "words_chars345" and chosen.best()[1][1].reg_param == 1e-5
     assert chosen.metrics()["validation_features_words_macro_f1"] == 0.40
     tie = select_features(["words", "words_chars345"], [selection(1e-4, 0.80, 0.40), selection(1e-4, 0.75, 0.45)])
     assert tie.name == "words"

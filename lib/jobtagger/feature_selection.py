@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jobtagger.config import FeaturesConfig, JobtaggerConfig
-from jobtagger.reg_selection import RegSelection
+from jobtagger.reg_selection import RegCandidate, RegSelection
 
 CHAR_NGRAM_CANDIDATE = (3, 4, 5)
 
@@ -32,44 +32,40 @@ class FeatureCandidate:
 
 
 @dataclass(frozen=True)
-class FeatureFigures:
-    name: str
-    reg_param: float
-    micro_f1: float
-    macro_f1: float
-
-
-@dataclass(frozen=True)
 class FeatureSelection:
-    candidates: tuple[FeatureFigures, ...]
-    chosen: int  # index into candidates
-    held_out: str  # what the figures were measured on
+    """Each candidate's name and strength selection (aligned), and which candidate was kept."""
+
+    names: tuple[str, ...]
+    selections: tuple[RegSelection, ...]
+    chosen: int
 
     @property
     def name(self) -> str:
-        return self.candidates[self.chosen].name
+        return self.names[self.chosen]
+
+    def best(self) -> list[tuple[str, RegCandidate]]:
+        """Each candidate's name with the figures of its chosen strength."""
+        return [(name, s.candidates[s.chosen]) for name, s in zip(self.names, self.selections, strict=True)]
 
     def facts(self) -> dict[str, str]:
         """Model card facts: the choice and each candidate's held-out figures at its chosen strength."""
-        facts = {"features (chosen by validation)": f"{self.name} of {len(self.candidates)} candidates"}
-        for c in self.candidates:
-            facts[f"features {c.name}: {self.held_out} micro-F1 / macro-F1 (reg_param {c.reg_param:g})"] = (
-                f"{c.micro_f1:.4f} / {c.macro_f1:.4f}"
-            )
-        return facts
+        held_out = self.selections[0].held_out
+        return {"features (chosen by validation)": f"{self.name} of {len(self.names)} candidates", **{
+            f"features {name}: {held_out} micro-F1 / macro-F1 (reg_param {c.reg_param:g})":
+                f"{c.micro_f1:.4f} / {c.macro_f1:.4f}" for name, c in self.best()}}
 
     def metrics(self) -> dict[str, float]:
         """Registry metrics: which candidate was kept (its index) and each one's figures."""
         figures = {"selection_features": float(self.chosen)}
-        for c in self.candidates:
-            figures[f"validation_features_{c.name}_micro_f1"] = c.micro_f1
-            figures[f"validation_features_{c.name}_macro_f1"] = c.macro_f1
+        for name, c in self.best():
+            figures[f"validation_features_{name}_micro_f1"] = c.micro_f1
+            figures[f"validation_features_{name}_macro_f1"] = c.macro_f1
         return figures
 
     def summary(self) -> str:
         """One line for the terminal."""
-        tried = ", ".join(f"{c.name}: {c.micro_f1:.4f} / {c.macro_f1:.4f}" for c in self.candidates)
-        return f"features {self.name} chosen by {self.held_out} micro / macro-F1 ({tried})"
+        tried = ", ".join(f"{name}: {c.micro_f1:.4f} / {c.macro_f1:.4f}" for name, c in self.best())
+        return f"features {self.name} chosen by {self.selections[0].held_out} micro / macro-F1 ({tried})"
 
 
 def feature_candidates(config: JobtaggerConfig, *, train_postings: int, labels: int) -> tuple[list[FeatureCandidate], str]:
@@ -91,13 +87,9 @@ def feature_candidates(config: JobtaggerConfig, *, train_postings: int, labels: 
 
 def select_features(names: Sequence[str], selections: Sequence[RegSelection]) -> FeatureSelection:
     """Keep the candidate whose chosen strength validates best; the first one on a tie."""
-    figures = []
-    for name, selection in zip(names, selections, strict=True):
-        best = selection.candidates[selection.chosen]
-        figures.append(FeatureFigures(name=name, reg_param=best.reg_param, micro_f1=best.micro_f1,
-                                      macro_f1=best.macro_f1))
-    chosen = max(range(len(figures)), key=lambda n: (figures[n].micro_f1 + figures[n].macro_f1, -n))
-    return FeatureSelection(candidates=tuple(figures), chosen=chosen, held_out=selections[0].held_out)
+    best = [s.candidates[s.chosen] for s in selections]
+    chosen = max(range(len(best)), key=lambda n: (best[n].micro_f1 + best[n].macro_f1, -n))
+    return FeatureSelection(names=tuple(names), selections=tuple(selections), chosen=chosen)
 
 
 def _name(char_ngrams: Sequence[int]) -> str:

@@ -128,7 +128,7 @@ def fit_and_evaluate(
                 if n != feature_selection.chosen:
                     fit.release()
             info.update(chosen=feature_selection.name, candidates={
-                c.name: [round(c.micro_f1, 4), round(c.macro_f1, 4)] for c in feature_selection.candidates})
+                name: [round(c.micro_f1, 4), round(c.macro_f1, 4)] for name, c in feature_selection.best()})
     fitted = fits[feature_selection.chosen if feature_selection else 0]
     features, train_features, classifier = fitted.features, fitted.train_features, fitted.classifier
     selected_scores, selection, vocabulary = fitted.scores, fitted.selection, vocabulary_of(fitted.features)

@@ -107,7 +107,7 @@ def run(spark: SparkSession, config: JobtaggerConfig, context: RunContext, args:
             }} if selection else {}),
             **({"feature_selection": {
                 "chosen": outcome.feature_selection.name,
-                "candidates": [dataclasses.asdict(c) for c in outcome.feature_selection.candidates],
+                "candidates": [{"name": name, **dataclasses.asdict(c)} for name, c in outcome.feature_selection.best()],
             }} if outcome.feature_selection else {}),
             "threshold_fallbacks": outcome.thresholds.fallback_counts(),
             "threshold_rules": outcome.thresholds.rule_counts(),
