@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from jobtagger.config import FeaturesConfig, JobtaggerConfig
 from jobtagger.reg_selection import RegCandidate, RegSelection
@@ -25,8 +26,9 @@ from jobtagger.reg_selection import RegCandidate, RegSelection
 CHAR_NGRAM_CANDIDATE = (3, 4, 5)
 
 
-@dataclass(frozen=True)
-class FeatureCandidate:
+class FeatureCandidate(NamedTuple):
+    """A feature configuration to fit, with the name its figures are recorded under."""
+
     name: str
     features: FeaturesConfig
 
