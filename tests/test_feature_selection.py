@@ -23,7 +23,9 @@ def names(config, **sizes):
 
 
 def test_both_candidates_only_where_fits_are_cheap_and_nothing_is_set_by_hand(make_config):
-    config = make_config("training.reg_grid=[0.001]", "features.select_max_cells=100")
+    assert names(make_config("training.reg_grid=[0.001]"), train_postings=5, labels=2) == (
+        ["words"], "set by features.select_char_ngrams")  # the default: never
+    config = make_config("training.reg_grid=[0.001]", "features.select_max_cells=100", "features.select_char_ngrams=auto")
     assert names(config, train_postings=50, labels=2) == (["words", "words_chars345"], "auto: both fitted")
     candidates, _ = feature_candidates(config, train_postings=50, labels=2)
     assert candidates[1].features.char_ngrams == list(CHAR_NGRAM_CANDIDATE)
@@ -68,7 +70,8 @@ def test_evaluate_keeps_the_character_grams_where_only_they_generalize(spark, ma
     for name, count, seed in (("train", 160, 1), ("test", 60, 2)):
         paths[name] = tmp_path / f"{name}.jsonl"
         paths[name].write_text("\n".join(json.dumps(d) for d in stem_corpus(count, seed)), encoding="utf-8")
-    config = make_config("training.max_iter=30", "features.min_doc_freq=1", "training.reg_grid=[0.001]")
+    config = make_config("training.max_iter=30", "features.min_doc_freq=1", "training.reg_grid=[0.001]",
+                         "features.select_char_ngrams=auto")
     argv = ["evaluate", "--run-date", "2026-11-01", "--train", str(paths["train"]), "--test", str(paths["test"]),
             "--card", str(tmp_path / "card")]
     run = RunContext(job="evaluate", run_date=dt.date(2026, 11, 1))

@@ -141,8 +141,10 @@ class FeaturesConfig(_Section):
     char_ngrams: list[int] = Field(default_factory=list)
     # "auto": when char_ngrams is empty, training also fits words + character 3-5-grams and keeps
     # whichever validates better on training data (jobtagger.feature_selection), while training
-    # postings x labels is at most select_max_cells (each candidate is a full fit). "never": as set.
-    select_char_ngrams: Literal["auto", "never"] = "auto"
+    # postings x labels is at most select_max_cells (each candidate is a full fit). "never" (the
+    # default): as set. Not auto by default: a model with character grams is not fusable and tags
+    # through the Spark pipeline, far slower, for a gain on validation that was mixed.
+    select_char_ngrams: Literal["auto", "never"] = "never"
     select_max_cells: int = Field(2_000_000, ge=0)
 
     @field_validator("char_ngrams")

@@ -141,7 +141,6 @@ def averaged_outcome(spark, tmp_path_factory):
         f"paths.taxonomy={REPO_ROOT / 'conf' / 'taxonomy'}",
         "spark.shuffle_partitions=2", "training.reg_grid=[1e-2,1e-3]", "training.max_iter=10",
         "features.min_doc_freq=1", "calibration.folds=3", "training.final_model=fold_average",
-        "features.select_char_ngrams=never",  # one candidate: every recorded fold model is the kept one's
     ])
     recording, recorded = recorder()
     labelled = corpus(spark, 150, "train", 1).unionByName(corpus(spark, 40, "test", 2))
