@@ -131,7 +131,7 @@ def fit_and_evaluate(
                 name: [round(c.micro_f1, 4), round(c.macro_f1, 4)] for name, c in feature_selection.best()})
     fitted = fits[feature_selection.chosen if feature_selection else 0]
     features, train_features, classifier = fitted.features, fitted.train_features, fitted.classifier
-    selected_scores, selection, vocabulary = fitted.scores, fitted.selection, vocabulary_of(fitted.features)
+    selected_scores, selection, vocabulary = fitted.scores, fitted.selection, fitted.vocabulary
     training_seconds = time.perf_counter() - started
     labels = list(classifier.labels)
     scorer = PipelineModel(stages=[*features.stages, classifier])
@@ -248,6 +248,7 @@ class _Fitted:
     """One feature candidate's fitted features and classifier, with the held-out record."""
 
     features: PipelineModel
+    vocabulary: list[str] | None  # terms by feature index (None with hashed features)
     train_features: DataFrame  # cached
     classifier: Any
     scores: DataFrame | None  # the chosen strength's held-out scores (cached), with reg_grid
@@ -294,7 +295,7 @@ def _fit_features_and_classifier(
         else:
             classifier = estimator.fit(train_features)
         info.update(final_model=final_model)
-    return _Fitted(features=features, train_features=train_features, classifier=classifier,
+    return _Fitted(features=features, vocabulary=vocabulary, train_features=train_features, classifier=classifier,
                    scores=selected_scores, selection=selection)
 
 

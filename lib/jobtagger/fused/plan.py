@@ -39,11 +39,11 @@ from jobtagger.fused.lowercase import (
 from jobtagger.fused.text_vectors import TextFeatureParams
 from jobtagger.models.common import MultiLabelModel
 from jobtagger.text.features import (
-    CHAR_NGRAMS_COL,
     TERMS_COL,
     TOKEN_PATTERN,
     DropColumns,
     SublinearTf,
+    makes_char_ngrams,
     terms_statement,
 )
 from jobtagger.text.idf import IdfWeighting
@@ -128,7 +128,7 @@ def read_plan(model: PipelineModel, spark: SparkSession) -> FusedPlan:
         _wired(ngram.getInputCol(), remover.getOutputCol(), "n-grams")
         ngrams.append(ngram)
     terms = stages.take(SQLTransformer, "the terms concatenation")
-    if f"AS {CHAR_NGRAMS_COL} " in terms.getStatement():
+    if makes_char_ngrams(terms):
         raise NotFusable("character n-grams (features.char_ngrams) are not reproduced by the fused scorer")
     term_columns = [remover.getOutputCol(), *[ngram.getOutputCol() for ngram in ngrams]]
     if terms.getStatement() != terms_statement(term_columns):

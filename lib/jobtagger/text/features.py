@@ -193,6 +193,11 @@ def char_ngrams_statement(sizes: list[int]) -> str:
     return f"SELECT *, transform({grams}, g -> concat('{CHAR_NGRAM_MARK}', g)) AS {CHAR_NGRAMS_COL} FROM __THIS__"
 
 
+def makes_char_ngrams(stage) -> bool:
+    """Whether ``stage`` is the character n-gram stage of :func:`char_ngrams_statement`."""
+    return isinstance(stage, SQLTransformer) and f"AS {CHAR_NGRAMS_COL} " in stage.getStatement()
+
+
 def terms_statement(columns: list[str]) -> str:
     """The SQL that appends the n-gram columns to the tokens as ``_terms`` (also how the fused
     tag scorer recognises that stage)."""
@@ -230,9 +235,7 @@ def _drop_stage(stages: list) -> DropColumns:
             if stage.hasParam(param) and stage.isDefined(param):
                 value = stage.getOrDefault(param)
                 created += value if isinstance(value, list) else [value]
-    made_by_sql = [TEXT_COL, TERMS_COL] + [CHAR_NGRAMS_COL] * any(
-        isinstance(stage, SQLTransformer) and f"AS {CHAR_NGRAMS_COL} " in stage.getStatement() for stage in stages
-    )
+    made_by_sql = [TEXT_COL, TERMS_COL] + [CHAR_NGRAMS_COL] * any(makes_char_ngrams(stage) for stage in stages)
     created += [name for name in made_by_sql if name not in created]
     return DropColumns(columns=[name for name in created if name != FEATURES_COL])
 
