@@ -17,12 +17,10 @@ from jobtagger.landing import read_landing
 from jobtagger.runlog import RunContext
 from jobtagger.stages import generate
 from jobtagger.stages.ingest import landing_folder, taxonomy_of
-from jobtagger.text.normalize import STRIP_HTML, clean_whitespace_steps, normalize_text_columns, run_steps
+from jobtagger.text.normalize import normalize_text_columns
 from ingest_support import good_posting, write_jsonl
 from reference_labels import map_labels as reference_map_labels
-from reference_normalize import clean_whitespace as reference_clean_whitespace
 from reference_normalize import normalize_text_columns as reference_normalize_text_columns
-from reference_normalize import strip_html as reference_strip_html
 
 DAY = dt.date(2026, 11, 1)
 EDGE_TEXTS = [
@@ -30,7 +28,7 @@ EDGE_TEXTS = [
     "&copy; 2026", "&#x27;hex&#x27;", "&nbsp;x", "caf\u00e9 &amp; bar", "\uff26\uff55\uff4c\uff4c width", "\ufb01le",
     "plain ascii", "<p>one</p><p>two &amp; three</p>", "&AMP; &Lt;", "&#39", "tab\there", "", "   ",
     "x\u00a0y", "&lt;script&gt;", "<li>&gt;</li>", "&&amp;&",
-    # the guards of the regular expression steps (text/normalize.py), at their edges
+    # where Java's regular expressions and RE2 (text/normalize.py) could part
     "a\r\nb\rc", "a\u200b  b", " lead", "trail ", "\nlead", "trail\n", "a\n\n\n\nb", " \n \n \n x \n",
     "a \n b", "x\t\ty", "x\ty", "a  b", "\u3000wide\u3000", "\u00a0\u00a0", "v\x0bw\x0cx", "nel\x85x", "del\x7fx",
     "<!-- c --><p>a</p>", "<!<!-- x -->-- y -->z", "b<!-- -->r", "<SCRIPT>x()</SCRIPT>t", "<ScRiPt src=a>x</sCrIpT>",
@@ -38,13 +36,19 @@ EDGE_TEXTS = [
     "a < b > c", "<p>\u00e9t\u00e9 &amp; <br>x</p>", "&nbsp;&nbsp;x&nbsp;", "\r\n\r\n\r\n", "\t", "\n",
     "caf\u00e9\t \tbar", "&#10;&#10;&#10;x", "<DIV>a</DIV><div>b</div>", "\ufeffbom", "a\u2028b",
     "x \u2028", "a\n\u2029", "\u2028",
+    "<\x0bp>a", "<\x0bbr>b", "<\x0bscript>c</\x0bscript>d", "<\x0bx>e", "<\u017fcript>f</script>g",
+    "<\u017ftyle>h</style>i", "<\u017fection>j", "<SCRIPT>k</\u017fcript>l</script>m", "<p\u0301>n", "<p\u0663>o",
+    "<p_>q", "<p\u00e9>r", "<pre\U0001f600>s", "<li\u4e00>t", "u \u2029", "v\u2028 ", "w\u2029\u2028",
 ]
-# pieces of random strings for the guarded steps: markup, letters of the guards, line terminators,
-# spaces and control characters
+# pieces of random strings: markup, tag names in every case, line terminators, spaces, control and
+# format characters, and what Java's \\b, \\s and (?i) treat differently from RE2's (letters and
+# digits beyond ASCII, a non-spacing mark, long s and the Kelvin sign, \\x0B, a final U+2028)
 FUZZ_ATOMS = [
     "<", "<!--", "-->", ">", "/", "p", "P", "br", "BR", "bR", "li", "LI", "script", "SCRIPT", "ScRiPt", "style", "STYLE",
     "s", "cr", "ip", "pt", "yl", "div", "h1", " ", "  ", "\n", "\r", "\r\n", "\t", "\u00a0", "\u3000", "\u200b",
     "\u0085", "\x0b", "\x7f", "a", "x", "\u00e9", "-", "!", "&amp;", "\u2028", "\u2029", "\x0c", "<p ", "</p>", "<!-- -->",
+    "<pre", "<PRE", "<h1", "<li", "<br", "\u017f", "\u212a", "\u0301", "_", "1", "\u0663", "\u00c9", "\u4e00",
+    "\u180e", "\ufeff", "\U0001f600", "&", "&lt;", "&nbsp;", "\uff10", "\ufb01", "k", "K", "</script>", "</style>",
 ]
 
 
@@ -88,16 +92,11 @@ def test_label_resolution_equals_the_reference_path(landing):
     assert_df_equality(new, old, ignore_row_order=True)
 
 
-def test_guarded_steps_equal_the_unguarded_chain_on_random_strings(spark):
+def test_arrow_clean_up_equals_the_java_chain_on_random_strings(spark):
     rng = random.Random(19)
-    texts = ["".join(rng.choices(FUZZ_ATOMS, k=rng.randrange(14))) for _ in range(4000)]
-    df = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "i int, t string")
-    old = df.select("i", reference_strip_html(F.col("t")).alias("stripped")).select(
-        "i", "stripped", *[reference_clean_whitespace(F.col("stripped"), multiline=m).alias(f"clean_{m}") for m in (True, False)]
-    )
-    new = run_steps(df.withColumnRenamed("t", "stripped"), {"stripped": STRIP_HTML})
-    new = new.withColumns({f"clean_{m}": F.col("stripped") for m in (True, False)})
-    new = run_steps(new, {f"clean_{m}": clean_whitespace_steps(multiline=m) for m in (True, False)})
-    new = new.withColumns({f"clean_{m}": F.when(F.col(f"clean_{m}") != "", F.col(f"clean_{m}")) for m in (True, False)})
-    assert df.join(old, "i").where(F.col("t") != F.col("stripped")).count() > 500  # the markup steps did run
+    texts = EDGE_TEXTS + ["".join(rng.choices(FUZZ_ATOMS, k=rng.randrange(16))) for _ in range(6000)]
+    df = spark.createDataFrame([(i, t, t, t) for i, t in enumerate(texts)], "i int, t string, markup string, plain string")
+    new = normalize_text_columns(df, html_columns=["markup"], plain_columns=["plain"])
+    old = reference_normalize_text_columns(df, html_columns=["markup"], plain_columns=["plain"])
+    assert old.where(F.col("markup") != F.col("plain")).count() > 1000  # the markup steps did run
     assert_df_equality(new.orderBy("i"), old.orderBy("i"))

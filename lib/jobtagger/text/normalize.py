@@ -1,138 +1,85 @@
-"""Text clean-up of posting fields: HTML to text, Unicode NFKC, control characters, whitespace.
+"""Text clean-up of posting fields: HTML to text, entities, Unicode NFKC, control characters,
+whitespace.
 
-Everything that Spark's built-in functions can do runs as SQL expressions (tag stripping,
-paragraph breaks, control characters, whitespace, and the five common entities of ASCII text).
-Only the rest of HTML entity decoding and NFKC need Python; they run in ONE Arrow UDF over all
-text columns, and only for values that need it (non-ASCII, or an entity beyond the five):
-the others reach Python as nulls.
+All of it runs in ONE Arrow UDF over every text column of a row: the regular expression steps
+with ``pyarrow.compute`` (RE2, compiled, over a whole Arrow batch at once), Python only for the
+entity decoding and NFKC of the values that need them (non-ASCII, or holding an ``&``). Run as
+Spark ``regexp_replace`` steps (about thirteen per column), the same clean-up was most of the
+ingest read job's time, and its generated code made every task slow to warm up.
 
-Each regular expression step is a :class:`Step`: it runs only on values that its guard lets
-through, and the guards are cheap byte tests (``contains``, ``startswith``, the UTF-8 length) that
-hold for every value the expression could change, so skipping it changes nothing. A regular
-expression costs Spark a decoding of the value to a Java string, a scan and an encoding back,
-for every value and every step; most values need one or two of the steps, not all thirteen.
-The steps run one projection each (over all columns), so a guard and its step read a computed
-column, not the whole chain again. ``tests/ingest/reference_normalize.py`` keeps the unguarded
-chain that sent every value to Python; a test compares the two on generated landing files and
-hand-written edge values.
+The patterns are the Java ones the job used before (``tests/ingest/reference_normalize.py``
+keeps them), rewritten so that RE2 finds the same matches:
+
+- ``\\s`` is Java's ``[ \\t\\n\\x0B\\f\\r]`` (RE2's lacks ``\\x0B``);
+- ``(?i)`` in Java folds ASCII letters only, so tag names are spelled ``[sS][cC]...``;
+- Java 17's ``\\b`` after a tag name holds unless the next character is a letter, a digit,
+  ``_`` or a non-spacing mark (``isLetterOrDigit``, not ASCII ``\\w``);
+- the back-reference of ``<(script|style)>...</\\1>`` is one alternative per name;
+- Java's ``$`` also matches before a final line terminator: of those, only ``\\u2028`` and
+  ``\\u2029`` are left when the trim runs, so the trim keeps one of them when it ends the value;
+- runs that cannot change (one space) are not matched at all, which is where RE2 spent its time.
+
+What stays apart: ``\\p{Cf}`` and the letter classes follow RE2's Unicode tables, which may be
+newer than the JVM's (characters assigned since Unicode 13 can differ). Invalid UTF-8 is made
+valid by Spark (U+FFFD) before the UDF; such records are quarantined anyway. A test compares this
+path with the Java one on generated landing files, hand-written edge values and random strings.
 """
 
 from __future__ import annotations
 
 import html
-import itertools
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import reduce
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.functions import arrow_udf
 from pyspark.sql.types import StringType, StructField, StructType
 
-# Block-level tags become paragraph breaks, <br> a line break, list items a new line.
-_PARAGRAPH_TAGS = r"(?i)<\s*/?\s*(p|div|h[1-6]|ul|ol|table|tr|section|article|blockquote|pre)\b[^>]*>"
-_LINE_BREAK_TAGS = r"(?i)<\s*br\s*/?\s*>"
-_LIST_ITEM_TAGS = r"(?i)<\s*li\b[^>]*>"
-_INVISIBLE_BLOCKS = r"(?is)<\s*(script|style)\b[^>]*>.*?<\s*/\s*\1\s*>"
-_COMMENTS = r"(?s)<!--.*?-->"
-_ANY_TAG = r"<\s*/?\s*[A-Za-z!][^<>]*>"
-# Control and format characters except newline and tab (tabs become spaces below).
-_CONTROL = r"[\p{Cc}\p{Cf}&&[^\n\t]]"
-_HORIZONTAL_SPACE = r"[\t\p{Zs}]+"
-# A run of newlines with the spaces around them -> one newline, or two for two or more
-# (a group that took no part in the match is replaced by nothing).
-_NEWLINE_RUN = r" *(\n) *(?:(\n) *)?(?:\n *)*"
+_SPACE = r"[\t\n\x0B\f\r ]"  # Java's \s
+# Java 17's \b then [^>]*> after a tag name: '>' or a character that is not a "word" one
+_TAG_TAIL = r"(?:>|[^\pL\p{Nd}\p{Mn}_>][^>]*>)"
+# Unicode space separators other than ' ' (Zs)
+_OTHER_SPACES = r"\x{A0}\x{1680}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}"
 
 
-def _contains(text: Column, *parts: str) -> Column:
-    """``text`` holds one of ``parts`` (a byte search, no decoding). ``contains``, not ``instr``:
-    ``instr`` counts characters and compares the whole part at every position, ``contains``
-    compares a part only where its first byte occurs."""
-    return reduce(lambda a, b: a | b, [text.contains(part) for part in parts])
+def _any_case(word: str) -> str:
+    """``word`` matching any ASCII case spelling, as Java's ``(?i)`` without UNICODE_CASE does."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isascii() and c.isalpha() else c for c in word)
 
 
-def _any_case(letters: str) -> list[str]:
-    """Every ASCII upper/lower case spelling of ``letters`` (``(?i)`` without the Unicode flag
-    folds ASCII letters only)."""
-    return ["".join(chars) for chars in itertools.product(*[(c.lower(), c.upper()) for c in letters])]
-
-
-def _ascii(text: Column) -> Column:
-    """Valid UTF-8 and ASCII only (one byte per character)."""
-    return F.is_valid_utf8(text) & (F.octet_length(text) == F.length(text))
-
-
-@dataclass(frozen=True)
-class Step:
-    """``regexp_replace(value, pattern, replacement)``, run only where ``guard`` holds. The guard
-    must hold for every value the pattern matches; invalid UTF-8 always runs the step (Spark
-    re-encodes the value), so skipping a step is exact. ``valid_input``: every value reaching the
-    step is valid UTF-8 already (an earlier step ran on the invalid ones and re-encoded them), so
-    that test is left out."""
-
-    pattern: str
-    replacement: str
-    guard: Callable[[Column], Column] | None = None
-    valid_input: bool = False
-
-    def __call__(self, text: Column) -> Column:
-        replaced = F.regexp_replace(text, self.pattern, self.replacement)
-        if self.guard is None:
-            return replaced
-        runs = self.guard(text) if self.valid_input else ~F.is_valid_utf8(text) | self.guard(text)
-        return F.when(runs, replaced).otherwise(text)
-
-
-# Tags removed, block tags turned into paragraph breaks (entities are decoded later). Every
-# pattern needs a '<'; the invisible blocks need "script" (so "cr", "ip" and "pt") or "style"
-# ("yl"), the line breaks "br" and the list items "li", in any ASCII case. The first step runs on
-# every invalid value, so the later ones see valid UTF-8 only.
-STRIP_HTML = (
-    Step(_COMMENTS, "", lambda t: _contains(t, "<!--")),
-    Step(_INVISIBLE_BLOCKS, "", lambda t: _contains(t, "<") & (
-        (_contains(t, *_any_case("cr")) & _contains(t, *_any_case("ip")) & _contains(t, *_any_case("pt")))
-        | _contains(t, *_any_case("yl"))
-    ), valid_input=True),
-    Step(_LINE_BREAK_TAGS, "\n", lambda t: _contains(t, "<") & _contains(t, *_any_case("br")), valid_input=True),
-    Step(_LIST_ITEM_TAGS, "\n- ", lambda t: _contains(t, "<") & _contains(t, *_any_case("li")), valid_input=True),
-    Step(_PARAGRAPH_TAGS, "\n\n", lambda t: _contains(t, "<"), valid_input=True),
-    Step(_ANY_TAG, "", lambda t: _contains(t, "<"), valid_input=True),
+_PARAGRAPH_NAMES = "|".join(
+    _any_case(name) for name in ("p", "div", "h[1-6]", "ul", "ol", "table", "tr", "section", "article", "blockquote", "pre")
 )
 
-
-def clean_whitespace_steps(*, multiline: bool) -> tuple[Step, ...]:
-    """Control characters dropped, spaces collapsed, lines trimmed, at most one blank line
-    (``multiline``; else one line). Guards, in order: ``\\r``; none for control characters;
-    spaces: only a tab, two spaces in a row or a non-ASCII character (other space separators)
-    can change; then only spaces and newlines are left as ``\\s``, so the line steps need a
-    newline and the trim a space or newline at an end (or a final line separator). The control
-    character step runs on every value, so the steps after it see valid UTF-8 only."""
-    steps = [
-        Step(r"\r\n?", "\n", lambda t: _contains(t, "\r")),
-        Step(_CONTROL, ""),
-        Step(_HORIZONTAL_SPACE, " ", lambda t: (F.octet_length(t) != F.length(t)) | _contains(t, "\t", "  "),
-             valid_input=True),
-        Step(_NEWLINE_RUN, "$1$2", lambda t: _contains(t, "\n"), valid_input=True) if multiline
-        else Step(r"\s+", " ", lambda t: _contains(t, "\n"), valid_input=True),
-        # without MULTILINE, Java's '$' also matches before a final line terminator: of those,
-        # only '\n' and U+2028/U+2029 (not control characters) are left here
-        Step(r"^\s+|\s+$", "", lambda t: F.startswith(t, F.lit(" ")) | F.startswith(t, F.lit("\n"))
-             | reduce(lambda a, b: a | b, [F.endswith(t, F.lit(end)) for end in (" ", "\n", "\u2028", "\u2029")]),
-             valid_input=True),
-    ]
-    return tuple(steps)
-
-
-def run_steps(df: DataFrame, steps: Mapping[str, Sequence[Step]]) -> DataFrame:
-    """Apply each column's steps in place, one projection per step index. A guard and its step
-    read the computed column; chained as one expression, each step would repeat the whole chain
-    before it three times or more (exponential in the number of steps)."""
-    for index in range(max((len(s) for s in steps.values()), default=0)):
-        df = df.withColumns({name: s[index](F.col(name)) for name, s in steps.items() if index < len(s)})
-    return df
+# (pattern, replacement) in order. Markup: comments, script/style blocks, line breaks, list items,
+# block tags as paragraph breaks, then any other tag. Every pattern needs a '<'.
+STRIP_HTML: tuple[tuple[str, str], ...] = (
+    (r"(?s)<!--.*?-->", ""),
+    ("(?s)" + "|".join(
+        f"<{_SPACE}*{_any_case(name)}{_TAG_TAIL}.*?<{_SPACE}*/{_SPACE}*{_any_case(name)}{_SPACE}*>"
+        for name in ("script", "style")
+    ), ""),
+    (f"<{_SPACE}*{_any_case('br')}{_SPACE}*/?{_SPACE}*>", "\n"),
+    (f"<{_SPACE}*{_any_case('li')}{_TAG_TAIL}", "\n- "),
+    (f"<{_SPACE}*/?{_SPACE}*(?:{_PARAGRAPH_NAMES}){_TAG_TAIL}", "\n\n"),
+    (f"<{_SPACE}*/?{_SPACE}*[A-Za-z!][^<>]*>", ""),
+)
+# Line ends, then control and format characters except newline and tab, then spaces: a run of
+# tabs and space separators becomes one space.
+_LINES_AND_SPACES = (
+    (r"\r\n?", "\n"),
+    (r"[\x00-\x08\x0B-\x1F\x7F-\x9F\p{Cf}]", ""),
+    (rf"[\t\p{{Zs}}]{{2,}}|[\t{_OTHER_SPACES}]", " "),
+)
+# Trimmed: leading and trailing spaces and newlines (keeping a final U+2028/U+2029, see above).
+_TRIM = (rf"^{_SPACE}+|{_SPACE}+([\x{{2028}}\x{{2029}}]?)$", r"\1")
+# Multi-line values: a run of newlines with the spaces around it -> one newline, or two for two or
+# more (at most one blank line). One-line values: any run of spaces and newlines -> one space.
+MULTILINE: tuple[tuple[str, str], ...] = (*_LINES_AND_SPACES, (r" *(\n) *(?:(\n) *)?(?:\n *)*", r"\1\2"), _TRIM)
+ONE_LINE: tuple[tuple[str, str], ...] = (*_LINES_AND_SPACES, (rf"{_SPACE}{{2,}}|[\t\n\x0B\f\r]", " "), _TRIM)
 
 
 def decode_and_fold(value: str | None) -> str | None:
@@ -144,42 +91,46 @@ def decode_and_fold(value: str | None) -> str | None:
     return unicodedata.normalize("NFKC", html.unescape(value))
 
 
-# A value needs Python (entity decoding + NFKC) unless it is pure ASCII and every '&' starts one of
-# the five entities decoded by Spark below: NFKC leaves ASCII as it is.
-_ENTITY_FOR_PYTHON = r"&(?!(?:amp|lt|gt|quot|#39);)"
-_SIMPLE_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"))
+def _where(array: pa.Array, mask: pa.Array, change: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``change`` applied to the values where ``mask`` holds (nulls in ``mask``: not), the others kept."""
+    mask = pc.fill_null(mask, False)
+    if not pc.any(mask).as_py():
+        return array
+    return pc.replace_with_mask(array, mask, change(array.filter(mask)))
 
 
-def needs_python(text: Column) -> Column:
-    """Non-ASCII (or invalid UTF-8), or an '&' that does not start one of the five simple
-    entities: the byte tests first, the regular expression only for ASCII values with an '&'."""
-    return ~_ascii(text) | (_contains(text, "&") & text.rlike(_ENTITY_FOR_PYTHON))
+def _replace_all(array: pa.Array, steps: Sequence[tuple[str, str]]) -> pa.Array:
+    for pattern, replacement in steps:
+        array = pc.replace_substring_regex(array, pattern=pattern, replacement=replacement)
+    return array
 
 
-def decode_simple_entities(column: Column) -> Column:
-    """``html.unescape`` of an ASCII value whose every '&' starts ``&amp; &lt; &gt; &quot; &#39;``:
-    ``&amp;`` is replaced last, so a decoded '&' is never decoded again (``&amp;lt;`` -> ``&lt;``)."""
-    text = column
-    for entity, char in _SIMPLE_ENTITIES:
-        text = F.replace(text, F.lit(entity), F.lit(char))
-    text = F.replace(text, F.lit("&amp;"), F.lit("&"))
-    return F.when(_contains(column, "&"), text).otherwise(column)
+def clean_text(array: pa.Array, *, markup: bool) -> pa.Array:
+    """One Arrow array of raw values, cleaned. ``markup``: HTML is turned into text and the line
+    structure kept; else the value becomes one trimmed line. Empty results are null."""
+    if markup:
+        array = _where(array, pc.match_substring(array, "<"), lambda a: _replace_all(a, STRIP_HTML))
+    needs_python = pc.or_(pc.invert(pc.string_is_ascii(array)), pc.match_substring(array, "&"))
+    array = _where(array, needs_python, lambda a: pa.array([decode_and_fold(v) for v in a.to_pylist()], a.type))
+    array = _replace_all(array, MULTILINE if markup else ONE_LINE)
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
 
 
-def decode_and_fold_udf(columns: Sequence[str]):
-    """ONE Arrow UDF applying :func:`decode_and_fold` to each of ``columns`` (a struct of them).
-    Arrow in and out, no pandas: a scalar Arrow UDF also shares its Python worker and its round
-    trip with the other Arrow UDFs of the same projection (the label lookup)."""
+def clean_text_udf(columns: Sequence[str], *, markup: Sequence[str]):
+    """ONE Arrow UDF applying :func:`clean_text` to each of ``columns`` (a struct of them back).
+    A scalar Arrow UDF shares its Python worker and its round trip with the other Arrow UDFs of
+    the same projection (the label lookup)."""
     out_schema = StructType([StructField(name, StringType(), True) for name in columns])
     names = list(columns)
+    html_like = [name in markup for name in names]
 
     @arrow_udf(out_schema)
-    def _decode_and_fold(*arrays: pa.Array) -> pa.Array:
+    def _clean(*arrays: pa.Array) -> pa.Array:
         return pa.StructArray.from_arrays(
-            [pa.array([decode_and_fold(v) for v in array.to_pylist()], array.type) for array in arrays], names=names
+            [clean_text(array, markup=is_html) for array, is_html in zip(arrays, html_like)], names=names
         )
 
-    return _decode_and_fold
+    return _clean
 
 
 def normalize_text_columns(
@@ -190,30 +141,13 @@ def normalize_text_columns(
 
     ``html_columns`` (title, description) may hold markup and keep their line structure;
     ``plain_columns`` (company, location...) become one trimmed line each. Empty results are null.
-
-    Only values that need Python (:func:`needs_python`) are handed to the Arrow UDF; the others
-    reach it as nulls (a cheap Arrow column) and are decoded by Spark, with the same result.
-    ``alongside``: more columns to add in the projection of that UDF (other Arrow UDFs then run
+    ``alongside``: more columns to add in the projection of the UDF (other Arrow UDFs then run
     in the same Python pass: one worker and one copy of each row per task, not one per UDF).
     """
     columns = [*html_columns, *plain_columns]
     if not columns:
         return df.withColumns(dict(alongside)) if alongside else df
-    _decode_and_fold = decode_and_fold_udf(columns)
-    df = run_steps(df, {name: STRIP_HTML for name in html_columns})
-    needs = {f"_jobtagger_n_{name}": needs_python(F.col(name)) for name in columns}
-    df = df.withColumns(needs)
-    folded = "_jobtagger_folded"
-    df = df.withColumns({
-        folded: _decode_and_fold(*[F.when(F.col(f"_jobtagger_n_{name}"), F.col(name)) for name in columns]),
-        **(alongside or {}),
-    })
-    decoded = {
-        name: F.when(F.col(f"_jobtagger_n_{name}"), F.col(f"{folded}.{name}")).otherwise(
-            decode_simple_entities(F.col(name))
-        )
-        for name in columns
-    }
-    df = df.withColumns(decoded).drop(folded, *needs)
-    df = run_steps(df, {name: clean_whitespace_steps(multiline=name in html_columns) for name in columns})
-    return df.withColumns({name: F.when(F.col(name) == "", F.lit(None)).otherwise(F.col(name)) for name in columns})
+    cleaned = "_jobtagger_cleaned"
+    clean = clean_text_udf(columns, markup=html_columns)
+    df = df.withColumns({cleaned: clean(*[F.make_valid_utf8(F.col(name)) for name in columns]), **(alongside or {})})
+    return df.withColumns({name: F.col(f"{cleaned}.{name}") for name in columns}).drop(cleaned)
