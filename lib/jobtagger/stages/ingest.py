@@ -69,6 +69,9 @@ CHANGED = ("insert", "update")
 # Up to this many ids (older versions, content duplicates), a frame of ids is broadcast to the
 # join with the batch, so the batch's texts are not shuffled.
 BROADCAST_IDS = 1_000_000
+# up to this many quarantine rows are written by one task, as one file: the rejected rows sit in
+# every partition of the batch, and a task per partition pays a Python writer for a handful of rows
+QUARANTINE_ONE_TASK = 200_000
 FINGERPRINT_KEY = "jobtagger.landing_fingerprint"  # commit metadata of both tables
 COUNTS_KEY = "jobtagger.ingest_counts"
 
@@ -351,8 +354,9 @@ def _write(
     fault_point("ingest.write")
     exists = store.exists(QUARANTINE_POSTINGS)
     with context.step("stage_quarantine", rows=counts.quarantined_total):
+        rows = to_quarantine_rows(rejected, quarantined_at=quarantined_at)
         quarantine = store.stage(
-            to_quarantine_rows(rejected, quarantined_at=quarantined_at),
+            rows.coalesce(1) if counts.quarantined_total <= QUARANTINE_ONE_TASK else rows,
             QUARANTINE_POSTINGS,
             mode="replace_where" if exists else "error",
             replace_where=f"run_date = '{context.run_date.isoformat()}'" if exists else None,
