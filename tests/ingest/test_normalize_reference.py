@@ -21,6 +21,7 @@ from jobtagger.text.normalize import normalize_text_columns
 from ingest_support import good_posting, write_jsonl
 from reference_labels import map_labels as reference_map_labels
 from reference_normalize import normalize_text_columns as reference_normalize_text_columns
+from reference_normalize import strip_html as reference_strip_html
 
 DAY = dt.date(2026, 11, 1)
 EDGE_TEXTS = [
@@ -41,8 +42,8 @@ EDGE_TEXTS = [
     "<p_>q", "<p\u00e9>r", "<pre\U0001f600>s", "<li\u4e00>t", "u \u2029", "v\u2028 ", "w\u2029\u2028",
 ]
 # pieces of random strings: markup, tag names in every case, line terminators, spaces, control and
-# format characters, and what Java's \\b, \\s and (?i) treat differently from RE2's (letters and
-# digits beyond ASCII, a non-spacing mark, long s and the Kelvin sign, \\x0B, a final U+2028)
+# format characters, and what Java's \b, \s and (?i) treat differently from RE2's (letters and
+# digits beyond ASCII, a non-spacing mark, long s and the Kelvin sign, \x0B, a final U+2028)
 FUZZ_ATOMS = [
     "<", "<!--", "-->", ">", "/", "p", "P", "br", "BR", "bR", "li", "LI", "script", "SCRIPT", "ScRiPt", "style", "STYLE",
     "s", "cr", "ip", "pt", "yl", "div", "h1", " ", "  ", "\n", "\r", "\r\n", "\t", "\u00a0", "\u3000", "\u200b",
@@ -98,5 +99,5 @@ def test_arrow_clean_up_equals_the_java_chain_on_random_strings(spark):
     df = spark.createDataFrame([(i, t, t, t) for i, t in enumerate(texts)], "i int, t string, markup string, plain string")
     new = normalize_text_columns(df, html_columns=["markup"], plain_columns=["plain"])
     old = reference_normalize_text_columns(df, html_columns=["markup"], plain_columns=["plain"])
-    assert old.where(F.col("markup") != F.col("plain")).count() > 1000  # the markup steps did run
+    assert df.where(reference_strip_html(F.col("t")) != F.col("t")).count() > 500  # the markup steps did run
     assert_df_equality(new.orderBy("i"), old.orderBy("i"))
