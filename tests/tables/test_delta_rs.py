@@ -244,24 +244,26 @@ def test_register_makes_the_current_snapshot_queryable_in_sql(spark, store):
 
 def test_data_sources_are_registered_once_per_session_and_table(spark, store, tmp_path):
     """Spark warns on every registration that replaces a data source: opening the store again or
-    registering the same table again keeps the registered source; another warehouse rebinds it."""
+    registering the same table again keeps the registered source; another warehouse rebinds it.
+    Opening a store registers nothing (the first registration costs a Python process)."""
     manager = spark._jsparkSession.sessionState().dataSourceManager()
 
     def registered(name):
         return spark._jvm.System.identityHashCode(manager.lookupDataSource(name))
 
-    store.write(frame(spark, [(1, "a", NOV1)]), "gold", partition_by=["run_date"])
-    store.register("gold")
-    generic, bound = registered("jobtagger_delta"), registered("jobtagger_delta_jobtagger_gold")
+    store.write(frame(spark, [(1, "a", NOV1)]), "gold_sources", partition_by=["run_date"])
+    assert not manager.dataSourceExists("jobtagger_delta_jobtagger_gold_sources")
+    store.register("gold_sources")
+    bound = registered("jobtagger_delta_jobtagger_gold_sources")
     again = DeltaRsTableStore(spark, warehouse=store.warehouse, database=store.database)
-    again.register("gold")
-    assert (registered("jobtagger_delta"), registered("jobtagger_delta_jobtagger_gold")) == (generic, bound)
+    again.register("gold_sources")
+    assert registered("jobtagger_delta_jobtagger_gold_sources") == bound
 
     other = DeltaRsTableStore(spark, warehouse=str(tmp_path / "other"), database=store.database)
-    other.write(frame(spark, [(2, "b", NOV2)]), "gold", partition_by=["run_date"])
-    other.register("gold")
-    assert registered("jobtagger_delta_jobtagger_gold") != bound
-    assert rows_of(spark.sql("SELECT * FROM jobtagger.gold")) == [(2, "b", NOV2)]
+    other.write(frame(spark, [(2, "b", NOV2)]), "gold_sources", partition_by=["run_date"])
+    other.register("gold_sources")
+    assert registered("jobtagger_delta_jobtagger_gold_sources") != bound
+    assert rows_of(spark.sql("SELECT * FROM jobtagger.gold_sources")) == [(2, "b", NOV2)]
 
 
 def test_read_is_a_parallel_scan_of_the_snapshot_files(spark, store):

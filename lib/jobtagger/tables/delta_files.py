@@ -1,17 +1,16 @@
-"""Spark Python data source ``jobtagger_delta``: executors write Parquet files of a Delta table
-and read a Delta snapshot's files; no row ever passes through the driver.
+"""Parquet files of a Delta table, written and read by Spark executors; no row passes through
+the driver.
 
-Writing: each task writes one Parquet file per partition value straight into the table folder
-and returns the file descriptions. ``commit()`` runs in a Python worker that Spark starts on the
-driver, away from the caller's process, so it only saves those descriptions as a JSON manifest;
-the caller (``DeltaRsTableStore``) then makes the ONE Delta commit with deltalake, where it can
-check idempotency and map conflicts to our errors. Rows computed by a Python Arrow pass skip the
-data source: :class:`DeltaFilesWriter` writes them inside that pass. Files of a write that is
-never committed are invisible to every Delta reader (and removed by a full vacuum).
+Writing: :class:`DeltaFilesWriter` runs inside a Python Arrow pass (``mapInArrow``): each task
+writes one Parquet file per partition value straight into the table folder and returns the file
+descriptions; the caller (``DeltaRsTableStore``) then makes the ONE Delta commit with deltalake,
+where it can check idempotency and map conflicts to our errors. Files of a write that is never
+committed are invisible to every Delta reader (and removed by a full vacuum).
 
-Reading: one input partition per file of the snapshot, partition values taken from the Delta log
-(not parsed from folder names), so a catalog table ``USING jobtagger_delta`` always shows the
-table's current snapshot (or ``version``) in Spark SQL.
+Reading: the Spark Python data source ``jobtagger_delta`` gives one input partition per file of
+the snapshot, partition values taken from the Delta log (not parsed from folder names), so a
+catalog table ``USING jobtagger_delta`` always shows the table's current snapshot (or
+``version``) in Spark SQL.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
-from pyspark.sql.datasource import (
-    DataSource,
-    DataSourceArrowWriter,
-    DataSourceReader,
-    InputPartition,
-    WriterCommitMessage,
-)
+from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.types import StructType
 
 SOURCE_NAME = "jobtagger_delta"
@@ -70,14 +63,12 @@ def filesystem_for(table_uri: str) -> tuple[pafs.FileSystem, str]:
 
 
 @dataclass
-class WrittenFiles(WriterCommitMessage):
+class WrittenFiles:
     files: list[dict[str, Any]]
 
 
 class DeltaFilesSource(DataSource):
-    """Options: ``table_uri``; writes also ``partition_by`` (JSON list), ``file_schema``
-    (Arrow IPC schema, hex), ``manifest`` (where commit() saves the file list), ``write_id``
-    (in every file name) and ``not_null`` (JSON list); reads also optional ``version``."""
+    """Reads a Delta table's snapshot. Options: ``table_uri`` and optional ``version``."""
 
     @classmethod
     def name(cls) -> str:
@@ -88,19 +79,19 @@ class DeltaFilesSource(DataSource):
 
         return from_arrow_schema(pa.schema(_snapshot(self.options).schema().to_arrow()))
 
-    def writer(self, schema: StructType, overwrite: bool) -> DeltaFilesWriter:
-        return DeltaFilesWriter(self.options)
-
     def reader(self, schema: StructType) -> DeltaSnapshotReader:
         return DeltaSnapshotReader(self.options, schema)
 
 
-class DeltaFilesWriter(DataSourceArrowWriter):
+class DeltaFilesWriter:
+    """Writes a task's Arrow batches as Parquet files of a table. Options: ``table_uri``,
+    ``partition_by`` (JSON list), ``file_schema`` (Arrow IPC schema, hex), ``write_id`` (in every
+    file name) and ``not_null`` (JSON list)."""
+
     def __init__(self, options: Mapping[str, str]) -> None:
         self.table_uri = options["table_uri"]
         self.partition_by: list[str] = json.loads(options.get("partition_by", "[]"))
         self.file_schema_hex = options["file_schema"]
-        self.manifest = options.get("manifest")
         self.write_id = options["write_id"]
         self.not_null: list[str] = json.loads(options.get("not_null", "[]"))
 
@@ -155,19 +146,6 @@ class DeltaFilesWriter(DataSourceArrowWriter):
             f"{column}={HIVE_NULL if value is None else escape_partition_value(value)}"
             for column, value in zip(self.partition_by, key)
         )
-
-    def commit(self, messages: Sequence[WrittenFiles | None]) -> None:
-        files = [file for message in messages if message for file in message.files]
-        temporary = f"{self.manifest}.tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(files, handle)
-        os.replace(temporary, self.manifest)
-
-    def abort(self, messages: Sequence[WrittenFiles | None]) -> None:
-        filesystem, root = filesystem_for(self.table_uri)
-        for message in messages:
-            for file in message.files if message else []:
-                _delete_quietly(filesystem, f"{root}/{file['path']}")
 
 
 def dictionary_encoded_columns(schema: pa.Schema) -> list[str]:

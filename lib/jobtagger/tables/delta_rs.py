@@ -1,14 +1,16 @@
 """Delta tables written by Spark executors and committed by the driver with delta-rs (deltalake).
 
-A write runs one Spark job through the ``jobtagger_delta`` data source (executors write Parquet
-files into the table folder), then the driver commits all files as ONE Delta transaction. This
+A write runs one Spark job whose tasks write Parquet files into the table folder from a Python
+Arrow pass (``mapInArrow``) and return only the files' descriptions; the driver then commits all
+files as ONE Delta transaction. (Spark's Python data source write was dropped: it starts a fresh
+Python process on the driver to plan each write and another to commit it.) This
 module is the store: it opens tables, reads them, writes and stages data files and hands them to
 the commit. What delta-rs leaves to the application lives beside it: schema enforcement before
 any task runs and the plan of what a write removes, rewrites and read (replace-where, merge,
 replace_keys: :mod:`jobtagger.tables.write_plan`), and idempotency by app id/version (checked
 before the job and again right before the commit) and optimistic concurrency
 (:mod:`jobtagger.tables.delta_commit`). Rows computed by a Python Arrow pass
-(:class:`MappedRows`) are written by that pass itself: only file descriptions reach the driver.
+(:class:`MappedRows`) are written by that pass itself, with no second pass.
 Reads are native Spark Parquet scans over the snapshot's file list
 (:mod:`jobtagger.tables.parquet_scan`).
 """
@@ -19,8 +21,6 @@ import datetime as dt
 import functools
 import json
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -42,7 +42,6 @@ from jobtagger.tables.delta_commit import CommitPlan, DeltaCommit
 from jobtagger.tables.delta_files import (
     NULL_VIOLATION,
     SOURCE_NAME,
-    DeltaFilesSource,
     DeltaFilesWriter,
     conform_batch,
     delete_write,
@@ -62,7 +61,6 @@ class DeltaRsTableStore(TableStore):
     def __init__(self, spark, *, warehouse: str, database: str) -> None:
         super().__init__(spark, warehouse=os.path.abspath(warehouse) if "://" not in warehouse else warehouse,
                          database=database)
-        register_source(spark, DeltaFilesSource)
 
     # ---- reading -------------------------------------------------------------------------
     def _table(self, name: str, version: int | None = None) -> DeltaTable:
@@ -104,7 +102,9 @@ class DeltaRsTableStore(TableStore):
 
     def register(self, name: str) -> str:
         """A catalog table over the ``jobtagger_delta`` reader: Spark SQL sees the current snapshot
-        at query time (a temporary view cannot live in a database)."""
+        at query time (a temporary view cannot live in a database). Only this registers a Python
+        data source: the first registration in a session makes Spark look for data sources among
+        the installed Python packages, in a Python process of its own (seconds)."""
         qualified = f"{self.database}.{name}"
         columns = spark_schema(self._table(name)).toDDL()  # given, so Spark need not ask the source
         location = os.path.join(self.warehouse, "_catalog", f"{self.database}.db")
@@ -184,7 +184,8 @@ class DeltaRsTableStore(TableStore):
 
     def _write_files(self, rows: DataFrame | MappedRows, name: str, schema: StructType,
                      partitions: list[str]) -> list[WrittenFile]:
-        """Run the Spark job whose tasks write the data files; returns their descriptions."""
+        """Run the Spark job whose tasks write the data files; returns their descriptions. A frame is
+        written by a pass that hands its batches on unchanged."""
         data_schema = StructType([field for field in schema.fields if field.name not in partitions])
         options = {
             "table_uri": self.path(name),
@@ -194,9 +195,8 @@ class DeltaRsTableStore(TableStore):
             "not_null": json.dumps([field.name for field in schema.fields if not field.nullable]),
         }
         try:
-            if isinstance(rows, MappedRows):
-                return _write_in_pass(rows, schema, options)
-            return _write_through_source(conform(rows, schema), options)
+            mapped = rows if isinstance(rows, MappedRows) else MappedRows.of(conform(rows, schema))
+            return _write_in_pass(mapped, schema, options)
         except (Py4JJavaError, PySparkException) as exc:
             text = str(exc)
             if NULL_VIOLATION in text:
@@ -249,18 +249,6 @@ class StagedFiles(StagedWrite):
         if not self._settled:
             self._settled = True
             self._store._delete_files(self._name, self._files)
-
-
-def _write_through_source(frame: DataFrame, options: dict[str, str]) -> list[dict[str, Any]]:
-    """The ``jobtagger_delta`` data source writes ``frame``; its commit leaves the file list in a manifest."""
-    staging = tempfile.mkdtemp(prefix="jobtagger-write-")
-    manifest = os.path.join(staging, "files.json")
-    try:
-        frame.write.format(SOURCE_NAME).mode("append").options(**options, manifest=manifest).save()
-        with open(manifest, encoding="utf-8") as handle:
-            return json.load(handle)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_in_pass(rows: MappedRows, schema: StructType, options: dict[str, str]) -> list[dict[str, Any]]:
