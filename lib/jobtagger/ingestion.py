@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.functions import arrow_udf
 
@@ -268,6 +268,27 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
         .withColumn("raw_payload", F.when(F.col("reason").isNotNull(), F.col("raw_payload")))  # kept for quarantine only
         .drop("_invalid_utf8", "_too_long", "_posted_at_text", "label_values")
     )
+
+
+def observed_reasons(records: DataFrame) -> tuple[DataFrame, Observation]:
+    """``records`` with their count per ``reason`` observed by Spark while the first action over
+    them runs (no pass of its own); read it with :func:`reason_counts`."""
+    observation = Observation()
+    metrics = [F.count(F.lit(1)).alias("rows"), F.count("reason").alias("rejected")]
+    metrics += [F.count_if(F.col("reason") == reason).alias(reason) for reason in REASONS]
+    return records.observe(observation, *metrics), observation
+
+
+def reason_counts(observation: Observation) -> dict[str | None, int] | None:
+    """Rows per reason (``None``: good records) that :func:`observed_reasons` saw, or None when
+    some rejected rows had a reason outside :data:`REASONS` (then count them with a query)."""
+    metrics = observation.get
+    counts: dict[str | None, int] = {reason: metrics[reason] for reason in REASONS if metrics[reason]}
+    if sum(counts.values()) != metrics["rejected"]:
+        return None
+    if metrics["rows"] > metrics["rejected"]:
+        counts[None] = metrics["rows"] - metrics["rejected"]
+    return counts
 
 
 # ---------------------------------------------------------------------------------------------

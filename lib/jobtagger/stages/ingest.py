@@ -48,7 +48,9 @@ from jobtagger.ingestion import (
     duplicate_versions,
     flag_content_duplicates,
     label_lookup,
+    observed_reasons,
     plan_upsert,
+    reason_counts,
     to_bronze_rows,
     to_quarantine_rows,
     validate_records,
@@ -155,7 +157,12 @@ def _ingest(
             older = good.join(surplus, RECORD_ID, "left_semi")
         duplicate_ids = marks.where(F.col("mark") == CONTENT_DUPLICATE).select("posting_id")
         flagged = flag_content_duplicates(batch, _small_as_broadcast(duplicate_ids, marked.get(CONTENT_DUPLICATE, 0)))
-        planned = plan_upsert(flagged, existing).persist(StorageLevel.MEMORY_AND_DISK)
+        planned = plan_upsert(flagged, existing)
+        if existing is not None:
+            # its join with bronze runs once, in the job below, for the counts, the gate and the
+            # write; without bronze the plan is a projection of the records' checkpoint, cheaper
+            # to run again than to store again
+            planned = planned.localCheckpoint(eager=False, storageLevel=StorageLevel.MEMORY_AND_DISK)
         unknown = F.size(F.coalesce("unknown_labels", F.array()))
         stats = planned.groupBy("action").agg(
             F.count(F.lit(1)).alias("rows"),
@@ -183,29 +190,26 @@ def _ingest(
     context.log("counts", **counts.as_dict())
     counts.check()
 
-    try:
-        with context.step("quality") as info:
-            over = batch_share_failures(
-                bad_record_share=counts.bad_record_share, dropped_label_share=counts.dropped_label_share, config=config
-            )
-            report = run_suite(
-                bronze_check_frame(planned),
-                suite_name=BRONZE_SUITE,
-                expectations=bronze_expectations(config, run_date=context.run_date),
-                results_dir=quality_folder(config, context.job, context.run_date),
-                run_id=context.run_id,
-            )
-            info.update(passed=report.passed and not over, warnings=len(report.warnings), over_limits=over)
-        context.details["quality"] = {**report.as_dict(), "over_limits": over}
-        if over:
-            raise DataQualityError(f"ingest gate failed, nothing written: {'; '.join(over)}")
-        report.raise_for_critical()
-        bad = records.where(F.col("reason").isNotNull()).select("run_date", "run_id", "source_file", "reason", "raw_payload")
-        rejected = bad if older is None else bad.unionByName(duplicate_versions(older))
-        metadata = {**context.commit_metadata(), FINGERPRINT_KEY: fingerprint, COUNTS_KEY: json.dumps(counts.as_record())}
-        commits = _write(store, context, rejected, planned, counts, quarantined_at=ingested_at, metadata=metadata)
-    finally:
-        planned.unpersist()
+    with context.step("quality") as info:
+        over = batch_share_failures(
+            bad_record_share=counts.bad_record_share, dropped_label_share=counts.dropped_label_share, config=config
+        )
+        report = run_suite(
+            bronze_check_frame(planned),
+            suite_name=BRONZE_SUITE,
+            expectations=bronze_expectations(config, run_date=context.run_date),
+            results_dir=quality_folder(config, context.job, context.run_date),
+            run_id=context.run_id,
+        )
+        info.update(passed=report.passed and not over, warnings=len(report.warnings), over_limits=over)
+    context.details["quality"] = {**report.as_dict(), "over_limits": over}
+    if over:
+        raise DataQualityError(f"ingest gate failed, nothing written: {'; '.join(over)}")
+    report.raise_for_critical()
+    bad = records.where(F.col("reason").isNotNull()).select("run_date", "run_id", "source_file", "reason", "raw_payload")
+    rejected = bad if older is None else bad.unionByName(duplicate_versions(older))
+    metadata = {**context.commit_metadata(), FINGERPRINT_KEY: fingerprint, COUNTS_KEY: json.dumps(counts.as_record())}
+    commits = _write(store, context, rejected, planned, counts, quarantined_at=ingested_at, metadata=metadata)
     context.details["commits"] = commits
     return {"landing_folder": str(folder), "outcome": "ingested", "commits": commits, "quality": context.details["quality"]}
 
@@ -274,12 +278,15 @@ def _read(
                 "ingested_at": F.lit(ingested_at).cast("timestamp"),
             }
         )
+        observed, observation = observed_reasons(validated)
         try:
-            records = validated.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
+            records = observed.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
             # The validation is a projection (one row out per record read), so the records read
-            # are the checkpointed rows: counted from memory, not by reading the files again. The
-            # reconciliation then checks that dedup and the writes lose nothing.
-            by_reason = {row["reason"]: row["count"] for row in records.groupBy("reason").count().collect()}
+            # are the checkpointed rows, counted as the checkpoint job wrote them: not by reading
+            # the files again. The reconciliation then checks that dedup and the writes lose nothing.
+            by_reason = reason_counts(observation) or {
+                row["reason"]: row["count"] for row in records.groupBy("reason").count().collect()
+            }
             read = sum(by_reason.values())
             quarantined = {reason: count for reason, count in by_reason.items() if reason is not None}
             break
