@@ -15,6 +15,7 @@ def test_session_fixture_uses_local_settings(spark):
 
 def test_capabilities_reflect_the_classpath(spark):
     assert jvm_class_available(spark, "org.apache.spark.sql.SparkSession")
+    assert not jvm_class_available(spark, "org.example.jobtagger.NoSuchClass")
     caps = detect_capabilities(spark)
     # Neither jar can be fetched on this machine; on a cluster with --packages these turn True.
     assert caps.delta_spark is jvm_class_available(spark, "io.delta.tables.DeltaTable")
