@@ -5,9 +5,9 @@ Every format keeps what is needed to quarantine a bad record without losing it:
   keeps its raw text, and the type of each field can be checked (a number where text belongs is a
   ``wrong_type``, not silently turned into text as ``from_json`` would do).
 - CSV is read with RFC 4180 quoting (multi-line fields), PERMISSIVE mode and a corrupt-record
-  column; every column is text.
-- Parquet files are read one by one (their schemas may differ); columns of an unexpected type
-  mark their non-null values as ``wrong_type``.
+  column; every column is text. Files with the same header line are read together.
+- Parquet files are read together when their schemas are identical (schemas may differ between
+  files); columns of an unexpected type mark their non-null values as ``wrong_type``.
 ``.gz`` files are decompressed by Spark. Files whose name starts with ``_`` or ``.`` are not data.
 
 A file that cannot be read at all (0 bytes, a CSV without a header, a Parquet file whose footer
@@ -21,6 +21,7 @@ caller reads the folder again without it. The healthy path does no extra work.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -155,14 +156,18 @@ def read_landing_files(
     jsonl = [path for path in files["jsonl"] if readable(path)]
     if jsonl:
         parts.append(read_jsonl(spark, jsonl, columns=columns))
-    readers = [(path, read_csv) for path in files["csv"]] + [(path, read_parquet) for path in files["parquet"]]
-    for path, reader in readers:
-        if not readable(path):
-            continue
+    csv = same_csv_header([path for path in files["csv"] if readable(path)])
+    parquet = same_parquet_schema([path for path in files["parquet"] if readable(path) and _parquet_footer(path, skipped)])
+    pending = [(group, read_csv) for group in csv] + [(group, read_parquet) for group in parquet]
+    while pending:
+        group, reader = pending.pop(0)
         try:
-            parts.append(reader(spark, path, columns=columns, separator=config.csv_label_separator))
+            parts.append(reader(spark, group, columns=columns, separator=config.csv_label_separator))
         except (UnreadableFile, Py4JJavaError, PySparkException) as exc:
-            skipped[path.name] = short_error(exc)
+            if len(group) > 1:  # which file failed: each is read alone
+                pending[:0] = [([path], reader) for path in group]
+            else:
+                skipped[group[0].name] = short_error(exc)
     if skipped:
         parts.append(unreadable_records(spark, skipped))
     return LandingRead(reduce(DataFrame.unionByName, parts), skipped)
@@ -285,16 +290,44 @@ def _split_labels(column: Column, separator: str) -> Column:
     return F.when(F.size(parts) > 0, parts)
 
 
-def read_csv(spark: SparkSession, path: Path, *, columns: SourceColumns, separator: str) -> DataFrame:
+def same_csv_header(paths: Sequence[Path]) -> list[list[Path]]:
+    """CSV files in groups that Spark can read as one: files whose first line is the same
+    complete record (an even number of quotes: no quoted field runs on to the next line). Any
+    other file is a group of its own. One reader per group means one header job and one branch of
+    the plan, not one per file."""
+    groups: dict[bytes, list[Path]] = {}
+    alone: list[list[Path]] = []
+    for path in paths:
+        line = _first_line(path)
+        if line is None or line.count(b'"') % 2:
+            alone.append([path])
+        else:
+            groups.setdefault(line, []).append(path)
+    return [*groups.values(), *alone]
+
+
+def _first_line(path: Path, *, limit: int = 1 << 16) -> bytes | None:
+    """The first line of a (possibly gzipped) file with its line break, or None when it has no
+    line break in its first ``limit`` bytes or cannot be read."""
+    try:
+        with (gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")) as handle:
+            line = handle.readline(limit)
+    except (OSError, EOFError):
+        return None
+    return line if line.endswith(b"\n") else None
+
+
+def read_csv(spark: SparkSession, paths: Sequence[Path], *, columns: SourceColumns, separator: str) -> DataFrame:
+    """CSV files with the same header line (see :func:`same_csv_header`); Spark reads the header."""
     options = {"header": "true", "multiLine": "true", "escape": '"', "encoding": "UTF-8"}
-    header = spark.read.options(**options).csv(str(path)).columns
+    header = spark.read.options(**options).csv(str(paths[0])).columns
     if not header:
         raise UnreadableFile("no header line")
     schema = ", ".join(f"`{name.replace('`', '``')}` STRING" for name in header) + f", {CORRUPT} STRING"
     df = (
         spark.read.options(**options, mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT)
         .schema(schema)
-        .csv(str(path))
+        .csv([str(path) for path in paths])
     )
     present = set(header)
 
@@ -304,7 +337,7 @@ def read_csv(spark: SparkSession, path: Path, *, columns: SourceColumns, separat
     payload = F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*[F.col(f"`{n}`") for n in header])))
     return df.select(
         _raw_record(
-            source_file=F.lit(path.name),
+            source_file=F.col("_metadata.file_name"),
             raw_payload=payload,
             read_error=F.when(F.col(CORRUPT).isNotNull(), "malformed"),
             fields={"posting_id": text_of(columns.posting_id), **{k: text_of(v) for k, v in columns.text.items()}},
@@ -319,12 +352,29 @@ def read_csv(spark: SparkSession, path: Path, *, columns: SourceColumns, separat
 # Parquet
 
 
-def read_parquet(spark: SparkSession, path: Path, *, columns: SourceColumns, separator: str) -> DataFrame:
-    try:  # the footer, on the driver: a corrupt file is named here, without a failed Spark job
+def _parquet_footer(path: Path, skipped: dict[str, str]) -> bool:
+    """Whether the footer of ``path`` reads, on the driver: a corrupt file is named here (in
+    ``skipped``), without a failed Spark job."""
+    try:
         pq.read_metadata(path)
+        return True
     except (OSError, pa.ArrowException) as exc:
-        raise UnreadableFile(f"not a readable Parquet file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    df = spark.read.parquet(str(path))
+        skipped[path.name] = f"not a readable Parquet file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        return False
+
+
+def same_parquet_schema(paths: Sequence[Path]) -> list[list[Path]]:
+    """Parquet files in groups of identical schemas (fields and key-value metadata), which Spark
+    reads as one: one schema job and one branch of the plan per group, not per file."""
+    groups: dict[bytes, list[Path]] = {}
+    for path in paths:
+        groups.setdefault(pq.read_schema(path).serialize().to_pybytes(), []).append(path)
+    return list(groups.values())
+
+
+def read_parquet(spark: SparkSession, paths: Sequence[Path], *, columns: SourceColumns, separator: str) -> DataFrame:
+    """Parquet files of one schema (see :func:`same_parquet_schema`)."""
+    df = spark.read.parquet(*[str(path) for path in paths])
     types: dict[str, DataType] = {f.name: f.dataType for f in df.schema.fields}
     wrong: list[Column] = []
 
@@ -358,7 +408,7 @@ def read_parquet(spark: SparkSession, path: Path, *, columns: SourceColumns, sep
     read_error = F.when(reduce(lambda a, b: a | b, wrong), "wrong_type") if wrong else F.lit(None)
     return df.select(
         _raw_record(
-            source_file=F.lit(path.name),
+            source_file=F.col("_metadata.file_name"),
             raw_payload=F.to_json(F.struct(*[F.col(f"`{n}`") for n in df.columns])),
             read_error=read_error,
             fields=fields,

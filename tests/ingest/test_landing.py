@@ -12,7 +12,7 @@ import pytest
 from jobtagger.config import IngestConfig
 from jobtagger.errors import MissingInputError
 from jobtagger.ingestion import label_lookup, validate_records
-from jobtagger.landing import landing_files, read_landing
+from jobtagger.landing import landing_files, read_landing, read_landing_files, same_csv_header, same_parquet_schema
 from jobtagger.taxonomy import load_taxonomy
 from ingest_support import REPO_ROOT, good_posting, jsonl_line
 
@@ -82,6 +82,40 @@ def test_csv_quoted_multiline_gzip_and_a_broken_row(spark, tmp_path):
     assert rows["c-2"].reason == "malformed"
     assert rows["c-3"].reason is None and rows["c-3"].labels is None
     assert rows["c-3"].posted_at.isoformat() == "2026-11-01T00:00:00"
+
+
+def test_csv_files_with_one_header_line_are_read_as_one_group(spark, tmp_path):
+    header = '"posting_id","title","description"\n'
+    (tmp_path / "a.csv").write_text(header + "a-1,Nurse,Care\n")
+    (tmp_path / "b.csv").write_text(header + 'b-1,"Chef","Two\nlines"\n')
+    (tmp_path / "c.csv").write_text("posting_id,title,description\nc-1,Cook,Food\n")  # other bytes
+    (tmp_path / "d.csv").write_text('posting_id,"title\n",description\nd-1,Baker,Bread\n')  # runs on
+    (tmp_path / "e.csv.gz").write_bytes(gzip.compress((header + "e-1,Driver,Roads\n").encode()))
+    groups = same_csv_header(sorted(tmp_path.glob("*.csv*")))
+    assert sorted(sorted(path.name for path in group) for group in groups) == [
+        ["a.csv", "b.csv", "e.csv.gz"], ["c.csv"], ["d.csv"],
+    ]
+    rows = {r.posting_id: r for r in read_landing(spark, tmp_path, config=IngestConfig()).collect()}
+    assert {pid: r.source_file for pid, r in rows.items()} == {
+        "a-1": "a.csv", "b-1": "b.csv", "c-1": "c.csv", "d-1": "d.csv", "e-1": "e.csv.gz",
+    }
+    assert rows["b-1"].description == "Two\nlines" and rows["d-1"].title is None
+
+
+def test_parquet_files_are_grouped_by_identical_schema(spark, tmp_path):
+    pq.write_table(pa.table({"posting_id": ["a-1"], "title": ["Nurse"]}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"posting_id": ["b-1"], "title": ["Chef"]}), tmp_path / "b.parquet")
+    pq.write_table(pa.table({"posting_id": ["c-1"], "title": [7]}), tmp_path / "c.parquet")
+    (tmp_path / "d.parquet").write_bytes(b"PAR1 not parquet")
+    groups = same_parquet_schema(sorted(tmp_path.glob("[abc].parquet")))
+    assert sorted(sorted(path.name for path in group) for group in groups) == [["a.parquet", "b.parquet"], ["c.parquet"]]
+    read = read_landing_files(spark, tmp_path, config=IngestConfig())
+    assert set(read.unreadable) == {"d.parquet"}
+    rows = {r.source_file: (r.posting_id, r.title, r.read_error) for r in read.frame.collect()}
+    assert rows == {
+        "a.parquet": ("a-1", "Nurse", None), "b.parquet": ("b-1", "Chef", None),
+        "c.parquet": ("c-1", None, "wrong_type"), "d.parquet": (None, None, "unreadable_file"),
+    }
 
 
 def test_parquet_typed_columns_and_a_wrong_type_file(spark, tmp_path):
