@@ -212,7 +212,7 @@ class _OpenFile:
 
 def delete_write(table_uri: str, write_id: str) -> None:
     """Delete every data file a write left in the table folder (found by its write id): what a
-    failed job leaves when its tasks wrote files outside a data source, which has no abort."""
+    failed job's tasks wrote (a Spark job over ``mapInArrow`` has no abort step of its own)."""
     filesystem, root = filesystem_for(table_uri)
     if filesystem.get_file_info(root).type != pafs.FileType.Directory:
         return

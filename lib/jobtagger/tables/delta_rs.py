@@ -2,10 +2,10 @@
 
 A write runs one Spark job whose tasks write Parquet files into the table folder from a Python
 Arrow pass (``mapInArrow``) and return only the files' descriptions; the driver then commits all
-files as ONE Delta transaction. (Spark's Python data source write was dropped: it starts a fresh
-Python process on the driver to plan each write and another to commit it.) This
-module is the store: it opens tables, reads them, writes and stages data files and hands them to
-the commit. What delta-rs leaves to the application lives beside it: schema enforcement before
+files as ONE Delta transaction. Not Spark's Python data source write: that starts a Python
+process on the driver to plan each write and another to commit it. This module is the store:
+it opens tables, reads them, writes and stages data files and hands them to the commit. What
+delta-rs leaves to the application lives beside it: schema enforcement before
 any task runs and the plan of what a write removes, rewrites and read (replace-where, merge,
 replace_keys: :mod:`jobtagger.tables.write_plan`), and idempotency by app id/version (checked
 before the job and again right before the commit) and optimistic concurrency
@@ -253,8 +253,8 @@ class StagedFiles(StagedWrite):
 
 def _write_in_pass(rows: MappedRows, schema: StructType, options: dict[str, str]) -> list[dict[str, Any]]:
     """Each task runs ``rows.function`` and writes its batches (in ``schema``'s column order, absent
-    columns null) with the data source's own writer; only the file descriptions are collected.
-    A failed job's files are deleted by write id (a data source would abort them)."""
+    columns null) with :class:`DeltaFilesWriter`; only the file descriptions are collected.
+    A failed job's files are deleted by write id."""
     writer = DeltaFilesWriter(options)
     arrow_schema = to_arrow_schema(schema)
     function = rows.function
