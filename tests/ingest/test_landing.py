@@ -8,11 +8,21 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
 
 from jobtagger.config import IngestConfig
 from jobtagger.errors import MissingInputError
 from jobtagger.ingestion import label_lookup, validate_records
-from jobtagger.landing import landing_files, read_landing, read_landing_files, same_csv_header, same_parquet_schema
+from jobtagger.landing import (
+    SourceColumns,
+    landing_files,
+    read_jsonl,
+    read_landing,
+    read_landing_files,
+    same_csv_header,
+    same_parquet_schema,
+)
 from jobtagger.taxonomy import load_taxonomy
 from ingest_support import REPO_ROOT, good_posting, jsonl_line
 
@@ -64,6 +74,28 @@ def test_jsonl_bad_records_each_get_their_reason(spark, tmp_path):
     assert reasons["date-1"] == "bad_date"
     assert reasons["nodate-1"] is None and reasons["12345"] is None
     assert {r.source_file for r in rows} == {"part-0.jsonl"}
+
+
+def test_jsonl_fields_from_one_struct_cast_equal_path_lookups(spark, tmp_path):
+    lines = [
+        '{"posting_id": "a", "title": "T", "labels": ["x", "y"], "split": "train"}',
+        '{"posting_id": 7, "Title": "case differs", "title": "kept"}',
+        '{"posting_id": "b", "TITLE": 3, "title": null, "description": {"nested": 1}}',
+        '{"posting_id": "c", "title": [1, 2], "labels": "x", "company": 1.5e300, "location": true}',
+        '{"posting_id": "d", "labels": ["x", 1], "split": 4}',
+        '[1, 2]', '"a string"', '{}', '{"posting_id": "e", "title": "a", "title": "b"}', '{broken',
+    ]
+    (tmp_path / "part.jsonl").write_text("\n".join(lines) + "\n")
+    columns = SourceColumns.from_config(IngestConfig(label_columns={"company": "category"}))
+    one, paths = (
+        read_jsonl(spark, [tmp_path / "part.jsonl"], columns=columns, one_cast=cast).withColumn(
+            "label_values", F.to_json("label_values")  # maps cannot be sorted
+        )
+        for cast in (True, False)
+    )
+    assert_df_equality(one, paths, ignore_row_order=True)
+    errors = {row.raw_payload: row.read_error for row in one.collect()}
+    assert errors[lines[0]] is None and errors[lines[3]] == "wrong_type" and errors[lines[5]] == "malformed"
 
 
 def test_csv_quoted_multiline_gzip_and_a_broken_row(spark, tmp_path):
