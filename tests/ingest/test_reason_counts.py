@@ -29,3 +29,8 @@ def test_a_batch_of_only_rejected_records_has_no_good_count(spark):
 def test_a_reason_outside_the_known_ones_asks_for_a_query(spark):
     _, observation = _counted(spark, [("a", None), ("b", "a_new_reason"), ("c", "malformed")])
     assert reason_counts(observation) is None
+
+
+def test_no_records_is_an_empty_count_not_a_query(spark):
+    _, observation = _counted(spark, [])
+    assert reason_counts(observation) == {}

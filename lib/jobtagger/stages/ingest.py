@@ -284,9 +284,9 @@ def _read(
             # The validation is a projection (one row out per record read), so the records read
             # are the checkpointed rows, counted as the checkpoint job wrote them: not by reading
             # the files again. The reconciliation then checks that dedup and the writes lose nothing.
-            by_reason = reason_counts(observation) or {
-                row["reason"]: row["count"] for row in records.groupBy("reason").count().collect()
-            }
+            by_reason = reason_counts(observation)
+            if by_reason is None:
+                by_reason = {row["reason"]: row["count"] for row in records.groupBy("reason").count().collect()}
             read = sum(by_reason.values())
             quarantined = {reason: count for reason, count in by_reason.items() if reason is not None}
             break
