@@ -255,19 +255,22 @@ def _json_path(name: str) -> str:
     return "$['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
 
 
-def _variant_fields(columns: SourceColumns, *, one_cast: bool) -> Callable[[str], Column]:
+def _variant_fields(columns: SourceColumns, *, one_cast: bool) -> tuple[Callable[[str], Column], Column]:
     """A function from a source column's name to its value in the parsed line ``_v`` (a variant;
-    null when absent). The line is cast ONCE to a struct of variants holding every source
-    column (each field its own sub-variant), instead of one path lookup in the whole line per
-    read and per type check: same values, a third of the cost. Names equal but for case cannot
-    share a struct (Spark resolves fields without case), so they keep one lookup each."""
+    null when absent), and whether the line is a JSON object. The line is cast ONCE to a struct
+    of variants holding every source column (each field its own sub-variant), instead of one
+    path lookup in the whole line per read and per type check: same values, a third of the cost.
+    The cast is null exactly when the line is not an object, so it also answers that without
+    walking the whole line for its schema. Names equal but for case cannot share a struct (Spark
+    resolves fields without case), so they keep one lookup each."""
     names = list(dict.fromkeys(
         [columns.posting_id, *columns.text.values(), columns.labels, *filter(None, [columns.split]), *columns.label_columns]
     ))
     if not one_cast or len({name.lower() for name in names}) < len(names):
-        return lambda name: F.variant_get("_v", _json_path(name), "variant")
+        is_object = F.coalesce(F.schema_of_variant("_v").startswith("OBJECT"), F.lit(False))
+        return (lambda name: F.variant_get("_v", _json_path(name), "variant")), is_object
     record = F.col("_v").try_cast(StructType([StructField(name, VariantType()) for name in names]))
-    return lambda name: record.getField(name)
+    return (lambda name: record.getField(name)), record.isNotNull()
 
 
 def read_jsonl(spark: SparkSession, paths: Sequence[Path], *, columns: SourceColumns, one_cast: bool = True) -> DataFrame:
@@ -280,7 +283,7 @@ def read_jsonl(spark: SparkSession, paths: Sequence[Path], *, columns: SourceCol
         .withColumn("_v", F.try_parse_json("value"))
     )
 
-    field = _variant_fields(columns, one_cast=one_cast)
+    field, is_object = _variant_fields(columns, one_cast=one_cast)
 
     def type_of(name: str) -> Column:
         return F.schema_of_variant(field(name))
@@ -296,7 +299,6 @@ def read_jsonl(spark: SparkSession, paths: Sequence[Path], *, columns: SourceCol
     checks += [typed(source, _TEXT_TYPES) for source in columns.text.values()]
     if columns.split:
         checks.append(typed(columns.split, _TEXT_TYPES))
-    is_object = F.coalesce(F.schema_of_variant("_v").startswith("OBJECT"), F.lit(False))
     read_error = F.when(~is_object, "malformed").when(~reduce(lambda a, b: a & b, checks), "wrong_type")
     return lines.select(
         _raw_record(

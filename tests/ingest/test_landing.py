@@ -84,6 +84,7 @@ def test_jsonl_fields_from_one_struct_cast_equal_path_lookups(spark, tmp_path):
         '{"posting_id": "c", "title": [1, 2], "labels": "x", "company": 1.5e300, "location": true}',
         '{"posting_id": "d", "labels": ["x", 1], "split": 4}',
         '[1, 2]', '"a string"', '{}', '{"posting_id": "e", "title": "a", "title": "b"}', '{broken',
+        'null', '42',
     ]
     (tmp_path / "part.jsonl").write_text("\n".join(lines) + "\n")
     columns = SourceColumns.from_config(IngestConfig(label_columns={"company": "category"}))
@@ -95,7 +96,8 @@ def test_jsonl_fields_from_one_struct_cast_equal_path_lookups(spark, tmp_path):
     )
     assert_df_equality(one, paths, ignore_row_order=True)
     errors = {row.raw_payload: row.read_error for row in one.collect()}
-    assert errors[lines[0]] is None and errors[lines[3]] == "wrong_type" and errors[lines[5]] == "malformed"
+    assert errors[lines[0]] is None and errors[lines[3]] == "wrong_type" and errors[lines[7]] is None
+    assert [errors[line] for line in (lines[5], lines[6], lines[9], "null", "42")] == ["malformed"] * 5
 
 
 def test_csv_quoted_multiline_gzip_and_a_broken_row(spark, tmp_path):
