@@ -111,6 +111,7 @@ def test_manifest_markers_occur_once_in_the_named_file(landing):
         assert b"\xff\xfe" in contents["bad-00000.jsonl"] or b"\xff\xfe" in contents["bad-00000.csv"]
 
 
+@pytest.mark.slow  # a second generate run
 def test_rerun_of_a_date_replaces_its_folder_with_identical_files(spark, landing):
     config, _, _, folder = landing
     day = folder / "2026-11-02"
@@ -124,6 +125,7 @@ def test_rerun_of_a_date_replaces_its_folder_with_identical_files(spark, landing
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.slow  # a second generate run
 def test_gzip_compression_writes_readable_gz_files(spark, make_config, tmp_path):
     config = make_config("generate.rows=120", "generate.compression=gzip", "generate.files_per_format=1",
                          "generate.bad_records.rate=0.05", "generate.skills=10")

@@ -50,6 +50,7 @@ def _text(row) -> str:
     return f"{row['title']}\n{row['description']}".lower()
 
 
+@pytest.mark.slow  # the rows generated twice
 def test_same_seed_gives_the_same_rows_whatever_the_partitioning(spark, make_config):
     config = make_config()
     assert_df_equality(_generate(spark, config, end=120, partitions=1),

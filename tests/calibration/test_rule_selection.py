@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from pyspark.sql import functions as F
 
 from jobtagger.calibration import best_rule, explode_scores, fit_thresholds, select_rules
@@ -150,6 +151,7 @@ def test_fit_thresholds_records_the_shared_threshold_of_few_positive_labels(spar
     assert set(entries[few[0]].rule_validation_f) == {"global", "pooled_few"}
 
 
+@pytest.mark.slow  # both selections fitted
 def test_both_selections_measure_on_one_shared_split_left_to_its_owner(spark):
     frame, labels, few = few_positives_corpus(spark, few_score_shift=0.0)
     exploded = explode_scores(frame, labels).persist()

@@ -79,6 +79,7 @@ def test_what_the_fused_scorer_cannot_reproduce_is_named(spark, fusable, change,
         read_plan(change(spark, fusable), spark)
 
 
+@pytest.mark.slow  # a tag run through the Spark pipeline
 def test_a_model_it_cannot_reproduce_is_scored_by_its_transform_and_logged(spark, caplog):
     model = model_with(spark, vocabulary="hashing")
     postings = edge_postings(spark)

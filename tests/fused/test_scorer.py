@@ -53,9 +53,9 @@ def stored(gold):
 @pytest.mark.parametrize(
     "rules",
     [dict(atLeastOne=True), pytest.param(dict(atLeastOne=False), marks=pytest.mark.slow),
-     dict(atLeastOne=True, maxLabels=2),
+     pytest.param(dict(atLeastOne=True, maxLabels=2), marks=pytest.mark.slow),
      pytest.param(dict(atLeastOne=True, thresholds=[0.999] * 11), marks=pytest.mark.slow),
-     dict(atLeastOne=False, thresholds=[0.999] * 11)],
+     pytest.param(dict(atLeastOne=False, thresholds=[0.999] * 11), marks=pytest.mark.slow)],
     ids=["at_least_one", "no_at_least_one", "max_2_labels", "none_passes_at_least_one", "none_passes"],
 )
 def test_fused_gold_rows_equal_the_spark_path(spark, model, rules):

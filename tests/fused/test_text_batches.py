@@ -14,6 +14,9 @@ from jobtagger.fused.plan import probe_jvm_text
 from jobtagger.fused.text_vectors import TextFeatureParams, TextFeaturizer
 from jobtagger.text.features import TOKEN_PATTERN, terms_statement
 
+# Bit-for-bit against Spark's feature stages: run with -m slow (the fused scorer's own tests cover the default model).
+pytestmark = pytest.mark.slow
+
 MIN_TOKEN_LENGTH = 2
 STOP_WORDS = ("sql", "und", "ab")
 # Lower-cased texts, as the scorer receives them.

@@ -20,6 +20,9 @@ from jobtagger.text.features import TOKENS_COL, build_feature_pipeline
 from fused_world import FEATURES, NO_JARS, edge_postings, training_rows, with_untrained_classifier
 from reference_tokens import reference_tokens
 
+# Bit-for-bit against Spark's feature stages: run with -m slow (the fused scorer's own tests cover the default model).
+pytestmark = pytest.mark.slow
+
 FEATURE_VARIANTS = {
     "default": FEATURES,
     "unigrams_min_length_1_no_sublinear": FEATURES.model_copy(

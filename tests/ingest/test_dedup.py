@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
@@ -55,6 +56,7 @@ def test_content_first_seen_under_another_id_is_flagged_bronze_first(spark):
     assert sorted(row["posting_id"] for row in broadcast.where("is_content_duplicate").collect()) == ["b", "e"]
 
 
+@pytest.mark.slow  # against the two-pass reference
 def test_dedup_marks_name_what_the_two_separate_passes_name(spark):
     good = spark.createDataFrame(
         [

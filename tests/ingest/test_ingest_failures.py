@@ -90,6 +90,7 @@ def write_garbage_day(folder: Path, *, empty: int, good: int) -> None:
     ("empty", "good", "reason"),
     [(190, 10, "records quarantined as bad: 95.0%"), (0, 20, "labels dropped as unknown: 100.0%")],
 )
+@pytest.mark.slow  # an ingest run per limit
 def test_a_batch_over_the_garbage_limits_fails_the_gate_and_commits_nothing(spark, config, empty, good, reason, capsys):
     write_garbage_day(landing_folder(config, DAY1), empty=empty, good=good)
     code = run_stage("ingest", config, argparse.Namespace(run_date=DAY1, landing_folder=None), spark=spark)

@@ -23,6 +23,9 @@ from reference_labels import map_labels as reference_map_labels
 from reference_normalize import normalize_text_columns as reference_normalize_text_columns
 from reference_normalize import strip_html as reference_strip_html
 
+# Against the Java reference chain on generated files and random strings: run with -m slow.
+pytestmark = pytest.mark.slow
+
 DAY = dt.date(2026, 11, 1)
 EDGE_TEXTS = [
     "Python &amp; Spark", "&amp;lt;b&amp;gt;", "&lt;p&gt; &quot;x&quot; &#39;y&#39;", "a & b", "AT&T", "&amp",

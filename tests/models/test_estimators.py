@@ -77,6 +77,7 @@ def _noisy_rows(n, seed=1):
 
 
 @pytest.mark.parametrize("name", ["one_vs_rest", "multi_output_hidden_sampled"])
+@pytest.mark.slow  # 3,000 rows per estimator
 def test_class_weight_and_negative_sampling_corrections_keep_probabilities_calibrated(spark, name):
     df = spark.createDataFrame(_noisy_rows(3000), ["posting_id", "features", "labels", "has"]).cache()
     model = ESTIMATORS[name](labelSpace=["x", "y", "z"], classWeight="balanced").fit(df)

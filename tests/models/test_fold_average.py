@@ -27,6 +27,9 @@ from jobtagger.models.reg_path import fit_reg_path
 from jobtagger.runlog import RunContext
 from jobtagger.training import fit_and_evaluate, resolve_final_model
 
+# k fold models per test (an option, not the default): run with -m slow.
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN = dict(model_version="m1", run_id="run1", tagged_at=dt.datetime(2026, 11, 2, 8, 30))
 DAY = dt.date(2026, 11, 1)

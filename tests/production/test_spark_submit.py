@@ -84,6 +84,7 @@ def test_bad_config_exits_2_with_one_reason_line(pyfiles, node_python, tmp_path)
     assert not (tmp_path / "landing").exists()
 
 
+@pytest.mark.slow  # a spark-submit process
 def test_missing_input_exits_4_with_one_reason_line_and_a_failed_summary(pyfiles, node_python, tmp_path):
     pytest.importorskip("jobtagger.stages.ingest", reason="ingest stage has not landed yet")
     done = submit(INGEST, *stage_args(tmp_path), pyfiles=pyfiles, python=node_python, cwd=tmp_path)

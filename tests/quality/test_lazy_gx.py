@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -28,6 +30,7 @@ def test_importing_the_ingest_stage_leaves_gx_unimported():
     assert out == "False"
 
 
+@pytest.mark.slow  # a process importing GX
 def test_background_load_hands_over_the_loaded_module():
     out = _run(
         """
@@ -42,6 +45,7 @@ def test_background_load_hands_over_the_loaded_module():
     assert out == "True True"
 
 
+@pytest.mark.slow  # a process importing GX
 def test_bronze_expectations_are_built_through_the_lazy_import():
     out = _run(
         """

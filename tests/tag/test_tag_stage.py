@@ -70,6 +70,7 @@ def test_daily_run_publishes_one_row_per_posting_and_the_view(spark, config, sto
     assert saved["success"] is True
 
 
+@pytest.mark.slow  # a second train or tag run
 def test_rerun_replaces_exactly_that_date(spark, config, store, tiny_model):
     first, _ = tag(spark, config, store, tiny_model, DAY_1)
     second, _ = tag(spark, config, store, tiny_model, DAY_2)
@@ -78,6 +79,7 @@ def test_rerun_replaces_exactly_that_date(spark, config, store, tiny_model):
     assert by_date(store) == {(DAY_1, rerun.run_id, "m1"): 12, (DAY_2, second.run_id, "m1"): 9}
 
 
+@pytest.mark.slow  # a second train or tag run
 def test_backfill_retags_everything_with_the_new_model_and_records_it(spark, config, store, tiny_model):
     tag(spark, config, store, tiny_model, DAY_1)
     tag(spark, config, store, tiny_model, DAY_2)
@@ -152,6 +154,7 @@ def test_a_posting_sent_again_on_a_later_date_is_in_gold_once_under_that_date(sp
     assert gold.count() == gold.select("posting_id").distinct().count() == 21
 
 
+@pytest.mark.slow  # a second train or tag run
 def test_the_training_day_is_no_drift_baseline_but_the_next_day_is(spark, make_config, store, tiny_model):
     strict = make_config("tagging.drift_bound=0.0", "tagging.drift_min_share=0.0", "tagging.drift_min_z=0")
     tag(spark, strict, store, tiny_model, DAY_1, trained_through=DAY_1)

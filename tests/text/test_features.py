@@ -36,6 +36,7 @@ def test_vocabulary_pipeline_tokenizes_unicode_drops_stop_words_and_keeps_bigram
     assert weights[title_term] > weights[description_only]  # title repeated title_weight times
 
 
+@pytest.mark.slow  # a fit and a tag through the pipeline
 def test_fitted_pipeline_with_categoricals_and_hashing_saves_and_loads(spark, make_config, postings, tmp_path):
     config = make_config("features.vocabulary=hashing", "features.num_features=256",
                          "features.categorical=[company,country]", "features.min_doc_freq=1")
@@ -62,6 +63,7 @@ def test_char_ngrams_of_each_padded_token_by_size(spark):
     assert grams == [["~<ab", "~ab>", "~<ja", "~jav", "~ava", "~va>", "~<java", "~java>"], []]
 
 
+@pytest.mark.slow  # a fit and a tag through the pipeline
 def test_char_ngrams_join_the_vocabulary_and_the_model_tags_through_its_transform(spark, make_config, postings, tmp_path):
     config = make_config("features.min_doc_freq=1", "features.num_features=1000", "features.char_ngrams=[4,3]")
     assert config.features.char_ngrams == [3, 4]
