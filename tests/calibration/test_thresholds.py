@@ -71,6 +71,7 @@ def test_threshold_lies_between_distinct_scores(spark):
     assert entry.validation_f1 == pytest.approx(1.0)
 
 
+@pytest.mark.slow  # an optional strategy
 def test_precision_at_least_takes_highest_recall_meeting_target(spark):
     # scores of label a, descending: 0.9 P, 0.8 N, 0.7 P, 0.6 P, 0.5 N, 0.4 P
     truth_scores = [(True, 0.9), (False, 0.8), (True, 0.7), (True, 0.6), (False, 0.5), (True, 0.4)]

@@ -22,7 +22,9 @@ ESTIMATORS = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(ESTIMATORS))
+# one_vs_rest and multi_output in the default suite; the hidden-layer variant with -m slow
+@pytest.fixture(scope="module", params=[name if name in ("one_vs_rest", "multi_output") else pytest.param(name, marks=pytest.mark.slow)
+                                        for name in sorted(ESTIMATORS)])
 def fitted(request, toy_df):
     return request.param, ESTIMATORS[request.param](labelSpace=["c", "a", "b"]).fit(toy_df)
 
@@ -90,6 +92,7 @@ def test_class_weight_and_negative_sampling_corrections_keep_probabilities_calib
     assert raw > 0.12  # uncorrected, balanced weights (and sampling) would inflate the probability
 
 
+@pytest.mark.slow  # a reference optimum per label
 def test_one_vs_rest_reaches_each_labels_regularised_optimum(spark):
     """Each label's objective at the fitted weights is within 1e-4 of scipy's float64 optimum, and
     labels stop before maxIter once their objective stalls (the tail of tiny steps is skipped)."""

@@ -91,6 +91,7 @@ def test_backfill_retags_everything_with_the_new_model_and_records_it(spark, con
     assert '"jobtagger.tag.mode": "backfill"' in commit and '"jobtagger.model_version": "m2"' in commit
 
 
+@pytest.mark.slow  # a tag run per failure; tests/quality covers each gate check
 def test_duplicate_postings_fail_the_gate_and_publish_nothing(spark, config, store, tiny_model):
     tag(spark, config, store, tiny_model, DAY_1)
     before = store.version(GOLD_POSTING_TAGS)
@@ -120,6 +121,7 @@ def test_a_date_without_postings_fails_and_leaves_gold_as_it_was(spark, config, 
     assert set(Path(store.path(GOLD_POSTING_TAGS)).rglob("*.parquet")) == files
 
 
+@pytest.mark.slow  # a tag run per failure; tests/quality covers each gate check
 def test_tag_share_drift_fails_the_gate(spark, make_config, store, tiny_model):
     strict = make_config("tagging.drift_bound=0.0", "tagging.drift_min_share=0.0", "tagging.drift_min_z=0")
     tag(spark, strict, store, tiny_model, DAY_1)
