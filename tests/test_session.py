@@ -2,29 +2,15 @@ import stat
 from pathlib import Path
 
 import pytest
-from pyspark.sql import functions as F
 
 from jobtagger.errors import EnvironmentProblem
-from jobtagger.session import WORKER_DAEMON, check_java, detect_capabilities, jvm_class_available
+from jobtagger.session import check_java, detect_capabilities, jvm_class_available
 
 
 def test_session_fixture_uses_local_settings(spark):
     assert spark.sparkContext.master == "local[2]"
     assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
-
-
-def test_local_python_workers_are_forked_from_jobtaggers_daemon(spark):
-    @F.udf("string")
-    def parent_command(_):
-        import os
-
-        with open(f"/proc/{os.getppid()}/cmdline", "rb") as cmdline:
-            return cmdline.read().replace(b"\0", b" ").decode()
-
-    rows = spark.range(4, numPartitions=2).select(parent_command("id").alias("command")).collect()
-    commands = {row.command for row in rows}
-    assert len(commands) == 1 and f"-m {WORKER_DAEMON}" in commands.pop()
 
 
 def test_capabilities_reflect_the_classpath(spark):

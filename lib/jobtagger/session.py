@@ -21,8 +21,6 @@ from jobtagger.config import SparkConfig
 from jobtagger.errors import EnvironmentProblem
 
 DELTA_SPARK_CLASS = "io.delta.tables.DeltaTable"
-# PySpark's worker daemon with the executor-side modules already imported (local masters only)
-WORKER_DAEMON = "jobtagger.worker_daemon"
 SPARK_NLP_CLASS = "com.johnsnowlabs.nlp.DocumentAssembler"
 MIN_JAVA = 17
 
@@ -99,8 +97,6 @@ def build_session(config: SparkConfig, *, app_name: str | None = None) -> SparkS
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
         )
-        if config.master.startswith("local"):
-            builder = builder.config("spark.python.daemon.module", WORKER_DAEMON)
     builder = builder.config("spark.sql.shuffle.partitions", str(config.shuffle_partitions))
     builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
     for key, value in config.conf.items():
