@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from jobtagger.calibration import fit_decision
 from jobtagger.config import CalibrationConfig
 from jobtagger.metrics import evaluate
@@ -10,6 +12,7 @@ from jobtagger.model_card import CardData, card_curves, curve_labels, write_mode
 LABELS = ["skill:python", "skill:sql", "category:data"]
 
 
+@pytest.mark.slow  # the evaluate stage's test writes a card too
 def test_model_card_is_written_with_its_plots(spark, tmp_path):
     rows = []
     for i in range(40):

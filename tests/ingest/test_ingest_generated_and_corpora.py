@@ -100,6 +100,7 @@ def test_reuters_corpus_keeps_topics_and_the_split(spark, tmp_path):
     assert topics == 90
 
 
+@pytest.mark.slow  # a real corpus
 def test_glassdoor_corpus_maps_categorical_and_flag_columns(spark, tmp_path):
     config, run = ingest_corpus(spark, tmp_path, "glassdoor", shared_data("glassdoor_ds_jobs/eda_data.csv"))
 

@@ -20,6 +20,7 @@ INGEST = REPO_ROOT / "jobs" / "ingest.py"
 TINY = "generate.rows=200"
 
 
+@pytest.mark.slow  # a bare venv per run
 def test_zip_holds_what_the_jobs_run_and_is_the_node_pythons_only_jobtagger(pyfiles, node_python, tmp_path):
     names = set(zipfile.ZipFile(pyfiles).namelist())
     assert {"jobtagger/__init__.py", "jobtagger/cli.py", "jobtagger/stages/runner.py"} <= names
