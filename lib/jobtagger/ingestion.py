@@ -4,26 +4,23 @@ The landing readers (:mod:`jobtagger.landing`) turn every file format into the s
 shape (:data:`RAW_RECORD_COLUMNS`): the source fields as text, the raw payload, the source file
 and a read error (``malformed`` or ``wrong_type``) when the record could not be read as a posting.
 This module validates and normalizes those records (one ``reason`` per rejected record, see
-:data:`REASONS`), maps labels onto the taxonomy, hashes content, deduplicates and plans the upsert
+:data:`REASONS`), maps labels onto the taxonomy (:mod:`jobtagger.label_resolution`), hashes content, deduplicates and plans the upsert
 into bronze. It reads and writes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import pyarrow as pa
-import pyarrow.compute as pc
-from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, Window
 from pyspark.sql import functions as F
-from pyspark.sql.functions import arrow_udf
 
 from jobtagger.config import IngestConfig
 from jobtagger.errors import ReconciliationError
+from jobtagger.label_resolution import label_resolver, resolved_labels_column
 from jobtagger.tables.schemas import BRONZE_POSTINGS_SCHEMA
-from jobtagger.taxonomy import Taxonomy, normalize_key, normalize_key_column, snake_case
 from jobtagger.text.normalize import normalize_text_columns
 
 # Reason codes of quarantined records, in order of precedence (a record gets the first that applies).
@@ -61,143 +58,7 @@ RAW_RECORD_COLUMNS = (
     "split",
 )
 
-NULL_LABEL_VALUES = ("", "na", "n/a", "none", "null", "nan", "-", "0", "false", "no")
-TRUE_FLAG_VALUES = ("1", "1.0", "true", "yes", "y", "t")
 REPLACEMENT_CHARACTER = "\ufffd"
-
-
-# ---------------------------------------------------------------------------------------------
-# Labels
-
-
-def label_lookup(taxonomy: Taxonomy | None) -> dict[str, str]:
-    """Lookup key -> canonical label id, for :func:`map_labels`.
-
-    Keys are ``kind:form`` where form is the id's value, the display name or a synonym, each in
-    :func:`~jobtagger.taxonomy.normalize_key` and snake-case spelling, so ``skill:python``,
-    ``Skill:Python3`` and ``seniority:jr`` all resolve. A bare word (``earn``, ``python``) never
-    matches: label ids carry their kind, and a corpus's own topic codes must not collide with a
-    synonym by accident. The first label claiming a key wins (taxonomy file order).
-    """
-    lookup: dict[str, str] = {}
-    if taxonomy is None:
-        return lookup
-    for label in taxonomy.labels:
-        kind, value = label.split(":", 1)
-        for form in (value, *taxonomy.surface_forms(label)):
-            for spelling in (normalize_key(form), snake_case(form)):
-                lookup.setdefault(f"{kind}:{spelling}", label)
-    return lookup
-
-
-def broadcast_lookup(spark: SparkSession, lookup: Mapping[str, str]) -> Callable[[Column], Column]:
-    """``keys -> ids``: an ``array<string>`` column of lookup keys to the array of their ids (a null
-    element where a key is not in ``lookup``), for tens of thousands of keys.
-
-    The table travels as a broadcast variable, once per executor, not inside the query plan (a
-    map literal of every taxonomy spelling makes each task carry the whole table, and Spark looks a key
-    up in a map value by comparing it with every key in turn). The lookup itself is one Arrow
-    batch pass: every key of a batch is hashed against the table at once (``index_in``), then the
-    ids are taken and put back into the batch's lists.
-    """
-    keys = sorted(lookup)
-    shared = spark.sparkContext.broadcast(
-        (pa.array(keys, pa.string()), pa.array([lookup[key] for key in keys], pa.string()))
-    )
-
-    @arrow_udf("array<string>")
-    def resolve(batch: pa.Array) -> pa.Array:
-        table_keys, table_ids = shared.value  # unpickled once per Python worker
-        values = batch.flatten()
-        ids = table_ids.take(pc.index_in(values, value_set=table_keys.cast(values.type)))
-        offsets = pc.subtract(batch.offsets, batch.offsets[0])
-        return pa.ListArray.from_arrays(offsets, ids, mask=batch.is_null())
-
-    return resolve
-
-
-def label_key_column(label: Column) -> Column:
-    """Spark form of a raw label for the lookup: normalized, no spaces around the kind colon."""
-    return F.regexp_replace(normalize_key_column(label), r"^([^:]*?) ?: ?", "$1:")
-
-
-def labels_from_columns(label_columns: Mapping[str, str]) -> Column:
-    """Labels derived from ``ingest.label_columns`` (see IngestConfig) out of ``label_values``."""
-    parts = []
-    for source, target in label_columns.items():
-        value = F.lower(F.trim(F.try_element_at("label_values", F.lit(source))))
-        if ":" in target:  # a flag column: 1/true/yes sets the label
-            parts.append(F.when(value.isin(*TRUE_FLAG_VALUES), F.lit(target)))
-        else:  # a categorical column: its value names the label of that kind
-            parts.append(
-                F.when(
-                    value.isNotNull() & ~value.isin(*NULL_LABEL_VALUES),
-                    F.concat(F.lit(f"{target}:"), F.regexp_replace(F.regexp_replace(value, "[^a-z0-9]+", "_"), "^_+|_+$", "")),
-                )
-            )
-    if not parts:
-        return F.lit(None).cast("array<string>")
-    return F.filter(F.array(*parts), lambda label: label.isNotNull())
-
-
-def given_labels(config: IngestConfig) -> Column:
-    """The labels a raw record brings: its ``labels`` trimmed (empty ones dropped), then those of
-    ``ingest.label_columns``."""
-    from_array = F.filter(
-        F.transform("labels", lambda label: F.trim(label)), lambda label: label.isNotNull() & (label != "")
-    )
-    none = F.array().cast("array<string>")
-    return F.concat(F.coalesce(from_array, none), F.coalesce(labels_from_columns(config.label_columns), none))
-
-
-def map_labels(
-    df: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str],
-    resolve: Callable[[Column], Column] | None = None,
-) -> DataFrame:
-    """Resolve ``labels`` (+ label columns) against the taxonomy.
-
-    ``lookup`` comes from :func:`label_lookup`. Adds ``labels`` (sorted, distinct; null when the
-    record brought no labels at all) and ``unknown_labels`` (labels that matched nothing, as given;
-    kept in ``labels`` too under the ``keep`` policy). ``resolve`` (array of keys -> array of ids)
-    defaults to :func:`broadcast_lookup` of ``lookup``.
-    """
-    resolve = resolve or broadcast_lookup(df.sparkSession, lookup)
-    df = with_given_labels(df, config=config)
-    return resolved_labels(df.withColumn(LABEL_IDS, label_ids(resolve)), config=config)
-
-
-# the intermediate columns of the label resolution (see map_labels)
-LABELS_GIVEN = "_labels_given"
-LABEL_IDS = "_label_ids"
-
-
-def with_given_labels(df: DataFrame, *, config: IngestConfig) -> DataFrame:
-    """First part of :func:`map_labels`: the labels a record brings, as ``_labels_given``."""
-    return df.withColumn(LABELS_GIVEN, given_labels(config))
-
-
-def label_ids(resolve: Callable[[Column], Column]) -> Column:
-    """Second part of :func:`map_labels`: the id of each given label (null: unknown), a column
-    to add as ``_label_ids``."""
-    return resolve(F.transform(LABELS_GIVEN, label_key_column))
-
-
-def resolved_labels(df: DataFrame, *, config: IngestConfig) -> DataFrame:
-    """Last part of :func:`map_labels`: ``labels`` and ``unknown_labels`` from the given labels and
-    their ids; the intermediate columns dropped."""
-    resolved = F.transform(
-        "_labels_given", lambda label, i: F.struct(label.alias("given"), F.get("_label_ids", i).alias("known"))
-    )
-    df = df.withColumn("_labels_resolved", resolved)
-    known = F.transform(F.filter("_labels_resolved", lambda x: x["known"].isNotNull()), lambda x: x["known"])
-    unknown = F.transform(F.filter("_labels_resolved", lambda x: x["known"].isNull()), lambda x: x["given"])
-    kept = F.concat(known, unknown) if config.unknown_labels == "keep" else known
-    had_labels = F.size("_labels_resolved") > 0
-    return (
-        df.withColumn("labels", F.when(had_labels, F.array_sort(F.array_distinct(kept))))
-        .withColumn("unknown_labels", F.array_sort(F.array_distinct(unknown)))
-        .drop("_labels_given", "_label_ids", "_labels_resolved")
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,11 +93,12 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
             "split": F.lower(F.trim("split")),
         }
     )
-    # the label lookup (an Arrow UDF) rides in the text clean-up's Python pass
-    df = with_given_labels(df, config=config)
-    resolve = broadcast_lookup(df.sparkSession, lookup)
+    # the label resolution (an Arrow UDF) rides in the text clean-up's Python pass
+    resolve = label_resolver(df.sparkSession, lookup, keep_unknown=config.unknown_labels == "keep")
+    resolved = "_labels_resolved"
     df = normalize_text_columns(
-        df, html_columns=HTML_FIELDS, plain_columns=PLAIN_FIELDS, alongside={LABEL_IDS: label_ids(resolve)}
+        df, html_columns=HTML_FIELDS, plain_columns=PLAIN_FIELDS,
+        alongside={resolved: resolved_labels_column(config, resolve)},
     )
     df = df.withColumns(
         {
@@ -246,7 +108,9 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
                                 "THEN try_cast(_posted_at_text AS TIMESTAMP) END"),
         }
     )
-    df = resolved_labels(df, config=config)
+    df = df.withColumns(
+        {"labels": F.col(f"{resolved}.labels"), "unknown_labels": F.col(f"{resolved}.unknown_labels")}
+    ).drop(resolved)
     unknown_label = (
         F.size("unknown_labels") > 0 if config.unknown_labels == "quarantine" else F.lit(False)
     )

@@ -13,7 +13,8 @@ from pyspark.sql import functions as F
 
 from jobtagger.config import IngestConfig
 from jobtagger.errors import MissingInputError
-from jobtagger.ingestion import label_lookup, validate_records
+from jobtagger.ingestion import validate_records
+from jobtagger.label_resolution import label_lookup
 from jobtagger.landing import (
     SourceColumns,
     landing_files,

@@ -12,7 +12,8 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from jobtagger.ingestion import HTML_FIELDS, PLAIN_FIELDS, TEXT_FIELDS, label_lookup, map_labels
+from jobtagger.ingestion import HTML_FIELDS, PLAIN_FIELDS, TEXT_FIELDS
+from jobtagger.label_resolution import label_lookup, map_labels
 from jobtagger.landing import read_landing
 from jobtagger.runlog import RunContext
 from jobtagger.stages import generate

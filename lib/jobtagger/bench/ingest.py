@@ -46,14 +46,8 @@ from jobtagger.bench import generate as generate_bench
 from jobtagger.bench import options
 from jobtagger.bench.plain_copy import plain_copy
 from jobtagger.config import JobtaggerConfig
-from jobtagger.ingestion import (
-    HTML_FIELDS,
-    PLAIN_FIELDS,
-    label_lookup,
-    map_labels,
-    validate_records,
-    with_record_id,
-)
+from jobtagger.ingestion import HTML_FIELDS, PLAIN_FIELDS, validate_records, with_record_id
+from jobtagger.label_resolution import label_lookup, map_labels
 from jobtagger.landing import landing_files, read_landing_files
 from jobtagger.runlog import RunContext
 from jobtagger.stages import ingest

@@ -47,7 +47,6 @@ from jobtagger.ingestion import (
     dedup_marks,
     duplicate_versions,
     flag_content_duplicates,
-    label_lookup,
     observed_reasons,
     plan_upsert,
     reason_counts,
@@ -58,6 +57,7 @@ from jobtagger.ingestion import (
     with_record_id,
 )
 from jobtagger import __version__
+from jobtagger.label_resolution import label_lookup
 from jobtagger.landing import failed_landing_file, file_stamps, landing_fingerprint, read_landing_files, short_error
 from jobtagger.quality import load_in_background, quality_folder, run_suite
 from jobtagger.quality.bronze import BRONZE_SUITE, batch_share_failures, bronze_check_frame, bronze_expectations
