@@ -106,7 +106,7 @@ def test_failed_quality_gate_exits_3_with_one_reason_line_and_nothing_written(py
     done = submit(INGEST, *args, pyfiles=pyfiles, python=node_python, cwd=tmp_path)
     assert done.returncode == 3, done.describe()
     [reason] = done.reason_lines()
-    assert reason.startswith("jobtagger ingest: ") and "expect_table_row_count_to_be_between" in reason
+    assert reason.startswith("jobtagger ingest: ") and "expect_column_values_to_be_between(rows)" in reason
     [summary] = run_summaries(tmp_path / "warehouse", "ingest")
     assert summary["status"] == "failed" and summary["error"] in reason
     assert not (tmp_path / "warehouse" / "bronze_postings").exists()

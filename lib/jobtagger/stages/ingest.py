@@ -60,7 +60,13 @@ from jobtagger import __version__
 from jobtagger.label_resolution import label_lookup
 from jobtagger.landing import failed_landing_file, file_stamps, landing_fingerprint, read_landing_files, short_error
 from jobtagger.quality import load_in_background, quality_folder, run_suite
-from jobtagger.quality.bronze import BRONZE_SUITE, batch_share_failures, bronze_check_frame, bronze_expectations
+from jobtagger.quality.bronze import (
+    BRONZE_SUITE,
+    batch_share_failures,
+    bronze_expectations,
+    bronze_summary_columns,
+    bronze_summary_frame,
+)
 from jobtagger.runlog import LOGGER, RunContext
 from jobtagger.tables import TableStore, open_table_store
 from jobtagger.tables.orphans import Lease, remove_orphans, writer_lease
@@ -68,6 +74,7 @@ from jobtagger.tables.schemas import BRONZE_POSTINGS, QUARANTINE_POSTINGS
 from jobtagger.taxonomy import Taxonomy, load_taxonomy
 
 CHANGED = ("insert", "update")
+ACTIONS = ("insert", "update", "unchanged", "stale")  # of ingestion.plan_upsert
 # Up to this many ids (older versions, content duplicates), a frame of ids is broadcast to the
 # join with the batch, so the batch's texts are not shuffled.
 BROADCAST_IDS = 1_000_000
@@ -163,19 +170,20 @@ def _ingest(
             # write; without bronze the plan is a projection of the records' checkpoint, cheaper
             # to run again than to store again
             planned = planned.localCheckpoint(eager=False, storageLevel=StorageLevel.MEMORY_AND_DISK)
-        unknown = F.size(F.coalesce("unknown_labels", F.array()))
-        stats = planned.groupBy("action").agg(
-            F.count(F.lit(1)).alias("rows"),
-            F.sum(unknown).alias("unknown"),
-            F.sum(F.size(F.coalesce("labels", F.array()))).alias("labels"),
-        ).collect()
-        actions = {row["action"]: row["rows"] for row in stats}
+        # the actions, the label counts and the quality gate's summary, in one query
+        stats = planned.agg(
+            *[F.count_if(F.col("action") == action).alias(action) for action in ACTIONS],
+            F.sum(F.size(F.coalesce("unknown_labels", F.array()))).alias("_unknown_labels"),
+            F.sum(F.size(F.coalesce("labels", F.array()))).alias("_labels"),
+            *bronze_summary_columns(config, run_date=context.run_date),
+        ).first()
+        actions = {action: stats[action] for action in ACTIONS if stats[action]}
         bronze_rows = sum(actions.values())
         info.update(actions)
     if duplicates:
         quarantined = {**quarantined, DUPLICATE_VERSION: duplicates}
-    unknown_total = int(sum(row["unknown"] or 0 for row in stats))
-    labels_total = int(sum(row["labels"] or 0 for row in stats))
+    unknown_total = int(stats["_unknown_labels"] or 0)
+    labels_total = int(stats["_labels"] or 0)
     dropping = config.ingest.unknown_labels == "drop"
     counts = IngestCounts(
         read=read,
@@ -195,9 +203,9 @@ def _ingest(
             bad_record_share=counts.bad_record_share, dropped_label_share=counts.dropped_label_share, config=config
         )
         report = run_suite(
-            bronze_check_frame(planned),
+            bronze_summary_frame(stats.asDict()),
             suite_name=BRONZE_SUITE,
-            expectations=bronze_expectations(config, run_date=context.run_date),
+            expectations=bronze_expectations(config),
             results_dir=quality_folder(config, context.job, context.run_date),
             run_id=context.run_id,
         )
