@@ -72,9 +72,10 @@ def test_bytes_that_are_not_utf8_do_not_fail_the_batch():
     assert resolved[1] == {"labels": [], "unknown_labels": ["\ufffd"]}
 
 
-@pytest.mark.parametrize("policy", ["keep", "drop"])
+@pytest.mark.parametrize("policy", ["keep", pytest.param("drop", marks=pytest.mark.slow)])
 def test_spark_path_equals_the_reference_expressions(spark, policy):
-    lookup = label_lookup(load_taxonomy(REPO_ROOT / "conf" / "taxonomy")) | LOOKUP
+    lookup = {key: label for key, label in label_lookup(load_taxonomy(REPO_ROOT / "conf" / "taxonomy")).items()
+              if key.startswith(("category:", "seniority:"))} | LOOKUP
     config = IngestConfig(unknown_labels=policy, label_columns={"level": "seniority", "remote": "work:remote"})
     rows = [(i, EDGE_LABELS[i: i + 5], {"level": level, "remote": remote})
             for i, (level, remote) in enumerate(zip(["Junior", "n/a", None, " Senior-Level "] * 8, ["yes", "0", "1", None] * 8))]
@@ -82,6 +83,7 @@ def test_spark_path_equals_the_reference_expressions(spark, policy):
     raw = spark.createDataFrame(rows, "id int, labels array<string>, label_values map<string,string>").repartition(2)
     new = map_labels(raw, config=config, lookup=lookup).drop("label_values")
     old = reference_map_labels(raw, config=config, lookup=lookup, resolve="udf").drop("label_values")
-    assert new.where("size(unknown_labels) > 0").count() > 5 and new.where("size(labels) > 2").count() > 5
-    assert new.where("labels IS NULL").count() >= 1
-    assert_df_equality(new, old, ignore_row_order=True, ignore_nullable=True)
+    rows = new.collect()
+    assert sum(len(row.unknown_labels) > 0 for row in rows) > 5 and sum(len(row.labels or []) > 2 for row in rows) > 5
+    assert any(row.labels is None for row in rows)
+    assert_df_equality(spark.createDataFrame(rows, new.schema), old, ignore_row_order=True, ignore_nullable=True)
