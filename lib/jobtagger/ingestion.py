@@ -4,8 +4,8 @@ The landing readers (:mod:`jobtagger.landing`) turn every file format into the s
 shape (:data:`RAW_RECORD_COLUMNS`): the source fields as text, the raw payload, the source file
 and a read error (``malformed`` or ``wrong_type``) when the record could not be read as a posting.
 This module validates and normalizes those records (one ``reason`` per rejected record, see
-:data:`REASONS`), maps labels onto the taxonomy (:mod:`jobtagger.label_resolution`), hashes content, deduplicates and plans the upsert
-into bronze. It reads and writes nothing.
+:data:`REASONS`), maps labels onto the taxonomy (:mod:`jobtagger.label_resolution`), hashes
+content, deduplicates and plans the upsert into bronze. It reads and writes nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from jobtagger.config import IngestConfig
 from jobtagger.errors import ReconciliationError
-from jobtagger.label_resolution import label_resolver, resolved_labels_column
+from jobtagger.label_resolution import RESOLVED_LABELS, resolved_labels_column, unpack_resolved_labels
 from jobtagger.tables.schemas import BRONZE_POSTINGS_SCHEMA
 from jobtagger.text.normalize import normalize_text_columns
 
@@ -94,11 +94,9 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
         }
     )
     # the label resolution (an Arrow UDF) rides in the text clean-up's Python pass
-    resolve = label_resolver(df.sparkSession, lookup, keep_unknown=config.unknown_labels == "keep")
-    resolved = "_labels_resolved"
     df = normalize_text_columns(
         df, html_columns=HTML_FIELDS, plain_columns=PLAIN_FIELDS,
-        alongside={resolved: resolved_labels_column(config, resolve)},
+        alongside={RESOLVED_LABELS: resolved_labels_column(df.sparkSession, lookup, config=config)},
     )
     df = df.withColumns(
         {
@@ -108,9 +106,7 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
                                 "THEN try_cast(_posted_at_text AS TIMESTAMP) END"),
         }
     )
-    df = df.withColumns(
-        {"labels": F.col(f"{resolved}.labels"), "unknown_labels": F.col(f"{resolved}.unknown_labels")}
-    ).drop(resolved)
+    df = unpack_resolved_labels(df)
     unknown_label = (
         F.size("unknown_labels") > 0 if config.unknown_labels == "quarantine" else F.lit(False)
     )
@@ -197,6 +193,10 @@ def record_fingerprint(df: DataFrame) -> Column:
     fields = [name for name in BRONZE_POSTINGS_SCHEMA.fieldNames() if name in _FINGERPRINT_FIELDS]
     return F.sha2(F.to_json(F.struct(*[df[name] for name in fields])), 256)
 
+
+# The upsert plan's actions (see plan_upsert); the first two are written to bronze.
+UPSERT_ACTIONS = ("insert", "update", "unchanged", "stale")
+CHANGED_ACTIONS = UPSERT_ACTIONS[:2]
 
 _FINGERPRINT_FIELDS = frozenset(
     ["posting_id", *TEXT_FIELDS, "posted_at", "labels", "content_hash", "split"]

@@ -39,6 +39,7 @@ TRUE_FLAG_VALUES = ("1", "1.0", "true", "yes", "y", "t")
 RESOLVED_SCHEMA = StructType(
     [StructField("labels", ArrayType(StringType())), StructField("unknown_labels", ArrayType(StringType()))]
 )
+RESOLVED_LABELS = "_labels_resolved"  # the resolver's struct column, before unpack_resolved_labels
 _JAVA_SPACES = r"[\t\n\x0B\f\r ]+"  # Java's \s+, which the key collapses to one space
 _KIND_COLON = (r"^([^:]*?) ?: ?", r"\1:")  # "skill : python" -> "skill:python"
 
@@ -116,11 +117,12 @@ def resolve_label_arrays(
     found = ids.take(pc.index_in(label_keys(distinct), value_set=keys.cast(distinct.type))).cast(values.type)
     found = found.take(encoded.indices)
     known = pc.is_valid(found)
-    unknown_values, unknown_rows = values.filter(pc.invert(known)), value_rows[~np.asarray(known, dtype=bool)]
+    is_known = np.asarray(known, dtype=bool)
+    unknown_values, unknown_rows = values.filter(pc.invert(known)), value_rows[~is_known]
     if keep_unknown:
         kept_values, kept_rows = pc.coalesce(found, values), value_rows
     else:
-        kept_values, kept_rows = found.filter(known), value_rows[np.asarray(known, dtype=bool)]
+        kept_values, kept_rows = found.filter(known), value_rows[is_known]
     had_labels = np.bincount(value_rows, minlength=rows) > 0
     return pa.StructArray.from_arrays(
         [_sorted_distinct_lists(kept_rows, kept_values, rows, null=~had_labels),
@@ -180,18 +182,22 @@ def label_resolver(
     return resolve
 
 
-def resolved_labels_column(config: IngestConfig, resolve: Callable[..., Column]) -> Column:
-    """The resolver applied to a raw record's ``labels`` and ``label_values``."""
+def resolved_labels_column(spark: SparkSession, lookup: Mapping[str, str], *, config: IngestConfig) -> Column:
+    """The resolver applied to a raw record's ``labels`` and ``label_values``, under
+    ``config.unknown_labels``; add it as :data:`RESOLVED_LABELS`, then :func:`unpack_resolved_labels`."""
+    resolve = label_resolver(spark, lookup, keep_unknown=config.unknown_labels == "keep")
     extra = labels_from_columns(config.label_columns)
     return resolve(F.col("labels")) if extra is None else resolve(F.col("labels"), extra)
 
 
+def unpack_resolved_labels(df: DataFrame) -> DataFrame:
+    """``labels`` and ``unknown_labels`` out of :data:`RESOLVED_LABELS`, which is dropped."""
+    return df.withColumns(
+        {"labels": F.col(f"{RESOLVED_LABELS}.labels"), "unknown_labels": F.col(f"{RESOLVED_LABELS}.unknown_labels")}
+    ).drop(RESOLVED_LABELS)
+
+
 def map_labels(df: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str]) -> DataFrame:
     """Raw records with ``labels`` resolved against the taxonomy and ``unknown_labels`` added."""
-    resolve = label_resolver(df.sparkSession, lookup, keep_unknown=config.unknown_labels == "keep")
-    resolved = "_labels_resolved"
-    return (
-        df.withColumn(resolved, resolved_labels_column(config, resolve))
-        .withColumns({"labels": F.col(f"{resolved}.labels"), "unknown_labels": F.col(f"{resolved}.unknown_labels")})
-        .drop(resolved)
-    )
+    resolved = df.withColumn(RESOLVED_LABELS, resolved_labels_column(df.sparkSession, lookup, config=config))
+    return unpack_resolved_labels(resolved)

@@ -76,6 +76,13 @@ def great_expectations() -> Any:
     return gx
 
 
+def expect_zero(column: str, *, severity: str = BLOCKING) -> Any:
+    """GX expectation that ``column`` of a summary frame (a count of rows breaking a rule) is 0."""
+    return great_expectations().expectations.ExpectColumnValuesToBeBetween(
+        column=column, min_value=0, max_value=0, severity=severity
+    )
+
+
 @dataclass(frozen=True)
 class ExpectationOutcome:
     """One expectation's result in plain values."""

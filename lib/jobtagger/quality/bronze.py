@@ -28,7 +28,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from jobtagger.config import JobtaggerConfig
-from jobtagger.quality import great_expectations
+from jobtagger.quality import expect_zero, great_expectations
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -89,17 +89,14 @@ def bronze_expectations(config: JobtaggerConfig) -> list[gx.expectations.Expecta
     """Expectations over :func:`bronze_summary_frame`."""
     gx = great_expectations()
 
-    def zero(column: str, **severity: str) -> gx.expectations.Expectation:
-        return gx.expectations.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0, **severity)
-
     return [
         gx.expectations.ExpectColumnValuesToBeBetween(column="rows", min_value=1),
-        zero("null_ids"),
-        zero("duplicate_ids"),
-        zero("texts_outside_size_limit"),
+        expect_zero("null_ids"),
+        expect_zero("duplicate_ids"),
+        expect_zero("texts_outside_size_limit"),
         gx.expectations.ExpectColumnValuesToBeBetween(
             column="allowed_language_share", min_value=config.quality.language_mostly, max_value=1.0
         ),
-        zero("titles_over_length", severity="warning"),
-        zero("posted_at_outside_window", severity="warning"),
+        expect_zero("titles_over_length", severity="warning"),
+        expect_zero("posted_at_outside_window", severity="warning"),
     ]

@@ -20,7 +20,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobtagger.quality import QualityReport, SuiteRun, run_suites
+from jobtagger.quality import QualityReport, SuiteRun, expect_zero, run_suites
 from jobtagger.quality.drift import TAG_SHARE_COLUMNS, tag_share_drift
 from jobtagger.quality.gold_profile import GoldProfile, InputSummary
 
@@ -63,20 +63,17 @@ def gold_expectations(*, at_least_one: bool) -> list[gx.expectations.Expectation
     def equal(column_a: str, column_b: str) -> gx.expectations.Expectation:
         return gx.expectations.ExpectColumnPairValuesToBeEqual(column_A=column_a, column_B=column_b)
 
-    def zero(column: str) -> gx.expectations.Expectation:
-        return gx.expectations.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0)
-
     expectations: list[gx.expectations.Expectation] = [
         equal("rows", "input_rows"),
-        zero("duplicate_ids"),
+        expect_zero("duplicate_ids"),
         equal("id_fingerprint", "input_id_fingerprint"),
-        zero("null_ids"),
-        zero("non_finite_scores"),
+        expect_zero("null_ids"),
+        expect_zero("non_finite_scores"),
         gx.expectations.ExpectColumnValuesToBeBetween(column="score_min", min_value=0.0),
         gx.expectations.ExpectColumnValuesToBeBetween(column="score_max", max_value=1.0),
     ]
     if at_least_one:
-        expectations.append(zero("untagged"))
+        expectations.append(expect_zero("untagged"))
     return expectations
 
 

@@ -39,10 +39,12 @@ from jobtagger.config import JobtaggerConfig
 from jobtagger.errors import ConfigError, DataQualityError
 from jobtagger.faults import fault_point
 from jobtagger.ingestion import (
+    CHANGED_ACTIONS,
     CONTENT_DUPLICATE,
     DUPLICATE_VERSION,
     RECORD_ID,
     SURPLUS,
+    UPSERT_ACTIONS,
     IngestCounts,
     dedup_marks,
     duplicate_versions,
@@ -73,8 +75,6 @@ from jobtagger.tables.orphans import Lease, remove_orphans, writer_lease
 from jobtagger.tables.schemas import BRONZE_POSTINGS, QUARANTINE_POSTINGS
 from jobtagger.taxonomy import Taxonomy, load_taxonomy
 
-CHANGED = ("insert", "update")
-ACTIONS = ("insert", "update", "unchanged", "stale")  # of ingestion.plan_upsert
 # Up to this many ids (older versions, content duplicates), a frame of ids is broadcast to the
 # join with the batch, so the batch's texts are not shuffled.
 BROADCAST_IDS = 1_000_000
@@ -172,12 +172,12 @@ def _ingest(
             planned = planned.localCheckpoint(eager=False, storageLevel=StorageLevel.MEMORY_AND_DISK)
         # the actions, the label counts and the quality gate's summary, in one query
         stats = planned.agg(
-            *[F.count_if(F.col("action") == action).alias(action) for action in ACTIONS],
+            *[F.count_if(F.col("action") == action).alias(action) for action in UPSERT_ACTIONS],
             F.sum(F.size(F.coalesce("unknown_labels", F.array()))).alias("_unknown_labels"),
             F.sum(F.size(F.coalesce("labels", F.array()))).alias("_labels"),
             *bronze_summary_columns(config, run_date=context.run_date),
         ).first()
-        actions = {action: stats[action] for action in ACTIONS if stats[action]}
+        actions = {action: stats[action] for action in UPSERT_ACTIONS if stats[action]}
         bronze_rows = sum(actions.values())
         info.update(actions)
     if duplicates:
@@ -384,7 +384,7 @@ def _write(
         with context.step("write_bronze", rows=changed):
             if changed:
                 result = store.merge(
-                    to_bronze_rows(planned.where(F.col("action").isin(*CHANGED))),
+                    to_bronze_rows(planned.where(F.col("action").isin(*CHANGED_ACTIONS))),
                     BRONZE_POSTINGS,
                     keys=["posting_id"],
                     metadata=metadata,
