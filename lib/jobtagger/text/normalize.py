@@ -77,9 +77,17 @@ _LINES_AND_SPACES = (
 # Trimmed: leading and trailing spaces and newlines (keeping a final U+2028/U+2029, see above).
 _TRIM = (rf"^{_SPACE}+|{_SPACE}+([\x{{2028}}\x{{2029}}]?)$", r"\1")
 # Multi-line values: a run of newlines with the spaces around it -> one newline, or two for two or
-# more (at most one blank line). One-line values: any run of spaces and newlines -> one space.
-MULTILINE: tuple[tuple[str, str], ...] = (*_LINES_AND_SPACES, (r" *(\n) *(?:(\n) *)?(?:\n *)*", r"\1\2"), _TRIM)
+# more (at most one blank line), in two steps that match only what changes: the spaces around
+# each newline go, then three or more newlines become two. (One step matching every newline and
+# putting it back cost RE2 most of the multi-line clean-up.) One-line values: any run of spaces
+# and newlines -> one space.
+MULTILINE: tuple[tuple[str, str], ...] = (
+    *_LINES_AND_SPACES, (r" +\n *|\n +", "\n"), (r"\n{3,}", "\n\n"), _TRIM,
+)
 ONE_LINE: tuple[tuple[str, str], ...] = (*_LINES_AND_SPACES, (rf"{_SPACE}{{2,}}|[\t\n\x0B\f\r]", " "), _TRIM)
+# A value none of the line and space steps can change is printable ASCII without two spaces in a
+# row or a space at either end. The others match this, and only they go through the steps.
+MAY_CHANGE = r"[^\x20-\x7E]|  |^ | $"
 
 
 def decode_and_fold(value: str | None) -> str | None:
@@ -112,7 +120,8 @@ def clean_text(array: pa.Array, *, markup: bool) -> pa.Array:
         array = _where(array, pc.match_substring(array, "<"), lambda a: _replace_all(a, STRIP_HTML))
     needs_python = pc.or_(pc.invert(pc.string_is_ascii(array)), pc.match_substring(array, "&"))
     array = _where(array, needs_python, lambda a: pa.array([decode_and_fold(v) for v in a.to_pylist()], a.type))
-    array = _replace_all(array, MULTILINE if markup else ONE_LINE)
+    steps = MULTILINE if markup else ONE_LINE
+    array = _where(array, pc.match_substring_regex(array, MAY_CHANGE), lambda a: _replace_all(a, steps))
     return pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
 
 
