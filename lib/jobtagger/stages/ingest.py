@@ -79,7 +79,9 @@ from jobtagger.taxonomy import Taxonomy, load_taxonomy
 # join with the batch, so the batch's texts are not shuffled.
 BROADCAST_IDS = 1_000_000
 # up to this many quarantine rows are written by one task, as one file: the rejected rows sit in
-# every partition of the batch, and a task per partition pays a Python writer for a handful of rows
+# every partition of the batch, and a task per partition pays a Python writer for a handful of rows.
+# They are shuffled to that task (``repartition``, not ``coalesce``), so the batch is still
+# scanned for them by a task per partition, in parallel.
 QUARANTINE_ONE_TASK = 200_000
 FINGERPRINT_KEY = "jobtagger.landing_fingerprint"  # commit metadata of both tables
 COUNTS_KEY = "jobtagger.ingest_counts"
@@ -108,7 +110,6 @@ def taxonomy_of(config: JobtaggerConfig) -> Taxonomy | None:
 
 def run(spark: SparkSession, config: JobtaggerConfig, context: RunContext, args: argparse.Namespace | None) -> dict[str, Any]:
     folder = landing_folder(config, context.run_date, getattr(args, "landing_folder", None))
-    load_in_background()  # the gate's GX, imported while the driver waits on the read job
     with context.showing_progress(tasks=_spark_tasks(spark)):
         return ingest_folder(spark, config, context, folder=folder, store=open_table_store(spark, config.storage))
 
@@ -287,6 +288,9 @@ def _read(
             }
         )
         observed, observation = observed_reasons(validated)
+        # the gate's GX is imported while the driver waits on this job, not while it plans it:
+        # the import would hold the GIL that each of the planning's py4j calls waits for
+        load_in_background()
         try:
             records = observed.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
             # The validation is a projection (one row out per record read), so the records read
@@ -371,7 +375,7 @@ def _write(
     with context.step("stage_quarantine", rows=counts.quarantined_total):
         rows = to_quarantine_rows(rejected, quarantined_at=quarantined_at)
         quarantine = store.stage(
-            rows.coalesce(1) if counts.quarantined_total <= QUARANTINE_ONE_TASK else rows,
+            rows.repartition(1) if counts.quarantined_total <= QUARANTINE_ONE_TASK else rows,
             QUARANTINE_POSTINGS,
             mode="replace_where" if exists else "error",
             replace_where=f"run_date = '{context.run_date.isoformat()}'" if exists else None,
