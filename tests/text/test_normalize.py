@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import pyarrow as pa
+import pytest
 
 from jobtagger.text.normalize import MULTILINE, ONE_LINE, _replace_all, clean_text, decode_and_fold, normalize_text_columns
 

@@ -88,7 +88,6 @@ def _posted_at_window(config: JobtaggerConfig, run_date: dt.date) -> tuple[dt.da
 def bronze_expectations(config: JobtaggerConfig) -> list[gx.expectations.Expectation]:
     """Expectations over :func:`bronze_summary_frame`."""
     gx = great_expectations()
-
     return [
         gx.expectations.ExpectColumnValuesToBeBetween(column="rows", min_value=1),
         expect_zero("null_ids"),
