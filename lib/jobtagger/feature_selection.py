@@ -6,10 +6,10 @@ grams carry what unseen whole words lose; on a small corpus of long texts they m
 Which one wins differs by corpus, so it is measured: each candidate gets its own feature pipeline
 and its own ``training.reg_grid`` selection, and the candidate whose chosen strength has the better
 held-out micro- + macro-F1 (the same figure that chose the strength, on the same held-out rows)
-is kept. A tie keeps the words-only candidate, which is cheaper and tags through the fused scorer.
+is kept. A tie keeps the words-only candidate, which is cheaper to fit and to tag with.
 
 Each candidate costs a full fit, so the choice is made only where fits are cheap, and only when
-asked for (a model with character grams tags through the Spark pipeline, not the fused scorer):
+asked for (a model with character grams tags slower: more terms per token):
 ``features.select_char_ngrams: auto`` tries both while training postings x labels is at most
 ``features.select_max_cells`` and ``training.reg_grid`` gives held-out figures; otherwise (and
 when ``features.char_ngrams`` is set by hand) the configured features are used as they are.

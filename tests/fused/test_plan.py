@@ -9,13 +9,13 @@ from collections import Counter
 import numpy as np
 import pytest
 from pyspark.ml import PipelineModel
-from pyspark.ml.feature import IDF, CountVectorizerModel, IDFModel, RegexTokenizer
+from pyspark.ml.feature import IDF, CountVectorizerModel, IDFModel, RegexTokenizer, SQLTransformer
 from pyspark.sql import functions as F
 
 from jobtagger.fused import NotFusable, read_plan
 from jobtagger.models.one_vs_rest import OneVsRestLogisticModel
 from jobtagger.gold_rows import score_gold_rows, to_gold_rows
-from jobtagger.text.features import build_feature_pipeline
+from jobtagger.text.features import build_feature_pipeline, makes_char_ngrams
 from jobtagger.text.idf import IdfWeighting
 from jobtagger.text.vocabulary import VocabularyCounts
 
@@ -52,9 +52,24 @@ def fusable(spark):
     return model_with(spark)
 
 
+def with_statement(model: PipelineModel, old: str, new: str) -> PipelineModel:
+    """The model with ``old`` replaced by ``new`` in its character n-gram statement."""
+    return PipelineModel(stages=[
+        SQLTransformer(statement=stage.getStatement().replace(old, new)) if makes_char_ngrams(stage) else stage
+        for stage in model.stages
+    ])
+
+
 def test_the_default_feature_pipeline_is_fusable(spark, fusable):
     plan = read_plan(fusable, spark)
     assert plan.scoring.text.ngram_sizes == (2, 3) and len(plan.scoring.decision.labels) == len(LABELS)
+    assert plan.scoring.text.char_ngram_sizes == ()
+
+
+def test_character_grams_are_fusable_with_their_sizes(spark):
+    plan = read_plan(model_with(spark, char_ngrams=[3, 5]), spark)
+    assert plan.scoring.text.char_ngram_sizes == (3, 5)
+    assert any(term.startswith("~") for term in plan.scoring.text.vocabulary)
 
 
 @pytest.mark.parametrize(
@@ -62,7 +77,7 @@ def test_the_default_feature_pipeline_is_fusable(spark, fusable):
     [
         (lambda spark, m: model_with(spark, vocabulary="hashing"), "HashingTF"),
         (lambda spark, m: model_with(spark, categorical=["company"]), "StringIndexerModel"),
-        (lambda spark, m: model_with(spark, char_ngrams=[3]), "character n-grams"),
+        (lambda spark, m: with_statement(model_with(spark, char_ngrams=[3]), "{3}", "{3,4}"), "character n-gram statement"),
         (lambda spark, m: replaced(m, RegexTokenizer, pattern=r"\w+"), "is not TOKEN_PATTERN"),
         (lambda spark, m: replaced(m, RegexTokenizer, toLowercase=False), "does not lower-case"),
         (lambda spark, m: replaced(m, VocabularyCounts, minTF=2.0), "minTF"),

@@ -46,15 +46,40 @@ EDGE_TEXTS = [
 EDGE_STOP_WORDS = ("the", "of", "b", "straße", "東京")
 
 
-def params(vocabulary, *, min_token_length=2, stop_words=EDGE_STOP_WORDS, ngram_sizes=(2,)) -> TextFeatureParams:
+def params(vocabulary, *, min_token_length=2, stop_words=EDGE_STOP_WORDS, ngram_sizes=(2,), char_sizes=()) -> TextFeatureParams:
     return TextFeatureParams(
         letter_ranges=LETTER_RANGES, min_token_length=min_token_length, stop_words=tuple(stop_words),
         ngram_sizes=tuple(ngram_sizes), vocabulary=tuple(vocabulary), sublinear=False, idf=np.ones(len(vocabulary)),
+        char_ngram_sizes=tuple(char_sizes),
     )
 
 
+def java_char_grams(token: str, n: int) -> list[str]:
+    """Spark's ``regexp_extract_all('<token>', '(?=([^ ]{n}))', 1)``, written as Java runs it: a
+    match is tried at every UTF-16 position; from there ``[^ ]`` takes a surrogate pair as one
+    character and a lone low surrogate (the second half of a pair) as another, which Spark then
+    writes as '?'."""
+    units = ("<" + token + ">").encode("utf-16-le")
+    units = [int.from_bytes(units[i : i + 2], "little") for i in range(0, len(units), 2)]
+    grams = []
+    for first in range(len(units)):
+        at, characters = first, []
+        while len(characters) < n and at < len(units):
+            if 0xD800 <= units[at] < 0xDC00 and at + 1 < len(units):
+                pair = ((units[at] - 0xD800) << 10) + (units[at + 1] - 0xDC00) + 0x10000
+                characters.append(chr(pair))
+                at += 2
+            else:
+                characters.append("?" if 0xDC00 <= units[at] < 0xE000 else chr(units[at]))
+                at += 1
+        if len(characters) == n:
+            grams.append("~" + "".join(characters))
+    return grams
+
+
 def featurizer_terms(text_params: TextFeatureParams, texts: pa.Array) -> list[tuple[int, str]]:
-    """(row, term) of the reference tokens and their n-grams (Spark's NGram then concat)."""
+    """(row, term) of the reference tokens, their n-grams (Spark's NGram then concat) and their
+    character n-grams."""
     by_row = {
         row: reference_tokens(text, letter_ranges=text_params.letter_ranges,
                               min_token_length=text_params.min_token_length, stop_words=text_params.stop_words)
@@ -65,6 +90,12 @@ def featurizer_terms(text_params: TextFeatureParams, texts: pa.Array) -> list[tu
         for row, row_tokens in by_row.items()
         for n in (1, *text_params.ngram_sizes)
         for i in range(len(row_tokens) - n + 1)
+    ] + [
+        (row, gram)
+        for row, row_tokens in by_row.items()
+        for token in row_tokens
+        for n in text_params.char_ngram_sizes
+        for gram in java_char_grams(token, n)
     ]
 
 
@@ -192,6 +223,35 @@ def test_vocabulary_terms_of_other_lengths_and_repeated_terms():
     assert kernel_occurrences(text_params, texts) == expected_occurrences(text_params, texts)
 
 
+def test_character_grams_are_the_java_regex_windows():
+    """What the reference must find (Spark's own output for these tokens, see
+    test_text_vectors.py for the whole comparison): a window at the second half of 𝐀 is '?'."""
+    assert java_char_grams("ab", 3) == ["~<ab", "~ab>"]
+    assert java_char_grams("a𝐀b", 3) == ["~<a𝐀", "~a𝐀b", "~𝐀b>", "~?b>"]
+    assert java_char_grams("𝐀", 2) == ["~<𝐀", "~𝐀>", "~?>"] and java_char_grams("𝐀", 3) == ["~<𝐀>"]
+    assert java_char_grams("ab", 5) == []
+
+
+def test_character_grams_of_kept_tokens_only():
+    texts = pa.array(["abc the x abc", "a𝐀b 日本 ab", "", None, "𝐀"])
+    vocabulary = ["abc", "~<ab", "~abc", "~bc>", "~<th", "~<a𝐀", "~?b>", "~𝐀b>", "~本>", "~<ab>", "~?>", "~<𝐀>", "~<𝐀", "~𝐀>"]
+    text_params = params(vocabulary, char_sizes=(3, 4))
+
+    found = kernel_occurrences(text_params, texts)
+
+    # "the" is a stop word and "x" too short: no grams of theirs
+    assert found == Counter({(0, 0): 2, (0, 1): 2, (0, 2): 2, (0, 3): 2, (1, 5): 1, (1, 6): 1, (1, 7): 1, (1, 1): 1,
+                             (1, 9): 1, (4, 11): 1})
+    assert found == expected_occurrences(text_params, texts)
+
+
+def test_long_tokens_grow_the_output_for_their_grams():
+    texts = pa.array(["x" * 3000 + " " + "ab" * 700, "𝐀" * 400])
+    text_params = params(["~xxx", "~xxxx", "~aba", "~<𝐀𝐀", "~?𝐀𝐀", "~𝐀𝐀𝐀"], char_sizes=(3, 4))
+
+    assert kernel_occurrences(text_params, texts) == expected_occurrences(text_params, texts)
+
+
 # ASCII and 2-, 3- and 4-byte letters and separators: é, final sigma, CJK, Arabic-Indic 3, bold A;
 # a combining acute, U+9FFD (a letter after Java 17), an emoji.
 LETTERS = "ab1zéς日٣𝐀"
@@ -215,15 +275,18 @@ random_texts = st.lists(
     min_token_length=st.integers(1, 3),
     stop_words=st.lists(st.sampled_from([*WORDS, "a+", "zz#", "é+"]), max_size=3),
     ngram_sizes=st.lists(st.integers(1, 3), max_size=3),
+    char_sizes=st.sampled_from([(), (), (3,), (1, 2), (3, 4, 5)]),
     kept_share=st.floats(0.0, 1.0),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_random_texts_give_the_reference_occurrences(texts, min_token_length, stop_words, ngram_sizes, kept_share, seed):
+def test_random_texts_give_the_reference_occurrences(texts, min_token_length, stop_words, ngram_sizes, char_sizes,
+                                                     kept_share, seed):
     texts = pa.array(texts, pa.string())
-    options = dict(min_token_length=min_token_length, stop_words=stop_words, ngram_sizes=ngram_sizes)
+    options = dict(min_token_length=min_token_length, stop_words=stop_words, ngram_sizes=ngram_sizes,
+                   char_sizes=char_sizes)
     terms = every_term(texts, **options)
     rng = np.random.default_rng(seed)
-    vocabulary = [term for term in terms if rng.random() < kept_share] + ["zz zz", "a.-b", "ab ab ab ab", "𝐀 日本"]
+    vocabulary = [term for term in terms if rng.random() < kept_share] + ["zz zz", "a.-b", "ab ab ab ab", "𝐀 日本", "~zzz"]
     rng.shuffle(vocabulary)
     text_params = params(vocabulary, **options)
 

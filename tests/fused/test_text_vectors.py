@@ -29,6 +29,7 @@ FEATURE_VARIANTS = {
         update={"min_token_length": 1, "ngram_max": 1, "sublinear_tf": False, "title_weight": 1}),
     "bigrams_min_length_3": FEATURES.model_copy(update={"min_token_length": 3, "ngram_max": 2}),
     "stop_words_kept": FEATURES.model_copy(update={"remove_stop_words": False}),
+    "char_ngrams": FEATURES.model_copy(update={"char_ngrams": [3, 4, 5, 6], "num_features": 1 << 16}),
 }
 
 
@@ -97,6 +98,8 @@ def test_edge_postings_hit_the_vocabulary(spark, fitted):
     """The comparisons above mean something only if the odd tokens are terms of the model."""
     vocabulary = set(fitted[1].scoring.text.vocabulary)
     assert {"c++", "node.js", "straße", "οδυσσευς", "ασ-β", "ασ1β", "日本語テキスト"} <= vocabulary
+    if fitted[1].scoring.text.char_ngram_sizes:  # grams of 4-byte letters, and Java's '?' ones
+        assert {"~<𠀁𠀂>", "~?𠀂>", "~<c++>"} <= vocabulary
 
 
 def test_the_letter_class_is_the_jvms_not_pythons(spark):

@@ -10,6 +10,7 @@ tokenizer pattern, a subclass with its own transform) is not fusable: the caller
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,10 +40,13 @@ from jobtagger.fused.lowercase import (
 from jobtagger.fused.text_vectors import TextFeatureParams
 from jobtagger.models.common import MultiLabelModel
 from jobtagger.text.features import (
+    CHAR_NGRAMS_COL,
     TERMS_COL,
     TOKEN_PATTERN,
+    TOKENS_COL,
     DropColumns,
     SublinearTf,
+    char_ngrams_statement,
     makes_char_ngrams,
     terms_statement,
 )
@@ -128,9 +132,12 @@ def read_plan(model: PipelineModel, spark: SparkSession) -> FusedPlan:
         _wired(ngram.getInputCol(), remover.getOutputCol(), "n-grams")
         ngrams.append(ngram)
     terms = stages.take(SQLTransformer, "the terms concatenation")
-    if makes_char_ngrams(terms):
-        raise NotFusable("character n-grams (features.char_ngrams) are not reproduced by the fused scorer")
     term_columns = [remover.getOutputCol(), *[ngram.getOutputCol() for ngram in ngrams]]
+    char_sizes: tuple[int, ...] = ()
+    if makes_char_ngrams(terms):
+        char_sizes = _char_ngram_sizes(terms, remover.getOutputCol())
+        terms = stages.take(SQLTransformer, "the terms concatenation")
+        term_columns.append(CHAR_NGRAMS_COL)
     if terms.getStatement() != terms_statement(term_columns):
         raise NotFusable(f"terms statement {terms.getStatement()!r} is not {terms_statement(term_columns)!r}")
     if type(stages.peek()).__name__ == "HashingTF":
@@ -175,12 +182,22 @@ def read_plan(model: PipelineModel, spark: SparkSession) -> FusedPlan:
         sublinear=sublinear is not None,
         idf=idf_values,
         lowercase=jvm_text.lowercase,
+        char_ngram_sizes=char_sizes,
     )
     return FusedPlan(
         combine_text=combine,
         text_column=tokenizer.getInputCol(),
         scoring=FusedScoring(text=text, model_arrays=dict(classifier.arrays), decision=decision_params),
     )
+
+
+def _char_ngram_sizes(stage: SQLTransformer, tokens_column: str) -> tuple[int, ...]:
+    """The gram sizes of the character n-gram stage, when its statement is exactly the one
+    :func:`char_ngrams_statement` writes for them over the stop words' output."""
+    sizes = [int(size) for size in re.findall(r"\[\^ \]\{(\d+)\}", stage.getStatement())]
+    if not sizes or tokens_column != TOKENS_COL or stage.getStatement() != char_ngrams_statement(sizes):
+        raise NotFusable(f"character n-gram statement {stage.getStatement()!r} is not one the fused scorer makes")
+    return tuple(sizes)
 
 
 def _wired(input_column: str, expected: str, role: str) -> None:

@@ -20,6 +20,12 @@ nodes are numbered across all lengths (a word's node is its id), and the (parent
 child table turns the nodes of the k-grams ending at the previous token into those of the
 (k+1)-grams ending at this one. A token that is no word of any term ends every n-gram through it
 without a lookup.
+
+Character n-grams (``features.char_ngrams``) are windows of the kept token padded as
+``<token>``, looked up in a table of their own (the vocabulary's ``~gram`` terms without the
+mark). Spark finds them by a zero-width regular expression match at every UTF-16 position, so a
+window also starts at the second half of a 4-byte character: Java reads that lone surrogate as one
+character, and Spark writes it as ``?``. The kernel makes those windows too.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jobtagger.arrow_bytes import byte_buffers, little_endian_word
+
+from jobtagger.text.features import CHAR_NGRAM_MARK
 
 if TYPE_CHECKING:  # text.py builds its featurizer on this module
     from jobtagger.fused.text_vectors import TextFeatureParams
@@ -59,6 +67,13 @@ class TermIndex:
         self.string_bytes, self.string_table = _string_table([string.encode() for string in strings], payloads)
         self.child_table = _child_table(children, len(words))
         self.word_count = len(words)
+        self.gram_sizes = np.array(params.char_ngram_sizes, np.int64)
+        grams: dict[bytes, int] = {}
+        if params.char_ngram_sizes:
+            for index, term in enumerate(params.vocabulary):
+                if term.startswith(CHAR_NGRAM_MARK):
+                    grams.setdefault(term[len(CHAR_NGRAM_MARK):].encode(), index)
+        self.gram_bytes, self.gram_table = _string_table(list(grams), list(grams.values()))
 
     def term_occurrences(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """(row, vocabulary index) of every token and n-gram of these lower-cased texts (string or
@@ -66,14 +81,16 @@ class TermIndex:
         if texts.null_count:
             texts = pc.fill_null(texts, "")
         offsets, data = byte_buffers(texts)
-        # job texts have a posting per 5 bytes or so (bigrams count), and pages never written cost nothing
-        rows = np.empty((offsets[-1] - offsets[0]) // 4 + 64, np.int64)
+        # job texts have a posting per 5 bytes or so (bigrams count; each character grams of each
+        # size), and pages never written cost nothing
+        rows = np.empty((offsets[-1] - offsets[0]) * (1 + len(self.gram_sizes)) // 4 + 64, np.int64)
         terms = np.empty_like(rows)
         row, count = 0, 0
         while True:
             row, count = _fill_term_occurrences(
                 offsets, data, row, count, rows, terms, self.byte_classes, self.range_lows, self.range_highs, self.min_token_length,
                 self.string_table, self.string_bytes, self.child_table, self.word_count, self.node_terms, self.repeats,
+                self.gram_sizes, self.gram_table, self.gram_bytes,
             )
             if row == len(texts):
                 return rows[:count], terms[:count]
@@ -96,7 +113,8 @@ def _vocabulary_trie(vocabulary: tuple[str, ...], sizes: set[int]) -> tuple[dict
     the vocabulary index each node spells or -1). A term's words are its space-separated parts
     (tokens hold no space); nodes 0..words-1 are the words, the longer prefixes follow; a term
     listed twice keeps its first index, as ``index_in``."""
-    term_words = [term.split(" ") for term in vocabulary]
+    # a character gram is a term of its own table (tokens never hold the mark)
+    term_words = [[] if term.startswith(CHAR_NGRAM_MARK) else term.split(" ") for term in vocabulary]
     words: dict[str, int] = {}
     for parts in term_words:
         if len(parts) in sizes:
@@ -120,7 +138,7 @@ def _string_table(strings: list[bytes], payloads: list[int]) -> tuple[np.ndarray
     :func:`_string_key`, start, length or -1 when empty, payload)) for distinct strings."""
     offsets = np.zeros(len(strings) + 1, np.int64)
     np.cumsum([len(string) for string in strings], out=offsets[1:])
-    data = np.frombuffer(b"".join(strings), np.uint8)
+    data = np.frombuffer(b"".join(strings), np.uint8) if strings else np.zeros(0, np.uint8)
     return data, _filled_string_table(data, offsets, np.array(payloads, np.int64), _table_bits(len(strings)))
 
 
@@ -270,11 +288,17 @@ def _letter_width(data, position, end, classes, range_lows, range_highs):
 @numba.njit(cache=True, nogil=True)
 def _fill_term_occurrences(
     offsets, data, first_row, count, rows, terms, classes, range_lows, range_highs, min_token_length,
-    string_table, strings, child_table, word_count, node_terms, repeats,
+    string_table, strings, child_table, word_count, node_terms, repeats, gram_sizes, gram_table, gram_strings,
 ):
     """Writes (row, vocabulary index) of the terms of the texts from ``first_row`` on at ``count``
     on; returns (the row it stopped at, as it was full, or the row count; the new count)."""
-    string_bits, child_bits = _log2(len(string_table)), _log2(len(child_table))
+    string_bits, child_bits, gram_bits = _log2(len(string_table)), _log2(len(child_table)), _log2(len(gram_table))
+    longest_text = 0
+    for row in range(first_row, len(offsets) - 1):
+        longest_text = max(longest_text, offsets[row + 1] - offsets[row])
+    padded = np.empty(longest_text + 2, np.uint8)  # '<' token '>', when character grams are made
+    shifted = np.empty(longest_text + 2, np.uint8)  # a window from a character's second half
+    starts = np.empty(longest_text + 3, np.int64)  # where each character of the padded token starts
     longest = len(repeats) - 1
     per_token = 0
     for n in range(1, longest + 1):
@@ -318,7 +342,8 @@ def _fill_term_occurrences(
             word = _string_payload(string_table, string_bits, strings, hash_value, prefix, data, start, position)
             if word == _STOP:
                 continue
-            if count + per_token > len(rows):
+            # each gram size makes at most two windows per byte of the padded token
+            if count + per_token + 2 * len(gram_sizes) * (position - start + 2) > len(rows):
                 return row, row_count
             for n in range(longest, 1, -1):
                 parent = ending[n - 1]
@@ -330,4 +355,45 @@ def _fill_term_occurrences(
                     rows[count] = row
                     terms[count] = term
                     count += term >= 0
+            if len(gram_sizes):
+                count = _write_char_grams(data, start, position, row, count, rows, terms, gram_sizes, gram_table,
+                                          gram_bits, gram_strings, padded, shifted, starts)
     return len(offsets) - 1, count
+
+
+@numba.njit(cache=True, nogil=True)
+def _write_char_grams(data, start, end, row, count, rows, terms, sizes, table, bits, strings, padded, shifted, starts):
+    """Writes (row, vocabulary index) of the character grams of the token ``data[start:end]`` that
+    are terms: every window of each size of the padded ``<token>``, plus, where a window would
+    start at the second half of a 4-byte character, ``?`` and the characters after it (as Spark
+    finds them, see the module docstring). Returns the new count."""
+    length = end - start
+    padded[0] = 60  # '<'
+    padded[1 : length + 1] = data[start:end]
+    padded[length + 1] = 62  # '>'
+    characters, position = 0, 0
+    while position < length + 2:
+        starts[characters] = position
+        characters += 1
+        byte = padded[position]
+        position += 1 if byte < 0xC0 else 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+    starts[characters] = length + 2
+    shifted[0] = 63  # '?'
+    for s in range(len(sizes)):
+        n = sizes[s]
+        for i in range(characters - n + 1):
+            low, high = starts[i], starts[i + n]
+            hash_value, prefix = _string_key(padded, low, high)
+            term = _string_payload(table, bits, strings, hash_value, prefix, padded, low, high)
+            rows[count] = row
+            terms[count] = term
+            count += term >= 0
+            if starts[i + 1] - low == 4:
+                tail = high - starts[i + 1]
+                shifted[1 : tail + 1] = padded[starts[i + 1] : high]
+                hash_value, prefix = _string_key(shifted, 0, tail + 1)
+                term = _string_payload(table, bits, strings, hash_value, prefix, shifted, 0, tail + 1)
+                rows[count] = row
+                terms[count] = term
+                count += term >= 0
+    return count

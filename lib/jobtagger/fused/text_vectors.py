@@ -7,7 +7,8 @@ What makes it match Spark exactly:
   arrives lower-cased by the JVM;
 - the terms are found by the compiled kernel of :mod:`jobtagger.fused.term_kernel`: TOKEN_PATTERN
   with the JVM's own ``[\\p{L}\\p{N}]`` (handed in as code point ranges), ``minTokenLength`` in
-  UTF-16 units as Java's ``String.length``, stop words, n-grams and the vocabulary lookup;
+  UTF-16 units as Java's ``String.length``, stop words, n-grams, character n-grams and the
+  vocabulary lookup;
 - counts, ``1 + log(tf)``, ``tf * idf`` and the L2 norm are computed in float64 in Spark's order
   (the norm sums squares sequentially per row in column order, as ``Vectors.norm``), so the
   vectors are identical. Counting, idf and the norm are compiled (``+ * / sqrt`` are IEEE in numba
@@ -45,6 +46,7 @@ class TextFeatureParams:
     sublinear: bool
     idf: np.ndarray  # float64, one per vocabulary term
     lowercase: JavaLowercase | None = None  # None: the texts arrive lower-cased by the JVM
+    char_ngram_sizes: tuple[int, ...] = ()  # character n-grams of the kept tokens (features.char_ngrams)
 
 
 class TextFeaturizer:
