@@ -136,14 +136,17 @@ class FeaturesConfig(_Section):
     categorical: list[Literal["company", "country", "language"]] = Field(default_factory=list)
     # Character n-grams of each kept token, sizes e.g. [3, 4, 5] (empty: words only): they carry
     # misspellings, inflections and parts of compound words that whole tokens lose on short texts.
-    # They share the vocabulary (num_features) with the words. Models with them tag through the
-    # Spark pipeline, not the fused scorer.
+    # The vocabulary keeps the char_ngram_features most frequent grams besides the num_features
+    # words, so the grams, far more frequent than most words, push no word out. The fused scorer
+    # makes them too, though a model with them tags slower than a words-only one (more terms per
+    # token).
     char_ngrams: list[int] = Field(default_factory=list)
+    char_ngram_features: int = Field(1 << 16, ge=64)
     # "auto": when char_ngrams is empty, training also fits words + character 3-5-grams and keeps
     # whichever validates better on training data (jobtagger.feature_selection), while training
     # postings x labels is at most select_max_cells (each candidate is a full fit). "never" (the
-    # default): as set. Not auto by default: a model with character grams is not fusable and tags
-    # through the Spark pipeline, far slower, for a gain on validation that was mixed.
+    # default): as set. Not auto by default: the grams' gain on the corpora measured was mixed
+    # (BENCHMARKS.md), and a model with them tags slower.
     select_char_ngrams: Literal["auto", "never"] = "never"
     select_max_cells: int = Field(2_000_000, ge=0)
 

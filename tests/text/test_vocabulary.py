@@ -82,3 +82,19 @@ def test_the_feature_pipeline_fits_the_vocabulary_stage(fitted_features):
 def test_the_vocabulary_of_a_model_holding_sparks_stage_is_read(spark):
     sparks = CountVectorizerModel.from_vocabulary(["python", "spark"], inputCol="terms", outputCol="tf")
     assert vocabulary_of(PipelineModel(stages=[sparks])) == ["python", "spark"]
+
+
+def test_marked_terms_are_ranked_apart_so_they_push_no_word_out(spark):
+    # The grams outnumber every word; ranked together, a vocabulary of 2 holds only grams.
+    rows = [("a", ["~ab", "~ab", "~ab", "~bc", "~cd", "spark", "sql"]),
+            ("b", ["~ab", "~bc", "~bc", "~cd", "~cd", "spark", "java", "~xy"]),
+            ("c", ["~ab", "~cd", "sql", "spark", "~xy"])]
+    frame = spark.createDataFrame(rows, SCHEMA)
+
+    together = Vocabulary(inputCol="terms", outputCol="tf", vocabSize=2, minDF=2.0).fit(frame)
+    apart = Vocabulary(inputCol="terms", outputCol="tf", vocabSize=2, minDF=2.0, gramMark="~", gramVocabSize=3).fit(frame)
+
+    assert together.vocabulary == ["~ab", "~cd"]
+    assert apart.vocabulary == ["spark", "sql", "~ab", "~cd", "~bc"]  # java (1 document) is under minDF
+    counts = {row.id: dict(zip(row.tf.indices.tolist(), row.tf.values.tolist())) for row in apart.transform(frame).collect()}
+    assert counts["a"] == {0: 1.0, 1: 1.0, 2: 3.0, 3: 1.0, 4: 1.0}

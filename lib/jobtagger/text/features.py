@@ -6,7 +6,8 @@ description) -> Unicode-aware RegexTokenizer (lowercases) -> stop words of en/de
 2..``ngram_max``-grams and optionally character n-grams of the tokens (``char_ngrams``, as
 ``~gram`` terms of the padded ``<token>``) appended to the unigrams -> counts, either over a vocabulary
 (:mod:`jobtagger.text.vocabulary`: Spark's CountVectorizer fits at most ``num_features`` terms seen
-in at least ``min_doc_freq`` postings, the terms save as a plain file; the model card maps a
+in at least ``min_doc_freq`` postings, and ``char_ngram_features`` character grams besides, the
+terms save as a plain file; the model card maps a
 feature index back to its term through the stage's ``vocabulary``) or ``HashingTF``
 (``num_features`` buckets) -> optional sublinear tf (1 + log tf) -> IDF (:mod:`jobtagger.text.idf`:
 Spark's IDF fits, the weights apply from a broadcast) -> L2 normalization -> optionally one-hot
@@ -134,6 +135,7 @@ def build_feature_pipeline(
                 outputCol="_tf",
                 vocabSize=config.num_features,
                 minDF=float(config.min_doc_freq),
+                **({"gramMark": CHAR_NGRAM_MARK, "gramVocabSize": config.char_ngram_features} if config.char_ngrams else {}),
             )
         )
     else:

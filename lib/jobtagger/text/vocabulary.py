@@ -2,7 +2,10 @@
 
 :class:`Vocabulary` fits with pyspark's own ``CountVectorizer`` (terms counted distributed, the
 ``vocabSize`` most frequent kept among those within ``minDF``..``maxDF`` documents) and keeps only
-the terms, as :class:`VocabularyCounts`. Spark's ``CountVectorizerModel`` is not kept as the stage
+the terms, as :class:`VocabularyCounts`. With ``gramMark`` set, the terms starting with it
+(character n-grams) are ranked apart: the ``vocabSize`` most frequent other terms, then the
+``gramVocabSize`` most frequent marked ones, so the many frequent grams never push words out of
+the vocabulary. Spark's ``CountVectorizerModel`` is not kept as the stage
 because its writer puts the whole vocabulary into one local row that a single task writes: with
 tens of thousands of terms every save of the PipelineModel warns of a task of very large size.
 :class:`VocabularyCounts` writes the terms from the driver instead.
@@ -29,6 +32,7 @@ from pyspark.ml.param.shared import HasInputCol, HasOutputCol
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsReader, DefaultParamsWritable, DefaultParamsWriter
 from pyspark.serializers import CPickleSerializer
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.utils import is_remote
 
 TERMS_FILE = "vocabulary.json"
@@ -68,19 +72,36 @@ class Vocabulary(Estimator, _CountingParams, DefaultParamsReadable, DefaultParam
         Params._dummy(), "maxDF",
         "most documents a kept term is in (>= 1) or that fraction of the documents (< 1)", TypeConverters.toFloat,
     )
+    gramMark = Param(
+        Params._dummy(), "gramMark",
+        "terms starting with this (unless empty) are ranked apart, gramVocabSize of them kept", TypeConverters.toString,
+    )
+    gramVocabSize = Param(Params._dummy(), "gramVocabSize", "most marked terms kept (the most frequent)",
+                          TypeConverters.toInt)
 
     @keyword_only
     def __init__(self, *, inputCol: str | None = None, outputCol: str | None = None, vocabSize: int | None = None,
                  minDF: float | None = None, maxDF: float | None = None, minTF: float | None = None,
-                 binary: bool | None = None) -> None:
+                 binary: bool | None = None, gramMark: str | None = None, gramVocabSize: int | None = None) -> None:
         super().__init__()
-        self._setDefault(vocabSize=1 << 18, minDF=1.0, maxDF=float(2**63 - 1))
+        self._setDefault(vocabSize=1 << 18, minDF=1.0, maxDF=float(2**63 - 1), gramMark="", gramVocabSize=1 << 18)
         self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> VocabularyCounts:
-        settings = {param.name: self.getOrDefault(param) for param in self.params if self.isDefined(param)}
-        fitted = CountVectorizer(**settings).fit(dataset)
-        return VocabularyCounts(vocabulary=fitted.vocabulary, inputCol=self.getInputCol(),
+        apart = ("gramMark", "gramVocabSize")
+        settings = {p.name: self.getOrDefault(p) for p in self.params if self.isDefined(p) and p.name not in apart}
+        mark = self.getOrDefault(self.gramMark)
+        if not mark:
+            terms = CountVectorizer(**settings).fit(dataset).vocabulary
+        else:
+            column = self.getInputCol()
+
+            def kept(marked: bool) -> DataFrame:
+                return dataset.select(F.filter(column, lambda term: term.startswith(mark) == marked).alias(column))
+
+            grams = {**settings, "vocabSize": self.getOrDefault(self.gramVocabSize)}
+            terms = CountVectorizer(**settings).fit(kept(False)).vocabulary + CountVectorizer(**grams).fit(kept(True)).vocabulary
+        return VocabularyCounts(vocabulary=terms, inputCol=self.getInputCol(),
                                 outputCol=self.getOutputCol(), minTF=self.getMinTF(), binary=self.getBinary())
 
 
