@@ -25,7 +25,8 @@ Character n-grams (``features.char_ngrams``) are windows of the kept token padde
 ``<token>``, looked up in a table of their own (the vocabulary's ``~gram`` terms without the
 mark). Spark finds them by a zero-width regular expression match at every UTF-16 position, so a
 window also starts at the second half of a 4-byte character: Java reads that lone surrogate as one
-character, and Spark writes it as ``?``. The kernel makes those windows too.
+character, and Spark writes it as ``?``. The kernel makes those windows too. A token that is a
+word of the vocabulary (most are) copies its grams, found once when the index is built.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class TermIndex:
                 if term.startswith(CHAR_NGRAM_MARK):
                     grams.setdefault(term[len(CHAR_NGRAM_MARK):].encode(), index)
         self.gram_bytes, self.gram_table = _string_table(list(grams), list(grams.values()))
+        self.word_grams, self.word_gram_terms = _grams_of_words(list(words), self.gram_sizes, self.gram_table,
+                                                                self.gram_bytes)
 
     def term_occurrences(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """(row, vocabulary index) of every token and n-gram of these lower-cased texts (string or
@@ -90,7 +93,7 @@ class TermIndex:
             row, count = _fill_term_occurrences(
                 offsets, data, row, count, rows, terms, self.byte_classes, self.range_lows, self.range_highs, self.min_token_length,
                 self.string_table, self.string_bytes, self.child_table, self.word_count, self.node_terms, self.repeats,
-                self.gram_sizes, self.gram_table, self.gram_bytes,
+                self.gram_sizes, self.gram_table, self.gram_bytes, self.word_grams, self.word_gram_terms,
             )
             if row == len(texts):
                 return rows[:count], terms[:count]
@@ -140,6 +143,46 @@ def _string_table(strings: list[bytes], payloads: list[int]) -> tuple[np.ndarray
     np.cumsum([len(string) for string in strings], out=offsets[1:])
     data = np.frombuffer(b"".join(strings), np.uint8) if strings else np.zeros(0, np.uint8)
     return data, _filled_string_table(data, offsets, np.array(payloads, np.int64), _table_bits(len(strings)))
+
+
+def _grams_of_words(words: list[str], sizes: np.ndarray, table: np.ndarray, strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets by word id, vocabulary indexes) of the character grams of each word (by id) that
+    are terms: made once, so a token that is a word copies its grams instead of looking up each
+    window (most tokens are)."""
+    encoded = [word.encode() for word in words]
+    offsets = np.zeros(len(encoded) + 1, np.int64)
+    np.cumsum([len(word) for word in encoded], out=offsets[1:])
+    if not len(sizes):
+        return np.zeros(len(encoded) + 1, np.int64), np.zeros(0, np.int64)
+    data = np.frombuffer(b"".join(encoded), np.uint8) if encoded else np.zeros(0, np.uint8)
+    return _filled_word_grams(data, offsets, sizes, table, _log2(len(table)), strings)
+
+
+@numba.njit(cache=True, nogil=True)
+def _filled_word_grams(data, offsets, sizes, table, bits, strings):
+    """The arrays of :func:`_grams_of_words` for words ``data[offsets[i]:offsets[i + 1]]``."""
+    words = len(offsets) - 1
+    room = 0
+    longest = 0
+    for word in range(words):
+        length = offsets[word + 1] - offsets[word]
+        room += 2 * len(sizes) * (length + 2)
+        longest = max(longest, length)
+    rows = np.empty(room, np.int64)
+    terms = np.empty(room, np.int64)
+    padded = np.empty(longest + 2, np.uint8)
+    shifted = np.empty(longest + 2, np.uint8)
+    starts = np.empty(longest + 3, np.int64)
+    count = 0
+    for word in range(words):
+        count = _write_char_grams(data, offsets[word], offsets[word + 1], word, count, rows, terms, sizes, table, bits,
+                                  strings, padded, shifted, starts)
+    grams = np.zeros(words + 1, np.int64)
+    for k in range(count):
+        grams[rows[k] + 1] += 1
+    for word in range(words):
+        grams[word + 1] += grams[word]
+    return grams, terms[:count].copy()
 
 
 def _child_table(children: dict[tuple[int, int], int], word_count: int) -> np.ndarray:
@@ -289,6 +332,7 @@ def _letter_width(data, position, end, classes, range_lows, range_highs):
 def _fill_term_occurrences(
     offsets, data, first_row, count, rows, terms, classes, range_lows, range_highs, min_token_length,
     string_table, strings, child_table, word_count, node_terms, repeats, gram_sizes, gram_table, gram_strings,
+    word_grams, word_gram_terms,
 ):
     """Writes (row, vocabulary index) of the terms of the texts from ``first_row`` on at ``count``
     on; returns (the row it stopped at, as it was full, or the row count; the new count)."""
@@ -355,7 +399,12 @@ def _fill_term_occurrences(
                     rows[count] = row
                     terms[count] = term
                     count += term >= 0
-            if len(gram_sizes):
+            if len(gram_sizes) and word >= 0:  # a word's grams were found once, by id
+                for k in range(word_grams[word], word_grams[word + 1]):
+                    rows[count] = row
+                    terms[count] = word_gram_terms[k]
+                    count += 1
+            elif len(gram_sizes):
                 count = _write_char_grams(data, start, position, row, count, rows, terms, gram_sizes, gram_table,
                                           gram_bits, gram_strings, padded, shifted, starts)
     return len(offsets) - 1, count
