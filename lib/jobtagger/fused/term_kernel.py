@@ -84,8 +84,8 @@ class TermIndex:
         if texts.null_count:
             texts = pc.fill_null(texts, "")
         offsets, data = byte_buffers(texts)
-        # job texts have a posting per 5 bytes or so (bigrams count; each character grams of each
-        # size), and pages never written cost nothing
+        # a first guess, grown when short: a term per 4 bytes (job texts have one per 5 or so,
+        # bigrams included), as many again per character gram size; pages never written cost nothing
         rows = np.empty((offsets[-1] - offsets[0]) * (1 + len(self.gram_sizes)) // 4 + 64, np.int64)
         terms = np.empty_like(rows)
         row, count = 0, 0
@@ -149,11 +149,11 @@ def _grams_of_words(words: list[str], sizes: np.ndarray, table: np.ndarray, stri
     """(offsets by word id, vocabulary indexes) of the character grams of each word (by id) that
     are terms: made once, so a token that is a word copies its grams instead of looking up each
     window (most tokens are)."""
+    if not len(sizes):
+        return np.zeros(len(words) + 1, np.int64), np.zeros(0, np.int64)
     encoded = [word.encode() for word in words]
     offsets = np.zeros(len(encoded) + 1, np.int64)
     np.cumsum([len(word) for word in encoded], out=offsets[1:])
-    if not len(sizes):
-        return np.zeros(len(encoded) + 1, np.int64), np.zeros(0, np.int64)
     data = np.frombuffer(b"".join(encoded), np.uint8) if encoded else np.zeros(0, np.uint8)
     return _filled_word_grams(data, offsets, sizes, table, _log2(len(table)), strings)
 
