@@ -23,9 +23,9 @@ def names(config, **sizes):
 
 
 def test_both_candidates_only_where_fits_are_cheap_and_nothing_is_set_by_hand(make_config):
-    assert names(make_config("training.reg_grid=[0.001]"), train_postings=5, labels=2) == (
-        ["words"], "set by features.select_char_ngrams")  # the default: never
-    config = make_config("training.reg_grid=[0.001]", "features.select_max_cells=100", "features.select_char_ngrams=auto")
+    assert names(make_config("training.reg_grid=[0.001]", "features.select_char_ngrams=never"), train_postings=5,
+                 labels=2) == (["words"], "set by features.select_char_ngrams")
+    config = make_config("training.reg_grid=[0.001]", "features.select_max_cells=100")  # the default: auto
     assert names(config, train_postings=50, labels=2) == (["words", "words_chars345"], "auto: both fitted")
     candidates, _ = feature_candidates(config, train_postings=50, labels=2)
     assert candidates[1].features.char_ngrams == list(CHAR_NGRAM_CANDIDATE)

@@ -142,12 +142,11 @@ class FeaturesConfig(_Section):
     # token).
     char_ngrams: list[int] = Field(default_factory=list)
     char_ngram_features: int = Field(1 << 16, ge=64)
-    # "auto": when char_ngrams is empty, training also fits words + character 3-5-grams and keeps
-    # whichever validates better on training data (jobtagger.feature_selection), while training
-    # postings x labels is at most select_max_cells (each candidate is a full fit). "never" (the
-    # default): as set. Not auto by default: the grams' gain on the corpora measured was mixed
-    # (BENCHMARKS.md), and a model with them tags slower.
-    select_char_ngrams: Literal["auto", "never"] = "never"
+    # "auto" (the default): when char_ngrams is empty, training also fits words + character
+    # 3-5-grams and keeps whichever validates better on training data (jobtagger.feature_selection),
+    # while training postings x labels is at most select_max_cells (each candidate is a full fit;
+    # larger corpora keep the configured features). "never": as set (a grams model tags slower).
+    select_char_ngrams: Literal["auto", "never"] = "auto"
     select_max_cells: int = Field(2_000_000, ge=0)
 
     @field_validator("char_ngrams")

@@ -8,9 +8,8 @@ and its own ``training.reg_grid`` selection, and the candidate whose chosen stre
 held-out micro- + macro-F1 (the same figure that chose the strength, on the same held-out rows)
 is kept. A tie keeps the words-only candidate, which is cheaper to fit and to tag with.
 
-Each candidate costs a full fit, so the choice is made only where fits are cheap, and only when
-asked for (a model with character grams tags slower: more terms per token):
-``features.select_char_ngrams: auto`` tries both while training postings x labels is at most
+Each candidate costs a full fit, so the choice is made only where fits are cheap:
+``features.select_char_ngrams: auto`` (the default) tries both while training postings x labels is at most
 ``features.select_max_cells`` and ``training.reg_grid`` gives held-out figures; otherwise (and
 when ``features.char_ngrams`` is set by hand) the configured features are used as they are.
 """
