@@ -39,7 +39,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jobtagger.arrow_bytes import byte_buffers, little_endian_word
-
 from jobtagger.text.features import CHAR_NGRAM_MARK
 
 if TYPE_CHECKING:  # text.py builds its featurizer on this module
@@ -139,10 +138,15 @@ def _vocabulary_trie(vocabulary: tuple[str, ...], sizes: set[int]) -> tuple[dict
 def _string_table(strings: list[bytes], payloads: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """(the strings' bytes end to end; open-addressing slots of (first 8 bytes as in
     :func:`_string_key`, start, length or -1 when empty, payload)) for distinct strings."""
+    data, offsets = _packed(strings)
+    return data, _filled_string_table(data, offsets, np.array(payloads, np.int64), _table_bits(len(strings)))
+
+
+def _packed(strings: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(the strings' bytes end to end, where each starts and the last ends)."""
     offsets = np.zeros(len(strings) + 1, np.int64)
     np.cumsum([len(string) for string in strings], out=offsets[1:])
-    data = np.frombuffer(b"".join(strings), np.uint8) if strings else np.zeros(0, np.uint8)
-    return data, _filled_string_table(data, offsets, np.array(payloads, np.int64), _table_bits(len(strings)))
+    return (np.frombuffer(b"".join(strings), np.uint8) if strings else np.zeros(0, np.uint8)), offsets
 
 
 def _grams_of_words(words: list[str], sizes: np.ndarray, table: np.ndarray, strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,10 +155,7 @@ def _grams_of_words(words: list[str], sizes: np.ndarray, table: np.ndarray, stri
     window (most tokens are)."""
     if not len(sizes):
         return np.zeros(len(words) + 1, np.int64), np.zeros(0, np.int64)
-    encoded = [word.encode() for word in words]
-    offsets = np.zeros(len(encoded) + 1, np.int64)
-    np.cumsum([len(word) for word in encoded], out=offsets[1:])
-    data = np.frombuffer(b"".join(encoded), np.uint8) if encoded else np.zeros(0, np.uint8)
+    data, offsets = _packed([word.encode() for word in words])
     return _filled_word_grams(data, offsets, sizes, table, _log2(len(table)), strings)
 
 
@@ -163,16 +164,11 @@ def _filled_word_grams(data, offsets, sizes, table, bits, strings):
     """The arrays of :func:`_grams_of_words` for words ``data[offsets[i]:offsets[i + 1]]``."""
     words = len(offsets) - 1
     room = 0
-    longest = 0
     for word in range(words):
-        length = offsets[word + 1] - offsets[word]
-        room += 2 * len(sizes) * (length + 2)
-        longest = max(longest, length)
+        room += 2 * len(sizes) * (offsets[word + 1] - offsets[word] + 2)
     rows = np.empty(room, np.int64)
     terms = np.empty(room, np.int64)
-    padded = np.empty(longest + 2, np.uint8)
-    shifted = np.empty(longest + 2, np.uint8)
-    starts = np.empty(longest + 3, np.int64)
+    padded, shifted, starts = _gram_scratch(offsets, 0)
     count = 0
     for word in range(words):
         count = _write_char_grams(data, offsets[word], offsets[word + 1], word, count, rows, terms, sizes, table, bits,
@@ -337,12 +333,7 @@ def _fill_term_occurrences(
     """Writes (row, vocabulary index) of the terms of the texts from ``first_row`` on at ``count``
     on; returns (the row it stopped at, as it was full, or the row count; the new count)."""
     string_bits, child_bits, gram_bits = _log2(len(string_table)), _log2(len(child_table)), _log2(len(gram_table))
-    longest_text = 0
-    for row in range(first_row, len(offsets) - 1):
-        longest_text = max(longest_text, offsets[row + 1] - offsets[row])
-    padded = np.empty(longest_text + 2, np.uint8)  # '<' token '>', when character grams are made
-    shifted = np.empty(longest_text + 2, np.uint8)  # a window from a character's second half
-    starts = np.empty(longest_text + 3, np.int64)  # where each character of the padded token starts
+    padded, shifted, starts = _gram_scratch(offsets, first_row if len(gram_sizes) else len(offsets) - 1)
     longest = len(repeats) - 1
     per_token = 0
     for n in range(1, longest + 1):
@@ -408,6 +399,17 @@ def _fill_term_occurrences(
                 count = _write_char_grams(data, start, position, row, count, rows, terms, gram_sizes, gram_table,
                                           gram_bits, gram_strings, padded, shifted, starts)
     return len(offsets) - 1, count
+
+
+@numba.njit(cache=True, nogil=True)
+def _gram_scratch(offsets, first):
+    """The buffers :func:`_write_char_grams` needs for any token of the strings from ``first`` on
+    (none from ``len(offsets) - 1``): the padded ``<token>``, a window from a character's second
+    half, and where each character of the padded token starts."""
+    longest = 0
+    for i in range(first, len(offsets) - 1):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    return np.empty(longest + 2, np.uint8), np.empty(longest + 2, np.uint8), np.empty(longest + 3, np.int64)
 
 
 @numba.njit(cache=True, nogil=True)
