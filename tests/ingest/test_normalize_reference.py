@@ -54,6 +54,9 @@ FUZZ_ATOMS = [
     "\u0085", "\x0b", "\x7f", "a", "x", "\u00e9", "-", "!", "&amp;", "\u2028", "\u2029", "\x0c", "<p ", "</p>", "<!-- -->",
     "<pre", "<PRE", "<h1", "<li", "<br", "\u017f", "\u212a", "\u0301", "_", "1", "\u0663", "\u00c9", "\u4e00",
     "\u180e", "\ufeff", "\U0001f600", "&", "&lt;", "&nbsp;", "\uff10", "\ufb01", "k", "K", "</script>", "</style>",
+    # the entities and characters the Arrow decoding sorts out from those Python decodes
+    "&quot;", "&#39;", "&gt;", "&copy", "&#x27;", "&#", "&A", "\u0338", "\u1100", "\u1161", "\u11a8", "\u09c7", "\u09be",
+    "\u00bd", "\u2460", "\u00df",
 ]
 
 

@@ -2,8 +2,10 @@
 whitespace.
 
 All of it runs in ONE Arrow UDF over every text column of a row: the regular expression steps
-with ``pyarrow.compute`` (RE2, compiled, over a whole Arrow batch at once), Python only for the
-entity decoding and NFKC of the values that need them (non-ASCII, or holding an ``&``). Run as
+and the five common entities (``&amp; &lt; &gt; &quot; &#39;``) with ``pyarrow.compute`` (RE2,
+compiled, over a whole Arrow batch at once); Python's ``html.unescape`` and NFKC only for the
+values holding another entity or a character NFKC may change. Each step runs only on the values
+a match test says it can change. Run as
 Spark ``regexp_replace`` steps (about thirteen per column), the same clean-up was most of the
 ingest read job's time, and its generated code made every task slow to warm up.
 
@@ -27,9 +29,11 @@ path with the Java one on generated landing files, hand-written edge values and 
 
 from __future__ import annotations
 
+import functools
 import html
+import itertools
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -85,9 +89,19 @@ MULTILINE: tuple[tuple[str, str], ...] = (
     *_LINES_AND_SPACES, (r" +\n *|\n +", "\n"), (r"\n{3,}", "\n\n"), _TRIM,
 )
 ONE_LINE: tuple[tuple[str, str], ...] = (*_LINES_AND_SPACES, (rf"{_SPACE}{{2,}}|[\t\n\x0B\f\r]", " "), _TRIM)
-# A value none of the line and space steps can change is printable ASCII without two spaces in a
-# row or a space at either end. The others match this, and only they go through the steps.
-MAY_CHANGE = r"[^\x20-\x7E]|  |^ | $"
+# What the steps can change: a control or format character, a tab or a space separator other than
+# ' ', two spaces in a row, or a space at either end (before a final U+2028/U+2029 too, see _TRIM);
+# for one line any newline, for several lines a space next to a newline, three newlines in a row
+# or one at either end. Only the values matching these go through the steps.
+_MAY_CHANGE_CHARACTER = rf"[\x00-\x09\x0B-\x1F\x7F-\x9F\p{{Cf}}{_OTHER_SPACES}]|  "
+MAY_CHANGE = rf"{_MAY_CHANGE_CHARACTER}|\n|^ | [\x{{2028}}\x{{2029}}]?$"
+MAY_CHANGE_LINES = rf"{_MAY_CHANGE_CHARACTER}| \n|\n |\n\n\n|^[ \n]|[ \n][\x{{2028}}\x{{2029}}]?$"
+# The entities decoded in Arrow, ``&amp;`` last so that ``&amp;lt;`` gives ``&lt;`` as
+# ``html.unescape`` does. Every entity ``html.unescape`` knows starts with ``&`` and a letter or
+# ``#``: a value where each such pair starts one of these five holds no other entity.
+COMMON_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&amp;", "&"))
+_COMMON_ENTITY = "&(?:lt|gt|quot|#39|amp);"
+_ENTITY_START = "&[A-Za-z#]"
 
 
 def decode_and_fold(value: str | None) -> str | None:
@@ -97,6 +111,77 @@ def decode_and_fold(value: str | None) -> str | None:
     if value.isascii() and "&" not in value:
         return value
     return unicodedata.normalize("NFKC", html.unescape(value))
+
+
+def nfkc_may_change(code_points: Iterable[int] | None = None) -> list[int]:
+    """The code points a string must hold for NFKC to change it: those NFKC changes alone, those
+    with a combining class, and those that compose with the character before them (the second
+    of a canonical pair, Hangul vowels and trailing consonants). A string with none of them is
+    NFKC already (Unicode's quick check says yes). Planes 4-13 and 15-16 hold no such character
+    in any Unicode version so far, so they are not scanned (a test scans them)."""
+    if code_points is None:
+        code_points = itertools.chain(range(0x80, 0x40000), range(0xE0000, 0xF0000))
+    changing = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul V and T jamo
+    for code in code_points:
+        if 0xD800 <= code < 0xE000:
+            continue
+        char = chr(code)
+        if unicodedata.combining(char) or unicodedata.normalize("NFKC", char) != char:
+            changing.add(code)
+            continue
+        pair = unicodedata.decomposition(char).split()
+        if len(pair) == 2 and not pair[0].startswith("<") and unicodedata.normalize("NFC", char) == char:
+            changing.add(int(pair[1], 16))
+    return sorted(changing)
+
+
+@functools.cache
+def _nfkc_may_change_pattern() -> str:
+    """An RE2 class of :func:`nfkc_may_change` (built once per Python worker, ~0.1 s)."""
+    ranges: list[list[int]] = []
+    for code in nfkc_may_change():
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "[" + "".join(f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]"
+
+
+def decode_and_fold_array(array: pa.Array) -> pa.Array:
+    """:func:`decode_and_fold` of every value of ``array``. Python runs only for the values holding
+    an entity other than :data:`COMMON_ENTITIES` or a character NFKC may change (RE2 match tests
+    find them); the five entities of the other values are replaced in Arrow."""
+    non_ascii = pc.invert(pc.fill_null(pc.string_is_ascii(array), True))
+    in_python = _where_matching(array, non_ascii, lambda some: _matches(some, _nfkc_may_change_pattern()))
+    other_entity = common_entity = ampersand = _matches(array, "&")
+    if pc.any(ampersand).as_py():
+        some = array.filter(ampersand)
+        common = pc.count_substring_regex(some, _COMMON_ENTITY)
+        other = pc.not_equal(pc.count_substring_regex(some, _ENTITY_START), common)
+        other_entity = pc.replace_with_mask(ampersand, ampersand, other)
+        common_entity = pc.replace_with_mask(ampersand, ampersand, pc.greater(common, 0))
+    in_python = pc.or_(in_python, other_entity)
+    array = _where(array, in_python, lambda a: pa.array([decode_and_fold(v) for v in a.to_pylist()], a.type))
+    return _where(array, pc.and_not(common_entity, in_python), _common_entities_decoded)
+
+
+def _matches(array: pa.Array, pattern: str) -> pa.Array:
+    """Whether each value matches ``pattern`` (false for null). An RE2 search, even for a plain
+    string: Arrow's own substring search is ~15 times slower."""
+    return pc.fill_null(pc.match_substring_regex(array, pattern), False)
+
+
+def _where_matching(array: pa.Array, mask: pa.Array, test: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``test`` of the values where ``mask`` holds, false elsewhere."""
+    if not pc.any(mask).as_py():
+        return mask
+    return pc.replace_with_mask(mask, mask, pc.fill_null(test(array.filter(mask)), False))
+
+
+def _common_entities_decoded(array: pa.Array) -> pa.Array:
+    for entity, character in COMMON_ENTITIES:
+        array = pc.replace_substring_regex(array, pattern=entity, replacement=character)
+    return array
 
 
 def _where(array: pa.Array, mask: pa.Array, change: Callable[[pa.Array], pa.Array]) -> pa.Array:
@@ -117,11 +202,10 @@ def clean_text(array: pa.Array, *, markup: bool) -> pa.Array:
     """One Arrow array of raw values, cleaned. ``markup``: HTML is turned into text and the line
     structure kept; else the value becomes one trimmed line. Empty results are null."""
     if markup:
-        array = _where(array, pc.match_substring(array, "<"), lambda a: _replace_all(a, STRIP_HTML))
-    needs_python = pc.or_(pc.invert(pc.string_is_ascii(array)), pc.match_substring(array, "&"))
-    array = _where(array, needs_python, lambda a: pa.array([decode_and_fold(v) for v in a.to_pylist()], a.type))
-    steps = MULTILINE if markup else ONE_LINE
-    array = _where(array, pc.match_substring_regex(array, MAY_CHANGE), lambda a: _replace_all(a, steps))
+        array = _where(array, _matches(array, "<"), lambda a: _replace_all(a, STRIP_HTML))
+    array = decode_and_fold_array(array)
+    steps, may_change = (MULTILINE, MAY_CHANGE_LINES) if markup else (ONE_LINE, MAY_CHANGE)
+    array = _where(array, _matches(array, may_change), lambda a: _replace_all(a, steps))
     return pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
 
 
