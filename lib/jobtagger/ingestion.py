@@ -2,7 +2,8 @@
 
 The landing readers (:mod:`jobtagger.landing`) turn every file format into the same *raw record*
 shape (:data:`RAW_RECORD_COLUMNS`): the source fields as text, the raw payload, the source file
-and a read error (``malformed`` or ``wrong_type``) when the record could not be read as a posting.
+and a read error (``malformed``, ``invalid_utf8`` or ``wrong_type``) when the record could not be
+read as a posting.
 This module validates and normalizes those records (one ``reason`` per rejected record, see
 :data:`REASONS`), maps labels onto the taxonomy (:mod:`jobtagger.label_resolution`), hashes
 content, deduplicates and plans the upsert into bronze. It reads and writes nothing.
@@ -37,6 +38,7 @@ REASONS: dict[str, str] = {
     "duplicate_version": "an older version of a posting id that appears more than once in the batch",
 }
 DUPLICATE_VERSION = "duplicate_version"
+INVALID_UTF8 = "invalid_utf8"
 # A number per landing record, unique within the run (set once, before the records are kept).
 RECORD_ID = "record_id"
 
@@ -49,7 +51,7 @@ CONTENT_FIELDS = ("title", "description", "company", "location")
 RAW_RECORD_COLUMNS = (
     "source_file",  # file name inside the landing folder
     "raw_payload",  # the record as read (JSON line, CSV row, or a Parquet row as JSON)
-    "read_error",  # unreadable_file | malformed | wrong_type | null
+    "read_error",  # unreadable_file | malformed | invalid_utf8 | wrong_type (that first) | null
     "posting_id",
     *TEXT_FIELDS,
     "posted_at",  # text, parsed here
@@ -74,20 +76,30 @@ def with_record_id(raw: DataFrame) -> DataFrame:
 
 
 def has_invalid_utf8(column: Column) -> Column:
+    """Whether raw bytes are not valid UTF-8 or hold U+FFFD (bytes a reader already decoded,
+    such as the CSV reader's, show their invalid sequences as U+FFFD: ``contains`` alone is
+    enough for them)."""
     return ~F.is_valid_utf8(column) | column.contains(REPLACEMENT_CHARACTER)
+
+
+def longer_than(column: str, limit: int) -> Column:
+    """``length(column) > limit``, counting characters only when the bytes are over the limit
+    (a string has at least as many bytes as characters; counting them reads every byte)."""
+    return (F.octet_length(column) > limit) & (F.length(column) > limit)
 
 
 def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[str, str]) -> DataFrame:
     """Raw records -> normalized canonical fields plus ``reason`` (null for a good record).
 
     Size is checked on the raw text (before any Python work); emptiness after HTML stripping.
+    The readers name a record's invalid UTF-8 as its read error (checked the cheapest way for
+    each format), so only those records' text is made valid before the clean-up.
     """
     posting_id = F.trim("posting_id")
-    too_long = (F.length("title") > config.max_text_chars) | (F.length("description") > config.max_text_chars)
+    too_long = longer_than("title", config.max_text_chars) | longer_than("description", config.max_text_chars)
     df = raw.withColumns(
         {
             "posting_id": F.when(posting_id != "", posting_id),
-            "_invalid_utf8": has_invalid_utf8(F.col("raw_payload")),
             "_too_long": F.coalesce(too_long, F.lit(False)),
             "_posted_at_text": F.trim("posted_at"),
             "split": F.lower(F.trim("split")),
@@ -97,6 +109,7 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
     df = normalize_text_columns(
         df, html_columns=HTML_FIELDS, plain_columns=PLAIN_FIELDS,
         alongside={RESOLVED_LABELS: resolved_labels_column(df.sparkSession, lookup, config=config)},
+        invalid_utf8=F.col("read_error") == INVALID_UTF8,
     )
     df = df.withColumns(
         {
@@ -111,9 +124,7 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
         F.size("unknown_labels") > 0 if config.unknown_labels == "quarantine" else F.lit(False)
     )
     reason = (
-        F.when(F.col("read_error") == "malformed", "malformed")
-        .when(F.col("_invalid_utf8"), "invalid_utf8")
-        .when(F.col("read_error").isNotNull(), F.col("read_error"))
+        F.when(F.col("read_error").isNotNull(), F.col("read_error"))
         .when(F.col("posting_id").isNull(), "missing_id")
         .when(F.col("_too_long"), "huge_text")
         .when(F.col("title").isNull() & F.col("description").isNull(), "empty_text")
@@ -126,7 +137,7 @@ def validate_records(raw: DataFrame, *, config: IngestConfig, lookup: Mapping[st
     return (
         df.withColumn("reason", reason)
         .withColumn("raw_payload", F.when(F.col("reason").isNotNull(), F.col("raw_payload")))  # kept for quarantine only
-        .drop("_invalid_utf8", "_too_long", "_posted_at_text", "label_values")
+        .drop("_too_long", "_posted_at_text", "label_values")
     )
 
 

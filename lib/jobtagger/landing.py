@@ -53,7 +53,7 @@ from pyspark.sql.types import (
 
 from jobtagger.config import IngestConfig
 from jobtagger.errors import MissingInputError
-from jobtagger.ingestion import RAW_RECORD_COLUMNS, TEXT_FIELDS
+from jobtagger.ingestion import INVALID_UTF8, RAW_RECORD_COLUMNS, REPLACEMENT_CHARACTER, TEXT_FIELDS, has_invalid_utf8
 
 FORMATS = {".jsonl": "jsonl", ".jsonl.gz": "jsonl", ".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet"}
 CORRUPT = "_corrupt_record"
@@ -299,7 +299,11 @@ def read_jsonl(spark: SparkSession, paths: Sequence[Path], *, columns: SourceCol
     checks += [typed(source, _TEXT_TYPES) for source in columns.text.values()]
     if columns.split:
         checks.append(typed(columns.split, _TEXT_TYPES))
-    read_error = F.when(~is_object, "malformed").when(~reduce(lambda a, b: a & b, checks), "wrong_type")
+    read_error = (
+        F.when(~is_object, "malformed")
+        .when(has_invalid_utf8(F.col("value")), INVALID_UTF8)
+        .when(~reduce(lambda a, b: a & b, checks), "wrong_type")
+    )
     return lines.select(
         _raw_record(
             source_file=F.col("source_file"),
@@ -367,11 +371,13 @@ def read_csv(spark: SparkSession, paths: Sequence[Path], *, columns: SourceColum
         return F.col(f"`{name}`") if name in present else F.lit(None).cast("string")
 
     payload = F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*[F.col(f"`{n}`") for n in header])))
+    # the reader decoded the bytes: an invalid sequence is a U+FFFD in the payload
+    read_error = F.when(F.col(CORRUPT).isNotNull(), "malformed").when(payload.contains(REPLACEMENT_CHARACTER), INVALID_UTF8)
     return df.select(
         _raw_record(
             source_file=F.col("_metadata.file_name"),
             raw_payload=payload,
-            read_error=F.when(F.col(CORRUPT).isNotNull(), "malformed"),
+            read_error=read_error,
             fields={"posting_id": text_of(columns.posting_id), **{k: text_of(v) for k, v in columns.text.items()}},
             labels=_split_labels(text_of(columns.labels), separator),
             label_values=_label_values(columns, text_of),
@@ -437,11 +443,15 @@ def read_parquet(spark: SparkSession, paths: Sequence[Path], *, columns: SourceC
     elif label_type is not None:
         wrong.append(F.col(f"`{columns.labels}`").isNotNull())
     split = as_text(columns.split) if columns.split else F.lit(None)
-    read_error = F.when(reduce(lambda a, b: a | b, wrong), "wrong_type") if wrong else F.lit(None)
+    # to_json decodes every string: an invalid sequence in the file is a U+FFFD in the payload
+    payload = F.to_json(F.struct(*[F.col(f"`{n}`") for n in df.columns]))
+    read_error = F.when(payload.contains(REPLACEMENT_CHARACTER), INVALID_UTF8)
+    if wrong:
+        read_error = read_error.when(reduce(lambda a, b: a | b, wrong), "wrong_type")
     return df.select(
         _raw_record(
             source_file=F.col("_metadata.file_name"),
-            raw_payload=F.to_json(F.struct(*[F.col(f"`{n}`") for n in df.columns])),
+            raw_payload=payload,
             read_error=read_error,
             fields=fields,
             labels=labels,

@@ -176,6 +176,37 @@ def test_parquet_typed_columns_and_a_wrong_type_file(spark, tmp_path):
     assert rows["p-3"].reason is None and rows["p-3"].title is None
 
 
+def _unchecked_strings(values: list[bytes]) -> pa.Array:
+    """A string array holding ``values`` as they are (pyarrow would refuse invalid UTF-8)."""
+    offsets = [0]
+    for value in values:
+        offsets.append(offsets[-1] + len(value))
+    return pa.Array.from_buffers(
+        pa.string(), len(values), [None, pa.py_buffer(pa.array(offsets, pa.int32()).buffers()[1]), pa.py_buffer(b"".join(values))]
+    )
+
+
+def test_invalid_utf8_in_parquet_and_csv_is_quarantined_and_its_text_made_valid(spark, tmp_path):
+    # invalid bytes in the title, and in a label (a column of another type), and a U+FFFD
+    pq.write_table(pa.table({
+        "posting_id": ["p-ok", "p-bad", "p-label", "p-fffd"],
+        "title": _unchecked_strings([b"Nurse", b"Nur\xffse", b"Cook", "Caf\ufffd".encode()]),
+        "labels": pa.array([["x"], ["y"], ["z"], ["w"]]).cast(pa.list_(pa.string())),
+    }), tmp_path / "a.parquet")
+    table = pq.read_table(tmp_path / "a.parquet")
+    labels = pa.ListArray.from_arrays(pa.array([0, 1, 2, 3, 4], pa.int32()), _unchecked_strings([b"x", b"y", b"\xfe", b"w"]))
+    pq.write_table(table.set_column(2, "labels", labels), tmp_path / "a.parquet")
+    (tmp_path / "b.csv").write_bytes(b"posting_id,title\nc-ok,Chef\nc-bad,Ch\xc3\x28ef\n")
+    rows = {r.posting_id: r for r in validated(spark, tmp_path).collect()}
+
+    assert {pid: r.reason for pid, r in rows.items()} == {
+        "p-ok": None, "p-bad": "invalid_utf8", "p-label": "invalid_utf8", "p-fffd": "invalid_utf8",
+        "c-ok": None, "c-bad": "invalid_utf8",
+    }
+    assert rows["p-ok"].title == "Nurse" and rows["p-bad"].title == "Nur\ufffdse"
+    assert "\ufffd" in rows["p-label"].raw_payload and rows["c-bad"].raw_payload is not None
+
+
 @pytest.mark.parametrize(
     ("policy", "labels", "unknown"),
     [

@@ -28,6 +28,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from jobtagger.config import JobtaggerConfig
+from jobtagger.ingestion import longer_than
 from jobtagger.quality import expect_zero, great_expectations
 
 if TYPE_CHECKING:
@@ -52,15 +53,18 @@ def bronze_summary_columns(config: JobtaggerConfig, *, run_date: dt.date) -> lis
     """Aggregates over a batch of bronze postings, for :func:`bronze_summary_frame`."""
     ingest, quality = config.ingest, config.quality
     earliest, latest = _posted_at_window(config, run_date)
+    text_bytes = F.coalesce(F.octet_length("title"), F.lit(0)) + F.coalesce(F.octet_length("description"), F.lit(0))
     text_length = F.coalesce(F.length("title"), F.lit(0)) + F.coalesce(F.length("description"), F.lit(0))
+    text_limit = 2 * ingest.max_text_chars
     return [
         F.count(F.lit(1)).alias("rows"),
         F.count_if(F.col("posting_id").isNull()).alias("null_ids"),
         F.count_distinct("posting_id").alias("distinct_ids"),
-        F.count_if((text_length < 1) | (text_length > 2 * ingest.max_text_chars)).alias("texts_outside_size_limit"),
+        # characters are counted only past the limit in bytes (no text has fewer bytes than characters)
+        F.count_if((text_bytes < 1) | ((text_bytes > text_limit) & (text_length > text_limit))).alias("texts_outside_size_limit"),
         F.count("language").alias("languages_named"),
         F.count_if(F.col("language").isin(*ingest.allowed_languages)).alias("languages_allowed"),
-        F.count_if(F.length("title") > quality.max_title_chars).alias("titles_over_length"),
+        F.count_if(longer_than("title", quality.max_title_chars)).alias("titles_over_length"),
         F.count_if((F.col("posted_at") < F.lit(earliest)) | (F.col("posted_at") > F.lit(latest)))
         .alias("posted_at_outside_window"),
     ]

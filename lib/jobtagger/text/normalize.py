@@ -228,7 +228,7 @@ def clean_text_udf(columns: Sequence[str], *, markup: Sequence[str]):
 
 def normalize_text_columns(
     df: DataFrame, *, html_columns: Sequence[str], plain_columns: Sequence[str],
-    alongside: Mapping[str, Column] | None = None,
+    alongside: Mapping[str, Column] | None = None, invalid_utf8: Column | None = None,
 ) -> DataFrame:
     """Clean the given string columns in place.
 
@@ -236,11 +236,18 @@ def normalize_text_columns(
     ``plain_columns`` (company, location...) become one trimmed line each. Empty results are null.
     ``alongside``: more columns to add in the projection of the UDF (other Arrow UDFs then run
     in the same Python pass: one worker and one copy of each row per task, not one per UDF).
+    ``invalid_utf8``: true for the rows whose values may not be valid UTF-8 (found so by a check
+    upstream); only they are made valid before the UDF. None: every value is.
     """
     columns = [*html_columns, *plain_columns]
     if not columns:
         return df.withColumns(dict(alongside)) if alongside else df
     cleaned = "_jobtagger_cleaned"
     clean = clean_text_udf(columns, markup=html_columns)
-    df = df.withColumns({cleaned: clean(*[F.make_valid_utf8(F.col(name)) for name in columns]), **(alongside or {})})
+    def valid(name: str) -> Column:
+        if invalid_utf8 is None:
+            return F.make_valid_utf8(F.col(name))
+        return F.when(invalid_utf8, F.make_valid_utf8(F.col(name))).otherwise(F.col(name))
+
+    df = df.withColumns({cleaned: clean(*[valid(name) for name in columns]), **(alongside or {})})
     return df.withColumns({name: F.col(f"{cleaned}.{name}") for name in columns}).drop(cleaned)
