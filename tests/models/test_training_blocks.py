@@ -10,6 +10,7 @@ import pytest
 from pyspark.ml.linalg import DenseVector, SparseVector
 
 from jobtagger.models import OneVsRestLogistic
+from jobtagger.models import common
 from jobtagger.models.common import TrainingBlocks, _exchange_folder
 
 ROWS = [
@@ -45,8 +46,8 @@ def test_blocks_hold_every_row_with_multi_hot_targets_and_statistics(spark):
         blocks.unpersist()
 
 
-@pytest.mark.parametrize("exchange", ["spark", "shared-files"])
-def test_sum_partitions_gives_the_same_sums_through_spark_and_shared_files(spark, exchange):
+@pytest.mark.parametrize("exchange", ["spark", "shared-files", "driver"])
+def test_sum_partitions_gives_the_same_sums_through_spark_shared_files_and_the_driver(spark, exchange):
     df = spark.createDataFrame(ROWS, ["posting_id", "features", "labels"]).repartition(3)
     blocks = TrainingBlocks(df, OneVsRestLogistic(labelSpace=["a", "b"], blockRows=2), exchange=exchange)
 
@@ -65,11 +66,50 @@ def test_sum_partitions_gives_the_same_sums_through_spark_and_shared_files(spark
             # column j of X^T Y: the features of the rows carrying label j, times the label's weight
             np.testing.assert_allclose(large, np.array([[1, 1], [0, 3], [2, 2], [0, 0]]) * weights)
         folder = blocks.exchange_folder
-        assert (folder is None) == (exchange == "spark")
+        assert (folder is None) == (exchange != "shared-files")
     finally:
         blocks.unpersist()
     if folder is not None:
         assert not os.path.exists(folder)  # the exchange files go with the blocks
+
+
+def test_auto_holds_small_blocks_in_the_driver_and_shares_files_past_the_limit(spark, monkeypatch):
+    df = spark.createDataFrame(ROWS, ["posting_id", "features", "labels"]).repartition(2)
+    estimator = OneVsRestLogistic(labelSpace=["a", "b"], blockRows=2)
+    small = TrainingBlocks(df, estimator)
+    try:
+        assert small.exchange == "driver"
+        # 8 stored feature values (a dense row stores its zeros too), 4 positives, index pointers
+        assert small.nnz == 8 and 0 < small.nbytes < 1024
+    finally:
+        small.unpersist()
+    assert small.nnz * 2 <= common.DRIVER_PASS_MAX_PRODUCTS
+    for limit, value in (("DRIVER_BLOCKS_MAX_BYTES", small.nbytes - 1), ("DRIVER_PASS_MAX_PRODUCTS", small.nnz * 2 - 1)):
+        with monkeypatch.context() as patch:
+            patch.setattr(common, limit, value)
+            large = TrainingBlocks(df, estimator)
+            try:
+                assert large.exchange == "shared-files", limit  # the test session is local
+            finally:
+                large.unpersist()
+
+
+def test_a_pass_in_the_driver_gets_the_shared_array_read_only(spark):
+    """As a task's broadcast copy or memory map: a pass cannot change the caller's weights."""
+    df = spark.createDataFrame(ROWS, ["posting_id", "features", "labels"])
+    blocks = TrainingBlocks(df, OneVsRestLogistic(labelSpace=["a", "b"], blockRows=2), exchange="driver")
+    weights = np.ones(2, np.float32)
+
+    def writes_into_shared(partition, shared):
+        shared[0] = 5.0
+        return np.zeros(1), np.zeros(1)
+
+    try:
+        with pytest.raises(ValueError, match="read-only"):
+            blocks.sum_partitions(writes_into_shared, weights)
+        assert weights.tolist() == [1.0, 1.0]
+    finally:
+        blocks.unpersist()
 
 
 def test_a_block_of_dense_vectors_only_has_the_vectors_width(spark):

@@ -7,7 +7,8 @@ float32 features, CSR 0/1 targets over the K labels) and cached; every pass of a
 blocks and serves all labels it is training at once. A pass that sums a d x K array over the
 partitions (:meth:`TrainingBlocks.sum_partitions`) exchanges it through memory-backed files when
 Spark runs in local mode: a broadcast and a task result of that size each cost several copies
-through the JVM, a quarter of the pass.
+through the JVM, a quarter of the pass. Blocks small enough are held by the driver instead, and
+a pass runs there without a Spark job.
 
 A fitted model is a set of named float32/float64 arrays (e.g. ``weights`` d x K, ``bias`` K,
 ``logit_offset`` K) plus Params. It saves as ``metadata/`` (Spark's JSON metadata with the
@@ -108,7 +109,14 @@ class MultiLabelEstimator(Estimator, MultiLabelParams, DefaultParamsReadable, De
 # ---------------------------------------------------------------------------- training blocks
 
 
-Exchange = Literal["auto", "spark", "shared-files"]
+Exchange = Literal["auto", "spark", "shared-files", "driver"]
+# Under exchange "auto" the driver holds the blocks and runs the passes (see TrainingBlocks) while
+# a pass is cheaper than a Spark job: at most this many feature nonzeros x labels (the
+# multiply-adds of one product with a d x K array; a pass of two products ~0.2 s on one core) ...
+DRIVER_PASS_MAX_PRODUCTS = 150_000_000
+# ... and the blocks' CSR arrays (features and targets) take at most this many bytes: a bounded
+# copy in the driver, never a big frame.
+DRIVER_BLOCKS_MAX_BYTES = 64 * 2**20
 Block = tuple[sp.csr_matrix, sp.csr_matrix]
 PartitionSum = Callable[[Iterator[Block], np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -119,9 +127,14 @@ class TrainingBlocks:
 
     ``exchange`` is how :meth:`sum_partitions` moves its d x K arrays: ``spark`` (a broadcast in,
     ``treeReduce`` out: works on any cluster), ``shared-files`` (raw array files in a private folder
-    of /dev/shm, memory-mapped by the tasks: needs the driver and the executors on one machine)
-    or ``auto`` (shared files when the master is local). The folder is made by the first pass,
-    sized by what that pass moves (later passes move no more: labels only drop out)."""
+    of /dev/shm, memory-mapped by the tasks: needs the driver and the executors on one machine),
+    ``driver`` (the blocks are collected once and every pass runs in the driver's process: no
+    Spark job per pass) or ``auto``: ``driver`` for small blocks (:data:`DRIVER_PASS_MAX_PRODUCTS`,
+    :data:`DRIVER_BLOCKS_MAX_BYTES`), else shared files when the master is local, else ``spark``.
+    On a small corpus a pass computes in milliseconds and a Spark job costs ~0.2 s, so an
+    optimizer's hundreds of passes per fit were almost all job overhead; on a large one the
+    partitions' parallel work pays for the job. The shared files' folder is made by the first
+    pass, sized by what that pass moves (later passes move no more: labels only drop out)."""
 
     def __init__(self, dataset: DataFrame, params: MultiLabelParams, *, exchange: Exchange = "auto") -> None:
         labels = list(params.getOrDefault(params.labelSpace))
@@ -154,7 +167,8 @@ class TrainingBlocks:
         self.rdd = rdd.persist(StorageLevel.MEMORY_AND_DISK)
         stats = self.rdd.map(
             lambda b: (b[0].shape[0], b[0].shape[1], np.asarray(b[1].sum(axis=0)).ravel(),
-                       np.asarray(b[0].multiply(b[0]).sum(axis=0), dtype=np.float64).ravel())
+                       np.asarray(b[0].multiply(b[0]).sum(axis=0), dtype=np.float64).ravel(),
+                       _csr_bytes(b[0]) + _csr_bytes(b[1]), b[0].nnz)
         ).collect()
         if not stats or sum(s[0] for s in stats) == 0:
             self.rdd.unpersist()
@@ -166,20 +180,32 @@ class TrainingBlocks:
         self.dim = stats[0][1]
         self.positives = np.sum([s[2] for s in stats], axis=0)
         self.feature_mean_squares = np.sum([s[3] for s in stats], axis=0) / self.rows
+        self.nbytes = sum(s[4] for s in stats)
+        self.nnz = sum(s[5] for s in stats)
         self.sc = dataset.sparkSession.sparkContext
         if exchange == "auto":
-            exchange = "shared-files" if self.sc.master.startswith("local") else "spark"
+            if self.nnz * len(labels) <= DRIVER_PASS_MAX_PRODUCTS and self.nbytes <= DRIVER_BLOCKS_MAX_BYTES:
+                exchange = "driver"
+            else:
+                exchange = "shared-files" if self.sc.master.startswith("local") else "spark"
         self.exchange = exchange
         self.exchange_folder: str | None = None
+        self._driver_blocks: list[Block] | None = self.rdd.collect() if exchange == "driver" else None
 
     def unpersist(self) -> None:
         self.rdd.unpersist()
+        self._driver_blocks = None
         if self.exchange_folder is not None:
             shutil.rmtree(self.exchange_folder, ignore_errors=True)
 
     def sum_partitions(self, partition_sum: PartitionSum, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One pass: ``partition_sum(blocks, shared) -> (small, large)`` on every partition, both
         summed over the partitions. ``shared`` (e.g. d x K weights) reaches every task read-only."""
+        if self._driver_blocks is not None:
+            # read-only, as the tasks' broadcast copy or memory map is
+            view = shared.view()
+            view.flags.writeable = False
+            return partition_sum(iter(self._driver_blocks), view)
         if self.exchange == "spark":
             return self._sum_through_spark(partition_sum, shared)
         if self.exchange_folder is None:
@@ -223,6 +249,10 @@ class TrainingBlocks:
         pos = np.clip(self.positives, 1, None)
         neg = np.clip(self.rows - self.positives, 1, None)
         return self.rows / (2.0 * pos), self.rows / (2.0 * neg)
+
+
+def _csr_bytes(matrix: sp.csr_matrix) -> int:
+    return matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes
 
 
 def _add_pairs(a, b):
