@@ -171,6 +171,10 @@ class TrainingConfig(_Section):
     max_iter: int = Field(50, ge=1, description="one_vs_rest: L-BFGS iterations per label")
     epochs: int = Field(10, ge=1, description="multi_output: passes of mini-batch Adam")
     reg_param: float = Field(1e-4, ge=0.0, description="L2 strength when reg_grid is empty")
+    # Where an optimizer pass meets the cached training blocks: "auto" runs the passes in the
+    # driver when the blocks are small (no Spark job per pass), else through shared files in
+    # local mode or a broadcast + treeReduce on a cluster; the others force one way.
+    pass_exchange: Literal["auto", "spark", "shared-files", "driver"] = "auto"
     # L2 strengths tried on training data only (the validation carve, or out-of-fold scores with
     # calibration.folds): the one whose held-out micro- + macro-F1 is best is kept. Fitted
     # strongest first, each warm-started from the previous one. Empty: reg_param, no selection.

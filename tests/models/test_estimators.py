@@ -130,3 +130,12 @@ def test_an_unknown_strategy_fails_loudly_instead_of_meaning_multi_output():
     training = TrainingConfig().model_copy(update={"strategy": "gradient_boosting"})
     with pytest.raises(ConfigError, match="gradient_boosting"):
         estimator_for(training)
+
+
+def test_the_config_names_every_pass_exchange_and_hands_it_to_the_estimator():
+    from jobtagger.models.common import EXCHANGES
+
+    assert typing.get_args(TrainingConfig.model_fields["pass_exchange"].annotation) == EXCHANGES
+    for name in STRATEGIES:
+        estimator = estimator_for(TrainingConfig(strategy=name, pass_exchange="driver"))
+        assert estimator.getOrDefault("passExchange") == "driver"

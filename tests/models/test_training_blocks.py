@@ -94,6 +94,17 @@ def test_auto_holds_small_blocks_in_the_driver_and_shares_files_past_the_limit(s
                 large.unpersist()
 
 
+def test_the_estimator_param_chooses_the_exchange_and_refuses_an_unknown_one(spark):
+    df = spark.createDataFrame(ROWS, ["posting_id", "features", "labels"])
+    blocks = TrainingBlocks(df, OneVsRestLogistic(labelSpace=["a", "b"], passExchange="spark"))
+    try:
+        assert blocks.exchange == "spark"
+    finally:
+        blocks.unpersist()
+    with pytest.raises(ValueError, match="passExchange must be one of auto, spark, shared-files, driver"):
+        TrainingBlocks(df, OneVsRestLogistic(labelSpace=["a", "b"], passExchange="gpu"))
+
+
 def test_a_pass_in_the_driver_gets_the_shared_array_read_only(spark):
     """As a task's broadcast copy or memory map: a pass cannot change the caller's weights."""
     df = spark.createDataFrame(ROWS, ["posting_id", "features", "labels"])

@@ -106,8 +106,9 @@ def test_pipeline_runs_on_the_cluster(cluster, pyfiles, node_python, tmp_path):
         done = submit(
             REPO_ROOT / "jobs" / f"{stage}.py",
             # one feature candidate: this test is about shipping the code to the executors, and
-            # both candidates' training on 400 postings outlasts submit's timeout on two cores
-            *stage_args(tmp_path, "generate.rows=400", "features.select_char_ngrams=never"),
+            # both candidates' training on 400 postings outlasts submit's timeout on two cores;
+            # the optimizer's passes as Spark jobs (a broadcast + treeReduce), not in the driver
+            *stage_args(tmp_path, "generate.rows=400", "features.select_char_ngrams=never", "training.pass_exchange=spark"),
             pyfiles=pyfiles, python=node_python, cwd=tmp_path, master=cluster.master,
         )
         assert done.returncode == 0, f"{stage}: {done.describe()}"

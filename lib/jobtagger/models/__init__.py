@@ -35,6 +35,7 @@ def estimator_for(training: TrainingConfig, *, label_space: list[str] | None = N
     common = dict(
         labelSpace=list(label_space or []), regParam=training.reg_param,
         tol=training.tolerance, classWeight=training.class_weight, seed=training.split.seed,
+        passExchange=training.pass_exchange,
     )
     return estimator(**common, **own_params(training))
 

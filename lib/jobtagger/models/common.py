@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pyarrow as pa
@@ -74,12 +74,17 @@ class MultiLabelParams(HasFeaturesCol, HasMaxIter, HasRegParam, HasTol, HasSeed)
     )
     classWeight = Param(Params._dummy(), "classWeight", "none | balanced", TypeConverters.toString)
     blockRows = Param(Params._dummy(), "blockRows", "rows per cached training block", TypeConverters.toInt)
+    passExchange = Param(
+        Params._dummy(), "passExchange",
+        "where an optimizer pass meets the cached blocks: auto | spark | shared-files | driver (see TrainingBlocks)",
+        TypeConverters.toString,
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self._setDefault(
             featuresCol="features", labelsCol="labels", scoresCol="scores", labelSpace=[],
-            classWeight="balanced", blockRows=8192, maxIter=50, regParam=1e-4, tol=1e-4, seed=7,
+            classWeight="balanced", blockRows=8192, passExchange="auto", maxIter=50, regParam=1e-4, tol=1e-4, seed=7,
         )
 
     def getLabelsCol(self) -> str:
@@ -110,6 +115,7 @@ class MultiLabelEstimator(Estimator, MultiLabelParams, DefaultParamsReadable, De
 
 
 Exchange = Literal["auto", "spark", "shared-files", "driver"]
+EXCHANGES: tuple[str, ...] = get_args(Exchange)
 # Under exchange "auto" the driver holds the blocks and runs the passes (see TrainingBlocks) while
 # a pass is cheaper than a Spark job: at most this many feature nonzeros x labels (the
 # multiply-adds of one product with a d x K array; a pass of two products ~0.2 s on one core) ...
@@ -136,7 +142,10 @@ class TrainingBlocks:
     partitions' parallel work pays for the job. The shared files' folder is made by the first
     pass, sized by what that pass moves (later passes move no more: labels only drop out)."""
 
-    def __init__(self, dataset: DataFrame, params: MultiLabelParams, *, exchange: Exchange = "auto") -> None:
+    def __init__(self, dataset: DataFrame, params: MultiLabelParams, *, exchange: Exchange | None = None) -> None:
+        exchange = exchange or params.getOrDefault(params.passExchange)
+        if exchange not in EXCHANGES:
+            raise ValueError(f"passExchange must be one of {', '.join(EXCHANGES)}, got {exchange!r}")
         labels = list(params.getOrDefault(params.labelSpace))
         labels_col = params.getLabelsCol()
         if not labels:
