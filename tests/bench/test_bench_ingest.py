@@ -32,4 +32,9 @@ def test_bench_ingest_reconciles_and_times_both_sides(tmp_path):
     assert process["copy_seconds"] > 0 and process["ingest_seconds"] > 0 and process["rerun_seconds"] > 0
     assert set(figures["profile_seconds"]) == {"read", "read+normalize", "read+labels", "read+validate"}
     assert (tmp_path / "process-warehouse").is_dir() and (tmp_path / "process-copy-parquet").is_dir()
-    assert "ingest/copy" in done.stdout and "whole processes" in done.stdout
+    # the targets stand beside the whole-process figures, the in-session ones are named as such
+    whole = next(line for line in done.stdout.splitlines() if "whole processes" in line)
+    assert f"ingest/copy {process['ingest_vs_copy']:.2f}x, target <= 3.0" in whole
+    assert f"rerun/first {process['rerun_vs_first']:.2f}x, target <= 0.5" in whole
+    in_session = next(line for line in done.stdout.splitlines() if line.lstrip().startswith("ingest "))
+    assert in_session.endswith("(in session)")

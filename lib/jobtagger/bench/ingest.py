@@ -214,16 +214,22 @@ def _median_steps(runs: Any) -> dict[str, float]:
 def _print_table(result: dict[str, Any]) -> None:
     """The headline as a few readable lines (the full figures follow as JSON)."""
     print(f"bench ingest: {result['rows']:,} postings, {result['cores']} cores, medians of {len(result['rounds'])} rounds")
+    # The targets go beside the whole-process figures when they were measured: the issue's copy
+    # is a whole process, and the copy warms up in a session more than ingest does.
+    process = result.get("process")
+    session_targets = process is None
+    ingest_target = f" (target <= {TARGET_INGEST_RATIO})" if session_targets else " (in session)"
+    rerun_target = f" (target <= {TARGET_RERUN_RATIO})" if session_targets else " (in session)"
     print(f"  plain copy {result['copy_seconds']:8.2f} s")
-    print(f"  ingest     {result['ingest_seconds']:8.2f} s  ingest/copy {result['ingest_vs_copy']:.2f}x (target <= {TARGET_INGEST_RATIO})")
+    print(f"  ingest     {result['ingest_seconds']:8.2f} s  ingest/copy {result['ingest_vs_copy']:.2f}x{ingest_target}")
     for name, value in result["ingest_steps"].items():
         print(f"    {name:<18} {value:8.2f} s")
-    print(f"  rerun      {result['rerun_seconds']:8.2f} s  rerun/first {result['rerun_vs_first']:.2f}x (target <= {TARGET_RERUN_RATIO})")
+    print(f"  rerun      {result['rerun_seconds']:8.2f} s  rerun/first {result['rerun_vs_first']:.2f}x{rerun_target}")
     for name, value in result["rerun_steps"].items():
         print(f"    {name:<18} {value:8.2f} s")
-    if "process" in result:
-        process = result["process"]
+    if process is not None:
         print(f"  whole processes: copy {process['copy_seconds']:.2f} s, ingest {process['ingest_seconds']:.2f} s"
-              f" ({process['ingest_vs_copy']:.2f}x), rerun {process['rerun_seconds']:.2f} s ({process['rerun_vs_first']:.2f}x)")
+              f" (ingest/copy {process['ingest_vs_copy']:.2f}x, target <= {TARGET_INGEST_RATIO}),"
+              f" rerun {process['rerun_seconds']:.2f} s (rerun/first {process['rerun_vs_first']:.2f}x, target <= {TARGET_RERUN_RATIO})")
     for name, value in result.get("profile_seconds", {}).items():
         print(f"  profile {name:<18} {value:8.2f} s")
