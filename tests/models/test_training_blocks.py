@@ -121,6 +121,9 @@ def test_a_pass_in_the_driver_gets_the_shared_array_read_only(spark):
         assert weights.tolist() == [1.0, 1.0]
     finally:
         blocks.unpersist()
+    # unpersisted, the driver's blocks are gone: a pass fails instead of recomputing them elsewhere
+    with pytest.raises(RuntimeError, match="unpersisted"):
+        blocks.sum_partitions(writes_into_shared, weights)
 
 
 def test_a_block_of_dense_vectors_only_has_the_vectors_width(spark):

@@ -210,7 +210,9 @@ class TrainingBlocks:
     def sum_partitions(self, partition_sum: PartitionSum, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One pass: ``partition_sum(blocks, shared) -> (small, large)`` on every partition, both
         summed over the partitions. ``shared`` (e.g. d x K weights) reaches every task read-only."""
-        if self._driver_blocks is not None:
+        if self.exchange == "driver":
+            if self._driver_blocks is None:
+                raise RuntimeError("the training blocks were unpersisted: no pass can run on them")
             # read-only, as the tasks' broadcast copy or memory map is
             view = shared.view()
             view.flags.writeable = False
