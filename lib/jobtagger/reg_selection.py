@@ -5,8 +5,13 @@ Each candidate L2 strength of ``training.reg_grid`` gets held-out scores of trai
 configured decision (score calibration, per-label thresholds, rules) is fitted and applied, and
 the candidate is judged by the held-out micro-F1 + macro-F1 of its tags: what the test figures
 will measure, with the thresholds every candidate would really get. A tie keeps the stronger
-regularization (the earlier candidate). The mean per-label log-loss of the scores is recorded
-beside the F1 figures, for the model card and the registry; it does not decide.
+regularization. The mean per-label log-loss of the scores is recorded beside the F1 figures, for
+the model card and the registry; it does not decide.
+
+A grid is a guess of where the best strength lies. When the strongest or the weakest candidate
+wins, the best may lie past it, so training tries one more strength a grid step beyond that edge
+(:func:`reg_param_beyond`), up to ``training.reg_extend`` times, and stops as soon as a strength
+inside the candidates wins.
 
 The figures are optimistic (thresholds fitted and judged on the same held-out rows), but equally
 so for every candidate, which is all a choice between them needs.
@@ -74,21 +79,59 @@ def select_reg_param(
     parents: Mapping[str, str] | None = None,
 ) -> RegSelection:
     """Judge each candidate's held-out ``scored`` rows (``labels``, ``scores``; cached by the
-    caller), aligned with ``reg_params``; see the module docstring."""
+    caller), aligned with ``reg_params``, and choose; see the module docstring."""
     if len(scored) != len(reg_params) or not scored:
         raise ValueError(f"{len(scored)} scored frames for {len(reg_params)} reg_params")
-    candidates = []
-    for frame, reg in zip(scored, reg_params):
-        decision, _ = fit_decision(frame, labels, calibration, top_candidates=top_candidates, parents=parents)
-        tagged = decision.transform(frame).select("labels", "tags")
-        result = evaluate(tagged, labels, scores_col=None)
-        result.per_label.unpersist()
-        candidates.append(RegCandidate(
-            reg_param=float(reg), micro_f1=result.headline.micro_f1, macro_f1=result.headline.macro_f1,
-            log_loss=float(frame.agg(F.avg(_row_log_loss(labels))).first()[0]),
-        ))
-    best = max(range(len(candidates)), key=lambda n: (candidates[n].micro_f1 + candidates[n].macro_f1, -n))
-    return RegSelection(candidates=tuple(candidates), chosen=best, held_out=held_out)
+    return choose_reg_param(
+        [judge_reg_param(frame, reg, labels, calibration, top_candidates=top_candidates, parents=parents)
+         for frame, reg in zip(scored, reg_params)],
+        held_out=held_out,
+    )
+
+
+def judge_reg_param(
+    scored: DataFrame,
+    reg_param: float,
+    labels: Sequence[str],
+    calibration: CalibrationConfig,
+    *,
+    top_candidates: int,
+    parents: Mapping[str, str] | None = None,
+) -> RegCandidate:
+    """One candidate's held-out figures: the configured decision fitted and applied on its
+    ``scored`` rows, and the micro- and macro-F1 of the tags it gives there."""
+    decision, _ = fit_decision(scored, labels, calibration, top_candidates=top_candidates, parents=parents)
+    tagged = decision.transform(scored).select("labels", "tags")
+    result = evaluate(tagged, labels, scores_col=None)
+    result.per_label.unpersist()
+    return RegCandidate(
+        reg_param=float(reg_param), micro_f1=result.headline.micro_f1, macro_f1=result.headline.macro_f1,
+        log_loss=float(scored.agg(F.avg(_row_log_loss(labels))).first()[0]),
+    )
+
+
+def choose_reg_param(candidates: Sequence[RegCandidate], *, held_out: str) -> RegSelection:
+    """The selection over judged ``candidates`` (any order; recorded strongest first): the best
+    held-out micro- + macro-F1, a tie to the stronger regularization."""
+    if not candidates:
+        raise ValueError("choose_reg_param needs at least one candidate")
+    ordered = tuple(sorted(candidates, key=lambda c: -c.reg_param))
+    best = max(range(len(ordered)), key=lambda n: (ordered[n].micro_f1 + ordered[n].macro_f1, -n))
+    return RegSelection(candidates=ordered, chosen=best, held_out=held_out)
+
+
+def reg_param_beyond(selection: RegSelection) -> float | None:
+    """The next strength to try when the choice sits at an edge of the candidates: one step
+    (the ratio of the two edge strengths) past the weakest or the strongest, whichever won over
+    its neighbour. None when a strength inside won (the held-out figures have turned), when the
+    strongest won only by the tie rule (a stronger one would tie too), or with a single candidate."""
+    candidates, chosen = selection.candidates, selection.chosen
+    if len(candidates) < 2 or 0 < chosen < len(candidates) - 1:
+        return None
+    first, second = (candidates[-1], candidates[-2]) if chosen else (candidates[0], candidates[1])
+    if first.micro_f1 + first.macro_f1 <= second.micro_f1 + second.macro_f1:
+        return None
+    return first.reg_param * first.reg_param / second.reg_param
 
 
 def _row_log_loss(labels: Sequence[str]) -> Column:

@@ -29,7 +29,7 @@ from jobtagger.models import estimator_for
 from jobtagger.models.out_of_fold import averages_linearly, out_of_fold_path, out_of_fold_scores
 from jobtagger.models.reg_path import fit_reg_path
 from jobtagger.runlog import RunContext
-from jobtagger.reg_selection import RegSelection, select_reg_param
+from jobtagger.reg_selection import RegSelection, choose_reg_param, judge_reg_param, reg_param_beyond
 from jobtagger.session import detect_capabilities
 from jobtagger.text.features import build_feature_pipeline, vocabulary_of
 
@@ -304,35 +304,49 @@ def _select_reg_param(
     folds: int, labels: list[str], parents: Mapping[str, str] | None, average: bool = False,
 ) -> tuple[Any, DataFrame, RegSelection]:
     """Fit ``training.reg_grid`` (strongest first, warm-started) and keep the candidate whose
-    held-out scores validate best: ``held_out`` is the validation carve's rows, or with
-    ``folds`` the training features with their fold (the kept model is then refitted on all of
-    train at the chosen strength, or with ``average`` the mean of that strength's fold models).
+    held-out scores validate best, trying up to ``training.reg_extend`` strengths past the grid's
+    edge while the edge wins: ``held_out`` is the validation carve's rows, or with ``folds`` the
+    training features with their fold (the kept model is then refitted on all of train at the
+    chosen strength, or with ``average`` the mean of that strength's fold models).
     Returns the classifier, its held-out scores (cached) and the selection record."""
-    grid = config.training.reg_grid
-    candidates, averaged = None, None
-    if folds:
-        fitted = out_of_fold_path(
-            estimator, held_out, reg_params=grid, folds=folds, keep=("posting_id",), average=average)
-        scored, averaged = fitted.scores, fitted.averaged
-    else:
-        candidates = fit_reg_path(estimator, train_features, grid)
-        rows = held_out.persist(StorageLevel.MEMORY_AND_DISK)
-        scored = [c.transform(rows).select("posting_id", "labels", "scores").persist() for c in candidates]
-    selection = select_reg_param(
-        scored, grid, labels, config.calibration, top_candidates=config.tagging.top_candidates, parents=parents,
-        held_out=f"out-of-fold ({folds} folds)" if folds else "validation",
-    )
-    for n, frame in enumerate(scored):
-        if n != selection.chosen:
+    source = f"out-of-fold ({folds} folds)" if folds else "validation"
+    rows = None if folds else held_out.persist(StorageLevel.MEMORY_AND_DISK)
+    scored: dict[float, DataFrame] = {}
+    models: dict[float, Any] = {}  # per strength: the fitted candidate, or the fold models' average
+    judged = []
+
+    def fit_and_judge(reg_params: list[float]) -> RegSelection:
+        if folds:
+            fitted = out_of_fold_path(
+                estimator, held_out, reg_params=reg_params, folds=folds, keep=("posting_id",), average=average)
+            frames, kept = fitted.scores, fitted.averaged or [None] * len(reg_params)
+        else:
+            kept = fit_reg_path(estimator, train_features, reg_params)
+            frames = [c.transform(rows).select("posting_id", "labels", "scores").persist() for c in kept]
+        for reg, frame, model in zip(reg_params, frames, kept):
+            scored[reg], models[reg] = frame, model
+            judged.append(judge_reg_param(
+                frame, reg, labels, config.calibration, top_candidates=config.tagging.top_candidates,
+                parents=parents))
+        return choose_reg_param(judged, held_out=source)
+
+    selection = fit_and_judge(list(config.training.reg_grid))
+    for _ in range(config.training.reg_extend):
+        beyond = reg_param_beyond(selection)
+        if beyond is None:
+            break
+        selection = fit_and_judge([beyond])
+    chosen = selection.reg_param
+    for reg, frame in scored.items():
+        if reg != chosen:
             frame.unpersist()
-    if averaged is not None:
-        classifier = averaged[selection.chosen]
-    elif candidates is None:
-        classifier = estimator.copy({estimator.regParam: selection.reg_param}).fit(train_features)
-    else:
-        classifier = candidates[selection.chosen]
+    if rows is not None:
         rows.unpersist()
-    return classifier, scored[selection.chosen], selection
+    if folds and not average:
+        classifier = estimator.copy({estimator.regParam: chosen}).fit(train_features)
+    else:
+        classifier = models[chosen]
+    return classifier, scored[chosen], selection
 
 
 def _single_threshold(predictions: DataFrame, labels: list[str]) -> DataFrame:

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from pyspark.ml import PipelineModel
 from pyspark.sql import functions as F
 
-from model_toys import LABELS, toy_rows
+from model_toys import LABELS, labelled_postings as corpus, toy_rows
 from jobtagger.config import TrainingConfig, load_config
 from jobtagger.gold_rows import score_gold_rows, to_gold_rows
 from jobtagger.fused import read_plan
@@ -33,9 +33,6 @@ pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN = dict(model_version="m1", run_id="run1", tagged_at=dt.datetime(2026, 11, 2, 8, 30))
 DAY = dt.date(2026, 11, 1)
-# Words of each label; a posting's title holds its labels' words plus filler.
-WORDS = {"category:data": "python sql", "category:hospitality": "barista cafe", "skill:java": "java spring"}
-FILLER = ["team", "office", "remote", "growth", "people", "role", "great", "city"]
 
 
 def csr(rows) -> sp.csr_matrix:
@@ -120,20 +117,6 @@ def test_the_final_model_is_refit_without_folds_or_with_a_hidden_layer(make_conf
         make_config("training.final_model=mean")
 
 
-def corpus(spark, n: int, split: str, seed: int):
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n):
-        labels = [label for label in WORDS if rng.random() < 0.4] or [list(WORDS)[i % len(WORDS)]]
-        words = " ".join(WORDS[label] for label in labels).split()
-        words += list(rng.choice(FILLER, 3))
-        rng.shuffle(words)
-        rows.append((f"{split}-{i}", " ".join(words), None, None, None, "en", labels, split))
-    return spark.createDataFrame(
-        rows, "posting_id string, title string, description string, company string, country string, "
-        "language string, labels array<string>, split string")
-
-
 @pytest.fixture(scope="module")
 def averaged_outcome(spark, tmp_path_factory):
     """fit_and_evaluate with 3 folds, a 2-strength grid and fold_average; the fold models' arrays
@@ -142,7 +125,7 @@ def averaged_outcome(spark, tmp_path_factory):
     config = load_config(REPO_ROOT / "conf" / "local.yaml", overrides=[
         f"storage.warehouse={tmp / 'warehouse'}", f"paths.landing={tmp / 'landing'}",
         f"paths.taxonomy={REPO_ROOT / 'conf' / 'taxonomy'}",
-        "spark.shuffle_partitions=2", "training.reg_grid=[1e-2,1e-3]", "training.max_iter=10",
+        "spark.shuffle_partitions=2", "training.reg_grid=[1e-2,1e-3]", "training.reg_extend=0", "training.max_iter=10",
         "features.min_doc_freq=1", "calibration.folds=3", "training.final_model=fold_average",
         "features.select_char_ngrams=never",  # one feature candidate: the paths recorded are its folds'
     ])

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-import numpy as np
-from model_toys import LABELS, toy_rows
+import datetime as dt
+from pathlib import Path
 
-from jobtagger.config import CalibrationConfig
+import numpy as np
+from model_toys import LABELS, labelled_postings, toy_rows
+
+from jobtagger.config import CalibrationConfig, load_config
 from jobtagger.models import MultiOutputSigmoid, OneVsRestLogistic
 from jobtagger.models.reg_path import fit_reg_path
-from jobtagger.reg_selection import select_reg_param
+from jobtagger.reg_selection import RegCandidate, choose_reg_param, reg_param_beyond, select_reg_param
+from jobtagger.runlog import RunContext
+from jobtagger.training import fit_and_evaluate
 
 GRID = [1e-2, 1e-3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _scores(model, df):
@@ -68,3 +74,62 @@ def test_the_candidate_whose_held_out_scores_validate_best_is_chosen(spark):
     assert metrics["selection_reg_param"] == GRID[1]
     assert metrics["validation_reg_0.001_micro_f1"] == better.micro_f1
     assert any(key.startswith("reg_param 0.01: validation") for key in selection.facts())
+
+
+def _judged(*figures: tuple[float, float]) -> list[RegCandidate]:
+    """Candidates 1e-3, 1e-4, ... (strongest first) with these (micro, macro) figures."""
+    return [RegCandidate(reg_param=10.0 ** -(3 + n), micro_f1=micro, macro_f1=macro, log_loss=0.1)
+            for n, (micro, macro) in enumerate(figures)]
+
+
+def test_the_choice_records_candidates_strongest_first_and_a_tie_keeps_the_stronger():
+    judged = _judged((0.5, 0.3), (0.6, 0.4), (0.6, 0.4))
+    selection = choose_reg_param(list(reversed(judged)), held_out="validation")
+    assert [c.reg_param for c in selection.candidates] == [1e-3, 1e-4, 1e-5]
+    assert selection.reg_param == 1e-4  # tied with 1e-5: the stronger
+    with pytest.raises(ValueError, match="at least one"):
+        choose_reg_param([], held_out="validation")
+
+
+@pytest.mark.parametrize(("figures", "beyond"), [
+    ([(0.5, 0.3), (0.6, 0.4), (0.7, 0.5)], 1e-6),  # the weakest won: one step weaker
+    ([(0.7, 0.5), (0.6, 0.4), (0.5, 0.3)], 1e-2),  # the strongest won: one step stronger
+    ([(0.5, 0.3), (0.7, 0.5), (0.6, 0.4)], None),  # a strength inside won: the figures have turned
+    ([(0.6, 0.4), (0.6, 0.4)], None),  # the strongest won only by the tie rule
+    ([(0.6, 0.4)], None),  # one candidate: no step to take
+])
+def test_the_next_strength_lies_one_grid_step_past_the_edge_that_won(figures, beyond):
+    got = reg_param_beyond(choose_reg_param(_judged(*figures), held_out="validation"))
+    assert got == (None if beyond is None else pytest.approx(beyond))
+
+
+@pytest.mark.slow  # two fit_and_evaluate runs with a grid each
+@pytest.mark.parametrize("held_out", ["validation", "folds_average"])
+def test_training_tries_strengths_past_the_edge_that_wins_and_keeps_the_best(spark, tmp_path, held_out):
+    # 1e6 leaves weights below float32 resolution (every posting scores alike); 1e-3 learns the
+    # labels, so the weak edge wins and one strength past it (1e-12) is fitted and judged.
+    overrides = [
+        f"storage.warehouse={tmp_path / 'warehouse'}", f"paths.landing={tmp_path / 'landing'}",
+        f"paths.taxonomy={REPO_ROOT / 'conf' / 'taxonomy'}", "spark.shuffle_partitions=2",
+        "training.reg_grid=[1e6,1e-3]", "training.reg_extend=1", "training.max_iter=10",
+        "features.min_doc_freq=1", "features.select_char_ngrams=never",
+        *(["calibration.folds=0"] if held_out == "validation" else
+          ["calibration.folds=3", "training.final_model=fold_average"]),
+    ]
+    config = load_config(REPO_ROOT / "conf" / "local.yaml", overrides=overrides)
+    labelled = labelled_postings(spark, 150, "train", 1).unionByName(labelled_postings(spark, 40, "test", 2))
+    outcome = fit_and_evaluate(spark, config, labelled, RunContext(job="evaluate", run_date=dt.date(2026, 11, 1)),
+                               model_version="m1")
+    try:
+        selection = outcome.selection
+        assert [c.reg_param for c in selection.candidates] == [1e6, 1e-3, pytest.approx(1e-12)]
+        strong, grid_weak, beyond = selection.candidates
+        assert grid_weak.micro_f1 + grid_weak.macro_f1 > strong.micro_f1 + strong.macro_f1
+        sums = [c.micro_f1 + c.macro_f1 for c in selection.candidates]
+        assert selection.chosen == max(range(3), key=lambda n: (sums[n], -n))
+        # The kept classifier is the chosen strength's, whichever of grid or extension won.
+        assert outcome.model.stages[-2].getRegParam() == pytest.approx(selection.reg_param)
+        assert "reg_param 1e-12: " + selection.held_out in " ".join(outcome.card.facts)
+        assert outcome.evaluation.headline.micro_f1 > 0.8
+    finally:
+        outcome.release()

@@ -134,7 +134,8 @@ def test_reg_grid_keeps_the_strength_that_validates_best_and_records_every_candi
     train = write_jsonl(tmp_path / "train.jsonl", corpus(150, 1))
     test = write_jsonl(tmp_path / "test.jsonl", corpus(40, 2))
     # 1e6 leaves weights below float32 resolution: every posting gets the same scores.
-    config = make_config("training.max_iter=30", "features.min_doc_freq=1", "training.reg_grid=[0.001, 1000000.0]")
+    config = make_config("training.max_iter=30", "features.min_doc_freq=1", "training.reg_grid=[0.001, 1000000.0]",
+                         "training.reg_extend=0")
     argv = ["evaluate", "--run-date", "2026-11-01", "--train", train, "--test", test, "--card", str(tmp_path / "card")]
     run = RunContext(job="evaluate", run_date=dt.date(2026, 11, 1))
     result = evaluate.run(spark, config, run, build_parser(argv).parse_args(argv))
