@@ -313,15 +313,20 @@ def _select_reg_param(
     rows = None if folds else held_out.persist(StorageLevel.MEMORY_AND_DISK)
     scored: dict[float, DataFrame] = {}
     models: dict[float, Any] = {}  # per strength: the fitted candidate, or the fold models' average
+    fold_models: dict[float, list] = {}  # per strength at an end of a path: its fold models
     judged = []
 
-    def fit_and_judge(reg_params: list[float]) -> RegSelection:
+    def fit_and_judge(reg_params: list[float], start: float | None = None) -> RegSelection:
+        """Fit the path ``reg_params`` (warm-started from strength ``start``'s models) and judge it."""
         if folds:
             fitted = out_of_fold_path(
-                estimator, held_out, reg_params=reg_params, folds=folds, keep=("posting_id",), average=average)
+                estimator, held_out, reg_params=reg_params, folds=folds, keep=("posting_id",), average=average,
+                initial=None if start is None else fold_models[start])
             frames, kept = fitted.scores, fitted.averaged or [None] * len(reg_params)
+            fold_models[reg_params[0]], fold_models[reg_params[-1]] = fitted.strongest, fitted.weakest
         else:
-            kept = fit_reg_path(estimator, train_features, reg_params)
+            kept = fit_reg_path(estimator, train_features, reg_params,
+                                initial=None if start is None else models[start])
             frames = [c.transform(rows).select("posting_id", "labels", "scores").persist() for c in kept]
         for reg, frame, model in zip(reg_params, frames, kept):
             scored[reg], models[reg] = frame, model
@@ -335,7 +340,9 @@ def _select_reg_param(
         beyond = reg_param_beyond(selection)
         if beyond is None:
             break
-        selection = fit_and_judge([beyond])
+        # Continued from the edge that won (the chosen strength): its weights are the nearest start.
+        selection = fit_and_judge([beyond], start=selection.reg_param)
+    fold_models.clear()
     chosen = selection.reg_param
     for reg, frame in scored.items():
         if reg != chosen:

@@ -53,8 +53,8 @@ def recorder():
     """A ``fit_reg_path`` that also records a copy of every fitted model's arrays, per call."""
     recorded: list[list[dict[str, np.ndarray]]] = []
 
-    def recording(estimator, dataset, reg_params):
-        models = fit_reg_path(estimator, dataset, reg_params)
+    def recording(estimator, dataset, reg_params, *, initial=None):
+        models = fit_reg_path(estimator, dataset, reg_params, initial=initial)
         recorded.append([{name: array.copy() for name, array in model.arrays.items()} for model in models])
         return models
 

@@ -38,6 +38,19 @@ def test_warm_started_path_reaches_the_cold_fits_from_one_cached_copy(toy_df):
     assert np.abs(_scores(path[0], toy_df) - _scores(path[1], toy_df)).max() > 1e-2
 
 
+def test_a_path_continued_from_its_last_model_reaches_the_path_fitted_in_one_go(toy_df):
+    estimator = OneVsRestLogistic(labelSpace=LABELS, maxIter=100, tol=1e-6)
+    whole = fit_reg_path(estimator, toy_df, GRID)
+    first = fit_reg_path(estimator, toy_df, GRID[:1])[0]
+    continued = fit_reg_path(estimator, toy_df, GRID[1:], initial=first)[0]
+    assert continued.training_summary["warm_start"] and continued.getRegParam() == GRID[1]
+    # Same start, same stopping scale (the cold fit's gradient norms): the same model.
+    np.testing.assert_allclose(_scores(continued, toy_df), _scores(whole[1], toy_df), atol=1e-5)
+    other = OneVsRestLogistic(labelSpace=LABELS[:2], maxIter=5)
+    with pytest.raises(ValueError, match="other labels"):
+        fit_reg_path(other, toy_df, GRID[1:], initial=first)
+
+
 def test_other_estimators_are_fitted_once_per_strength(toy_df):
     path = fit_reg_path(MultiOutputSigmoid(labelSpace=LABELS, maxIter=2, batchSize=64), toy_df, GRID)
     assert [m.getRegParam() for m in path] == GRID

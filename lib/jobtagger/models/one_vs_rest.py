@@ -62,14 +62,20 @@ class OneVsRestLogistic(MultiLabelEstimator, OneVsRestParams):
     def _fit(self, dataset) -> "OneVsRestLogisticModel":
         return self.fitPath(dataset, [self.getRegParam()])[0]
 
-    def fitPath(self, dataset, regParams: list[float]) -> list["OneVsRestLogisticModel"]:
+    def fitPath(
+        self, dataset, regParams: list[float], initialModel: "OneVsRestLogisticModel | None" = None,
+    ) -> list["OneVsRestLogisticModel"]:
         """One model per L2 strength in ``regParams``, in that order, from ONE cached copy of the
         training blocks. Each fit after the first starts from the previous one's weights (a warm
         start: give the strongest first, the path then moves a short way each time) and keeps the
-        cold fit's convergence scale (gradient norms at zero), so it stops where a cold fit would."""
+        cold fit's convergence scale (gradient norms at zero), so it stops where a cold fit would.
+        ``initialModel`` (same labels) starts the first strength from its weights too: a path
+        continued past an earlier one's end, at the cost of one more pass for that scale."""
         blocks = TrainingBlocks(dataset, self)
         try:
-            fitted = self._train(blocks, list(regParams))
+            if initialModel is not None and list(initialModel.labels) != list(blocks.labels):
+                raise ValueError("initialModel has other labels than the labelSpace fitted")
+            fitted = self._train(blocks, list(regParams), initialModel)
         finally:
             blocks.unpersist()
         models = []
@@ -80,7 +86,7 @@ class OneVsRestLogistic(MultiLabelEstimator, OneVsRestParams):
             models.append(model)
         return models
 
-    def _train(self, blocks: TrainingBlocks, regs: list[float]):
+    def _train(self, blocks: TrainingBlocks, regs: list[float], initial=None):
         K, d = len(blocks.labels), blocks.dim
         memory = self.getOrDefault(self.lbfgsMemory)
         budget = self.getOrDefault(self.memoryBudgetMB) * 2**20
@@ -93,7 +99,8 @@ class OneVsRestLogistic(MultiLabelEstimator, OneVsRestParams):
         done_before = 0
         for start in range(0, K, group):
             cols = np.arange(start, min(K, start + group))
-            previous = None
+            previous = None if initial is None else (
+                np.hstack([initial.arrays["weights"][:, cols].T, initial.arrays["bias"][cols, None]]), None)
             for n, reg in enumerate(regs):
                 solver = _PerLabelLbfgs(
                     blocks, cols, w_pos[cols], w_neg[cols], memory=memory,
@@ -113,7 +120,7 @@ class OneVsRestLogistic(MultiLabelEstimator, OneVsRestParams):
                 {
                     "passes": len(progress[n].history), "label_groups": int(np.ceil(K / group)),
                     "mean_iterations": float(iterations[n].mean()),
-                    "seconds": progress[n].history[-1]["elapsed_s"], "warm_start": n > 0,
+                    "seconds": progress[n].history[-1]["elapsed_s"], "warm_start": n > 0 or initial is not None,
                 },
             )
             for n in range(len(regs))
@@ -177,9 +184,12 @@ class _PerLabelLbfgs:
         prior = (w_pos * pos) / np.clip(w_neg * (blocks.rows - pos), 1e-12, None)
         self.W[:, -1] = np.log(np.clip(prior, 1e-12, None))
         # A warm start ``(W, g_norm0)`` of the previous L2 strength on the same labels: its weights,
-        # and its initial gradient norms, so the relative stopping test stays the cold fit's.
-        self.g_norm0 = None
+        # and its initial gradient norms, so the relative stopping test stays the cold fit's
+        # (g_norm0 None: measured at the cold start above, one pass, before moving to W).
+        self.g_norm0, self.cold_start = None, None
         if warm_start is not None:
+            if warm_start[1] is None:
+                self.cold_start = self.W.copy()
             self.W[:] = warm_start[0]
             self.g_norm0 = warm_start[1]
         # History per label in a ring of ``memory`` slots (label-major, so a label's vectors are
@@ -214,6 +224,9 @@ class _PerLabelLbfgs:
     def run(self, progress: Progress, done_before: int) -> None:
         Kg = len(self.cols)
         all_labels = np.arange(Kg)
+        if self.cold_start is not None:
+            _, g_cold = self.evaluate(self.cold_start, all_labels)
+            self.g_norm0, self.cold_start = np.maximum(np.linalg.norm(g_cold, axis=1), 1e-12), None
         f, g = self.evaluate(self.W, all_labels)
         if self.g_norm0 is None:
             self.g_norm0 = np.maximum(np.linalg.norm(g, axis=1), 1e-12)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyspark import StorageLevel
-from pyspark.ml import Estimator
+from pyspark.ml import Estimator, Model
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -60,6 +60,10 @@ class OutOfFold:
 
     scores: list[DataFrame]
     averaged: list[MultiLabelModel] | None = None
+    # The fold models (one per fold) of the strongest and of the weakest strength: a path
+    # continued past either end starts from them (``initial``).
+    strongest: list[Model] | None = None
+    weakest: list[Model] | None = None
 
 
 def averages_linearly(estimator: Estimator) -> bool:
@@ -71,19 +75,28 @@ def averages_linearly(estimator: Estimator) -> bool:
 def out_of_fold_path(
     estimator: Estimator, dataset: DataFrame, *, reg_params: Sequence[float], folds: int,
     fold_col: str = "fold", keep: tuple[str, ...] = (), average: bool = False,
+    initial: Sequence[Model] | None = None,
 ) -> OutOfFold:
     """:func:`out_of_fold_path_scores`, and with ``average`` also one model per strength whose
     arrays are the mean of the ``folds`` fold models' arrays (see :func:`average_models`).
+    ``initial`` (one model per fold, e.g. an earlier call's ``weakest``) starts each fold's path
+    from that fold's model (see :func:`jobtagger.models.reg_path.fit_reg_path`).
 
-    The fold models are not kept: a running sum of their arrays is (one model's arrays per
-    strength, d x K floats each), and divided by ``folds`` at the end."""
+    Of the fold models only the two ends of the path are kept; a running sum of their arrays is
+    (one model's arrays per strength, d x K floats each), and divided by ``folds`` at the end."""
+    if initial is not None and len(initial) != folds:
+        raise ValueError(f"{len(initial)} initial models for {folds} folds")
     if average and not averages_linearly(estimator):
         raise ValueError("fold models average only when linear (hiddenUnits = 0)")
     columns = [*keep, estimator.getLabelsCol(), estimator.getScoresCol()]
     held_out: list[DataFrame | None] = [None] * len(reg_params)
     sums: list[MultiLabelModel | None] = [None] * len(reg_params)
+    strongest, weakest = [], []
     for fold in range(folds):
-        models = fit_reg_path(estimator, dataset.where(F.col(fold_col) != fold), reg_params)
+        models = fit_reg_path(estimator, dataset.where(F.col(fold_col) != fold), reg_params,
+                              initial=None if initial is None else initial[fold])
+        strongest.append(models[0])
+        weakest.append(models[-1])
         rows = dataset.where(F.col(fold_col) == fold)
         for n, model in enumerate(models):
             scored = model.transform(rows).select(*columns)
@@ -94,9 +107,8 @@ def out_of_fold_path(
     frames = [frame.persist(StorageLevel.MEMORY_AND_DISK) for frame in held_out]
     for frame in frames:
         frame.count()  # every fold scored once, in one job
-    if not average:
-        return OutOfFold(frames)
-    return OutOfFold(frames, [_divide(total, folds) for total in sums])
+    averaged = [_divide(total, folds) for total in sums] if average else None
+    return OutOfFold(frames, averaged, strongest=strongest, weakest=weakest)
 
 
 def average_models(models: Sequence[MultiLabelModel]) -> MultiLabelModel:
