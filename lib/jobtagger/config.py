@@ -178,11 +178,14 @@ class TrainingConfig(_Section):
     # L2 strengths tried on training data only (the validation carve, or out-of-fold scores with
     # calibration.folds): the one whose held-out micro- + macro-F1 is best is kept. Fitted
     # strongest first, each warm-started from the previous one. Empty: reg_param, no selection.
-    reg_grid: list[float] = Field(default_factory=lambda: [1e-5, 3e-6, 1e-6])
-    # When the strongest or the weakest of reg_grid validates best, one more strength a grid step
-    # past that edge is fitted and judged, up to reg_extend times, while the edge keeps winning
-    # (jobtagger.reg_selection). 0: the grid only.
+    reg_grid: list[float] = Field(default_factory=lambda: [3e-6, 1e-6])
+    # When the strongest or the weakest of reg_grid validates best, by more than
+    # reg_extend_min_gain of held-out micro- + macro-F1 over its neighbour, one more strength a
+    # grid step past that edge is fitted and judged, up to reg_extend times, while the edge keeps
+    # winning so (jobtagger.reg_selection). 0: the grid only. Smaller gains are within the noise
+    # of the held-out figures and not worth a fit.
     reg_extend: int = Field(2, ge=0)
+    reg_extend_min_gain: float = Field(0.002, ge=0.0)
     # The model kept when thresholds come from out-of-fold scores (calibration.folds): "refit"
     # fits it again on all of train at the chosen strength; "fold_average" keeps the mean of the
     # fold models (weights, biases and logit offsets: the mean of their logits, one model of the

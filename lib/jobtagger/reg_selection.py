@@ -9,9 +9,9 @@ regularization. The mean per-label log-loss of the scores is recorded beside the
 the model card and the registry; it does not decide.
 
 A grid is a guess of where the best strength lies. When the strongest or the weakest candidate
-wins, the best may lie past it, so training tries one more strength a grid step beyond that edge
-(:func:`reg_param_beyond`), up to ``training.reg_extend`` times, and stops as soon as a strength
-inside the candidates wins.
+wins by more than ``training.reg_extend_min_gain``, the best may lie past it, so training tries
+one more strength a grid step beyond that edge (:func:`reg_param_beyond`), up to
+``training.reg_extend`` times, and stops as soon as a strength inside wins or the gain flattens.
 
 The figures are optimistic (thresholds fitted and judged on the same held-out rows), but equally
 so for every candidate, which is all a choice between them needs.
@@ -120,16 +120,18 @@ def choose_reg_param(candidates: Sequence[RegCandidate], *, held_out: str) -> Re
     return RegSelection(candidates=ordered, chosen=best, held_out=held_out)
 
 
-def reg_param_beyond(selection: RegSelection) -> float | None:
+def reg_param_beyond(selection: RegSelection, *, min_gain: float = 0.0) -> float | None:
     """The next strength to try when the choice sits at an edge of the candidates: one step
-    (the ratio of the two edge strengths) past the weakest or the strongest, whichever won over
-    its neighbour. None when a strength inside won (the held-out figures have turned), when the
-    strongest won only by the tie rule (a stronger one would tie too), or with a single candidate."""
+    (the ratio of the two edge strengths) past the weakest or the strongest, whichever beat its
+    neighbour by more than ``min_gain`` (micro- + macro-F1). None when a strength inside won (the
+    held-out figures have turned), when the edge won by ``min_gain`` or less (the figures have
+    flattened: one more fit would buy less than their noise; a tie is never a gain), or with a
+    single candidate."""
     candidates, chosen = selection.candidates, selection.chosen
     if len(candidates) < 2 or 0 < chosen < len(candidates) - 1:
         return None
     first, second = (candidates[-1], candidates[-2]) if chosen else (candidates[0], candidates[1])
-    if first.micro_f1 + first.macro_f1 <= second.micro_f1 + second.macro_f1:
+    if first.micro_f1 + first.macro_f1 - (second.micro_f1 + second.macro_f1) <= min_gain:
         return None
     return first.reg_param * first.reg_param / second.reg_param
 

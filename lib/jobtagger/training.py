@@ -284,7 +284,7 @@ def _fit_features_and_classifier(
             classifier, selected_scores, selection = _select_reg_param(
                 estimator, train_features, held_out, config, folds=folds, labels=report.labels, parents=parents,
                 average=average)
-            info.update(reg_param=selection.reg_param)
+            info.update(reg_param=selection.reg_param, reg_tried=[c.reg_param for c in selection.candidates])
         elif average:
             folded = assign_folds(train_features, report, folds, seed=config.training.split.seed)
             fitted = out_of_fold_path(
@@ -337,7 +337,7 @@ def _select_reg_param(
 
     selection = fit_and_judge(list(config.training.reg_grid))
     for _ in range(config.training.reg_extend):
-        beyond = reg_param_beyond(selection)
+        beyond = reg_param_beyond(selection, min_gain=config.training.reg_extend_min_gain)
         if beyond is None:
             break
         # Continued from the edge that won (the chosen strength): its weights are the nearest start.

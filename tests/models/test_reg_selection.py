@@ -116,6 +116,14 @@ def test_the_next_strength_lies_one_grid_step_past_the_edge_that_won(figures, be
     assert got == (None if beyond is None else pytest.approx(beyond))
 
 
+@pytest.mark.parametrize(("weakest", "extended"), [((0.601, 0.4005), False), ((0.602, 0.4005), True)])
+def test_an_edge_extends_only_when_it_wins_by_more_than_the_minimum_gain(weakest, extended):
+    # The weakest wins by 0.0015 (flat: not worth a fit), then by 0.0025.
+    selection = choose_reg_param(_judged((0.5, 0.3), (0.6, 0.4), weakest), held_out="validation")
+    assert selection.reg_param == 1e-5
+    assert (reg_param_beyond(selection, min_gain=0.002) is not None) == extended
+
+
 @pytest.mark.slow  # two fit_and_evaluate runs with a grid each
 @pytest.mark.parametrize("held_out", ["validation", "folds_average"])
 def test_training_tries_strengths_past_the_edge_that_wins_and_keeps_the_best(spark, tmp_path, held_out):

@@ -1,7 +1,7 @@
 """Cost of choosing reg_param by validation: the train stage's core with and without it.
 
 ``jobtagger bench train_selection --conf conf/local.yaml --rows 100000 [--option k=100]
-[--option grid=[1e-5,3e-6,1e-6]]``
+[--option grid=[3e-6,1e-6]]``
 
 Generated labelled postings (the K most frequent labels, ``training.max_labels``) are written to
 Parquet once under ``--out`` (not timed); then :func:`jobtagger.training.fit_and_evaluate`
@@ -35,7 +35,7 @@ def run(spark: SparkSession, config: JobtaggerConfig, args: argparse.Namespace) 
     opts = options(args)
     k = int(opts.get("k", 100))
     base = config.with_overrides([*labelled_generate_overrides(labels=k), f"training.max_labels={k}"])
-    grid = opts.get("grid", str(base.training.reg_grid or [1e-5, 3e-6, 1e-6]))
+    grid = opts.get("grid", str(base.training.reg_grid or [3e-6, 1e-6]))
     postings = generate_postings(
         spark, base.generate, load_taxonomy(base.paths.taxonomy), first_id=0, end_id=args.rows or DEFAULT_ROWS,
         posted_date=POSTED_DATE, num_partitions=spark.sparkContext.defaultParallelism,
