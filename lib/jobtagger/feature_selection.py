@@ -90,7 +90,7 @@ def feature_candidates(config: JobtaggerConfig, *, train_postings: int, labels: 
 def select_features(names: Sequence[str], selections: Sequence[RegSelection]) -> FeatureSelection:
     """Keep the candidate whose chosen strength validates best; the first one on a tie."""
     best = [s.candidates[s.chosen] for s in selections]
-    chosen = max(range(len(best)), key=lambda n: (best[n].micro_f1 + best[n].macro_f1, -n))
+    chosen = max(range(len(best)), key=lambda n: (best[n].score, -n))
     return FeatureSelection(names=tuple(names), selections=tuple(selections), chosen=chosen)
 
 

@@ -39,6 +39,11 @@ class RegCandidate:
     macro_f1: float
     log_loss: float
 
+    @property
+    def score(self) -> float:
+        """Held-out micro- + macro-F1: what the choice ranks candidates by."""
+        return self.micro_f1 + self.macro_f1
+
 
 @dataclass(frozen=True)
 class RegSelection:
@@ -68,27 +73,6 @@ class RegSelection:
         return figures
 
 
-def select_reg_param(
-    scored: Sequence[DataFrame],
-    reg_params: Sequence[float],
-    labels: Sequence[str],
-    calibration: CalibrationConfig,
-    *,
-    held_out: str,
-    top_candidates: int,
-    parents: Mapping[str, str] | None = None,
-) -> RegSelection:
-    """Judge each candidate's held-out ``scored`` rows (``labels``, ``scores``; cached by the
-    caller), aligned with ``reg_params``, and choose; see the module docstring."""
-    if len(scored) != len(reg_params) or not scored:
-        raise ValueError(f"{len(scored)} scored frames for {len(reg_params)} reg_params")
-    return choose_reg_param(
-        [judge_reg_param(frame, reg, labels, calibration, top_candidates=top_candidates, parents=parents)
-         for frame, reg in zip(scored, reg_params)],
-        held_out=held_out,
-    )
-
-
 def judge_reg_param(
     scored: DataFrame,
     reg_param: float,
@@ -116,7 +100,7 @@ def choose_reg_param(candidates: Sequence[RegCandidate], *, held_out: str) -> Re
     if not candidates:
         raise ValueError("choose_reg_param needs at least one candidate")
     ordered = tuple(sorted(candidates, key=lambda c: -c.reg_param))
-    best = max(range(len(ordered)), key=lambda n: (ordered[n].micro_f1 + ordered[n].macro_f1, -n))
+    best = max(range(len(ordered)), key=lambda n: (ordered[n].score, -n))
     return RegSelection(candidates=ordered, chosen=best, held_out=held_out)
 
 
@@ -131,7 +115,7 @@ def reg_param_beyond(selection: RegSelection, *, min_gain: float = 0.0) -> float
     if len(candidates) < 2 or 0 < chosen < len(candidates) - 1:
         return None
     first, second = (candidates[-1], candidates[-2]) if chosen else (candidates[0], candidates[1])
-    if first.micro_f1 + first.macro_f1 - (second.micro_f1 + second.macro_f1) <= min_gain:
+    if first.score - second.score <= min_gain:
         return None
     return first.reg_param * first.reg_param / second.reg_param
 

@@ -13,7 +13,7 @@ from model_toys import LABELS, labelled_postings, toy_rows
 from jobtagger.config import CalibrationConfig, load_config
 from jobtagger.models import MultiOutputSigmoid, OneVsRestLogistic
 from jobtagger.models.reg_path import fit_reg_path
-from jobtagger.reg_selection import RegCandidate, choose_reg_param, reg_param_beyond, select_reg_param
+from jobtagger.reg_selection import RegCandidate, choose_reg_param, judge_reg_param, reg_param_beyond
 from jobtagger.runlog import RunContext
 from jobtagger.training import fit_and_evaluate
 
@@ -75,14 +75,16 @@ def test_the_candidate_whose_held_out_scores_validate_best_is_chosen(spark):
     noise, signal = _scored(spark, False, 3), _scored(spark, True, 3)
     config = CalibrationConfig(min_positives=1, min_f1=0.0)
     # The better candidate second, so a rule that keeps the first (strongest) would fail.
-    selection = select_reg_param([noise, signal], GRID, LABELS, config, held_out="validation", top_candidates=3)
+    judged = [judge_reg_param(frame, reg, LABELS, config, top_candidates=3) for frame, reg in zip([noise, signal], GRID)]
+    selection = choose_reg_param(judged, held_out="validation")
     assert selection.chosen == 1 and selection.reg_param == GRID[1]
     worse, better = selection.candidates
     # (about half the toy postings have no label: the at-least-one rule caps micro-F1 near 0.7)
     assert better.micro_f1 > worse.micro_f1 + 0.1 and better.macro_f1 > worse.macro_f1 + 0.1
     assert better.log_loss < worse.log_loss
     # Swapped: the choice follows the scores, not the position.
-    assert select_reg_param([signal, noise], GRID, LABELS, config, held_out="validation", top_candidates=3).chosen == 0
+    swapped = [judge_reg_param(frame, reg, LABELS, config, top_candidates=3) for frame, reg in zip([signal, noise], GRID)]
+    assert choose_reg_param(swapped, held_out="validation").chosen == 0
     metrics = selection.metrics()
     assert metrics["selection_reg_param"] == GRID[1]
     assert metrics["validation_reg_0.001_micro_f1"] == better.micro_f1
